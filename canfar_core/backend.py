@@ -1,0 +1,91 @@
+"""What a backend is: the object that runs sessions somewhere.
+
+A backend plugin registers a *factory* through ``canfar_register_backends``::
+
+    @hookimpl
+    def canfar_register_backends(register):
+        register("mycloud", MyCloudBackend)   # called as MyCloudBackend(context)
+
+The factory receives the active :class:`~canfar_core.contexts.Context` and returns an object with
+the methods of :class:`Backend`. Subclassing :class:`Backend` is optional, but gives a clear
+:class:`~canfar_core.errors.Unsupported` error for anything the backend does not implement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from canfar_core.errors import Unsupported
+from canfar_core.models import (
+    Image,
+    LaunchResult,
+    PlatformStats,
+    ResourceContext,
+    SessionInfo,
+    SessionSpec,
+)
+
+if TYPE_CHECKING:
+    from canfar_core.contexts import Context
+
+
+class Backend:
+    """Base class of backends. Every method may raise a :class:`~canfar_core.errors.CanfarError`."""
+
+    #: The name the backend is registered under.
+    name = "backend"
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def _unsupported(self, what: str) -> Unsupported:
+        return Unsupported(f"{what} is not available on the {self.name} backend")
+
+    def create(self, spec: SessionSpec) -> LaunchResult:
+        """Launch ``spec.replicas`` sessions; one failing replica must not stop the others."""
+        raise self._unsupported("create")
+
+    def list(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
+        """The caller's sessions, optionally only of one kind and one status."""
+        raise self._unsupported("listing sessions")
+
+    def info(self, session_id: str) -> SessionInfo:
+        """One session; :class:`~canfar_core.errors.NotFound` when there is none with that id."""
+        raise self._unsupported("info")
+
+    def logs(self, session_id: str) -> str:
+        """Everything the session has printed so far, unaltered."""
+        raise self._unsupported("logs")
+
+    def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
+        """Yield the session's output as it grows, until the session ends."""
+        raise self._unsupported("following logs")
+
+    def events(self, session_id: str) -> str:
+        """The session's scheduling events as text."""
+        raise self._unsupported("events")
+
+    def delete(self, session_ids: list[str]) -> dict[str, str | None]:
+        """Delete sessions; the result maps each id to ``None`` (deleted) or the reason it failed."""
+        raise self._unsupported("delete")
+
+    def renew(self, session_ids: list[str]) -> dict[str, str | None]:
+        """Extend the sessions' lifetime; the result is shaped like :meth:`delete`'s."""
+        raise self._unsupported("renew")
+
+    def stats(self) -> PlatformStats:
+        """Cores and memory in use and available."""
+        raise self._unsupported("stats")
+
+    def images(self, kind: str | None = None) -> list[Image]:
+        """The images on offer, optionally only those built for ``kind``."""
+        raise self._unsupported("listing images")
+
+    def resources(self) -> ResourceContext:
+        """What one session may request (cores, RAM, GPUs)."""
+        raise self._unsupported("resource context")
+
+    def open_url(self, session_id: str) -> str:
+        """The URL that opens an interactive session in a browser."""
+        raise self._unsupported("open")

@@ -1,0 +1,141 @@
+"""Contexts: where sessions run and with which credentials.
+
+A context names a backend and, for remote backends, a server URL and an auth provider. Several
+are saved side by side in the config, one of them active. Resolution, first match wins:
+
+1. ``CANFAR_BACKEND=local`` forces the local backend;
+2. ``CANFAR_URL`` with ``CANFAR_TOKEN`` forms an ad-hoc ``canfar`` context with bearer auth;
+3. the active saved context (``CANFAR_TOKEN`` alone replaces its token);
+4. otherwise the ``local`` backend, so that canfar works with no account at all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from canfar_core import config
+from canfar_core.errors import ConfigError, NotFound
+
+LOCAL = "local"
+ENV_CONTEXT = "environment"
+
+
+@dataclass
+class Context:
+    """One place sessions run: a backend, and for remote ones a server and an auth provider."""
+
+    name: str
+    backend: str
+    url: str | None = None
+    auth: str | None = None
+    #: Provider or backend settings (a certificate path, an OIDC issuer, ...); never secrets.
+    options: dict[str, Any] = field(default_factory=dict)
+    #: Where it came from: ``config``, ``environment`` or ``default``.
+    source: str = "config"
+    #: Secrets given by the environment; they are never written to disk.
+    env_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def credentials(self) -> dict[str, Any]:
+        """This context's secrets: the saved ones, overridden by those from the environment."""
+        saved: dict[str, Any] = {}
+        if self.source == "config":
+            saved = dict(config.credentials_file().read().get(self.name, {}))
+        saved.update(self.env_secrets)
+        return saved
+
+    def save_credentials(self, secrets: dict[str, Any]) -> None:
+        """Store this context's secrets (mode 0600, atomically)."""
+        if self.source != "config":
+            return
+        store = config.credentials_file()
+        data = store.read()
+        data[self.name] = secrets
+        store.write(data)
+
+    def to_config(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"backend": self.backend}
+        if self.url:
+            entry["url"] = self.url
+        if self.auth:
+            entry["auth"] = self.auth
+        if self.options:
+            entry["options"] = self.options
+        return entry
+
+
+def _from_config(name: str, entry: Any) -> Context:
+    if not isinstance(entry, dict) or not isinstance(entry.get("backend"), str):
+        raise ConfigError(
+            f"context '{name}' in {config.config_file().path} has no backend; "
+            f"fix it or run: canfar auth logout {name}"
+        )
+    return Context(
+        name=name,
+        backend=entry["backend"],
+        url=entry.get("url"),
+        auth=entry.get("auth"),
+        options=dict(entry.get("options") or {}),
+    )
+
+
+def saved_contexts(data: dict[str, Any] | None = None) -> dict[str, Context]:
+    """Every context saved in the config, by name."""
+    data = config.config_file().read() if data is None else data
+    entries = data.get("contexts") or {}
+    return {name: _from_config(name, entry) for name, entry in entries.items()}
+
+
+def local_context(source: str = "default") -> Context:
+    return Context(name=LOCAL, backend=LOCAL, source=source)
+
+
+def get_context(name: str) -> Context:
+    """A saved context by name (``local`` always exists)."""
+    contexts = saved_contexts()
+    if name in contexts:
+        return contexts[name]
+    if name == LOCAL:
+        return local_context()
+    known = ", ".join([LOCAL, *contexts])
+    raise NotFound(f"no context named '{name}' (known: {known})")
+
+
+def active_context(environ: Mapping[str, str] | None = None) -> Context:
+    """The context commands use when none is named; see the module docstring for the rules."""
+    env = os.environ if environ is None else environ
+    forced = env.get("CANFAR_BACKEND", "").strip()
+    if forced == LOCAL:
+        return local_context(source="environment")
+    url, token = env.get("CANFAR_URL", "").strip(), env.get("CANFAR_TOKEN", "").strip()
+    if url:
+        if not token:
+            raise ConfigError("CANFAR_URL is set but CANFAR_TOKEN is not; set both, or neither")
+        return Context(
+            name=ENV_CONTEXT,
+            backend=forced or "canfar",
+            url=url,
+            auth="token",
+            source="environment",
+            env_secrets={"token": token},
+        )
+    data = config.config_file().read()
+    active = data.get("active")
+    context = None
+    if active:
+        contexts = saved_contexts(data)
+        if active not in contexts and active != LOCAL:
+            raise ConfigError(
+                f"the active context '{active}' is not defined in {config.config_file().path}; "
+                "run: canfar auth switch NAME"
+            )
+        context = contexts.get(active)
+    if context is None:
+        context = local_context()
+    if forced and forced != context.backend:
+        context = Context(name=forced, backend=forced, source="environment")
+    if token and context.backend != LOCAL:
+        context.env_secrets["token"] = token
+    return context

@@ -1,0 +1,198 @@
+"""The hooks a canfar plugin can implement. This module is the plugin author's reference.
+
+A plugin is any module or object whose functions carry :data:`canfar_core.hookimpl` and whose
+package declares an entry point in the group ``canfar``::
+
+    [project.entry-points.canfar]
+    myplugin = "canfar_myplugin"
+
+Registration hooks receive a ``register`` callable, so one plugin can add several things. A name
+registered twice is an error that names both plugins. Keep plugin modules cheap to import: canfar
+imports them at start-up to list their commands, so import heavy libraries inside the functions
+that need them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from canfar_core import hookspec
+
+if TYPE_CHECKING:
+    import click
+
+    from canfar_core.models import Register, Server, SessionSpec
+
+
+@hookspec
+def canfar_register_strategies(register: Register) -> None:
+    """Add work-distribution strategies, usable by name from ``distributed.split``.
+
+    Call ``register(name, strategy)`` once per strategy. A strategy is a callable
+    ``strategy(items, replica, count) -> Iterator`` that returns the share of ``items`` for
+    ``replica`` (1-based) out of ``count``. Across replicas ``1..count`` the shares must be
+    disjoint, together hold every item exactly once, and keep input order within a share. The
+    replica position is validated before the strategy is called; raise ``ValueError`` for items
+    the strategy cannot split, before returning the iterator.
+
+    Example::
+
+        @hookimpl
+        def canfar_register_strategies(register):
+            register("evens-first", lambda items, replica, count: iter(...))
+    """
+
+
+@hookspec
+def canfar_register_backends(register: Register) -> None:
+    """Add backends: the places where sessions run.
+
+    Call ``register(name, factory)``. ``factory(context)`` is called with the active
+    :class:`canfar_core.contexts.Context` and returns an object with the methods of
+    :class:`canfar_core.backend.Backend` (subclass it to inherit clear "not available" errors).
+    The built-ins are ``local`` (this machine) and ``canfar`` (the Skaha HTTP API).
+
+    Example::
+
+        @hookimpl
+        def canfar_register_backends(register):
+            register("slurm", SlurmBackend)
+    """
+
+
+@hookspec
+def canfar_register_auth_providers(register: Register) -> None:
+    """Add ways to authenticate to a server.
+
+    Call ``register(name, provider)``; ``provider`` follows
+    :class:`canfar_core.auth.AuthProvider`: it attaches credentials to an HTTP session, reports
+    who is logged in and until when, and checks expiry before a request is sent. ``token``,
+    ``x509`` and ``oidc`` are built in. A context's ``auth`` field names its provider.
+
+    Example::
+
+        @hookimpl
+        def canfar_register_auth_providers(register):
+            register("kerberos", KerberosProvider())
+    """
+
+
+@hookspec
+def canfar_register_session_kinds(register: Register) -> None:
+    """Add kinds of session that ``canfar create KIND`` accepts.
+
+    Call ``register(kind)`` with a :class:`canfar_core.models.SessionKind` (or just its name).
+    ``notebook``, ``headless``, ``desktop``, ``carta``, ``firefly`` and ``contributed`` are built
+    in. A backend may still refuse a kind it cannot run.
+
+    Example::
+
+        @hookimpl
+        def canfar_register_session_kinds(register):
+            register(SessionKind("vscode", "VS Code in the browser", interactive=True))
+    """
+
+
+@hookspec
+def canfar_register_commands(cli: click.Group) -> None:
+    """Add click commands or groups to the ``canfar`` command.
+
+    Called once at start-up with the top-level click group; call ``cli.add_command(...)`` or
+    decorate functions with ``@cli.command()``. The command appears in ``canfar --help``. Import
+    what the command needs inside its function body, not at module level, so that start-up stays
+    fast for every other command.
+
+    Example::
+
+        @hookimpl
+        def canfar_register_commands(cli):
+            @cli.command()
+            def site():
+                "Show this site's support contacts."
+                click.echo("help@example.org")
+    """
+
+
+@hookspec
+def canfar_discover_servers() -> list[Server] | Server | None:
+    """Offer extra servers to ``canfar auth login``.
+
+    Return a :class:`canfar_core.models.Server` or a list of them (name, URL, auth mode); they
+    are listed beside the servers found in the known registries. Return ``None`` to offer
+    nothing. Called only when the user asks to log in, so a network look-up is allowed here (give
+    it a short timeout and swallow its failures).
+
+    Example::
+
+        @hookimpl
+        def canfar_discover_servers():
+            return Server("mysite", "https://sp.example.org/skaha", auth="oidc")
+    """
+
+
+@hookspec
+def canfar_prepare_session(spec: SessionSpec) -> None:
+    """See or change a session request before it is sent, from the CLI and the Python API alike.
+
+    ``spec`` is a mutable :class:`canfar_core.models.SessionSpec` (``name``, ``kind``, ``image``,
+    ``cmd``, ``args``, ``env``, ``replicas``, ``cores``, ``ram``, ``gpus``, ``backend``,
+    ``options``). Change it in place: set a default image, add environment variables, lower a
+    request. Raise :class:`canfar_core.errors.PolicyError` with a clear message to refuse it: the
+    CLI prints the message and exits 1, and the Python API raises it. The request is validated
+    again after every plugin has run.
+
+    Example::
+
+        @hookimpl
+        def canfar_prepare_session(spec):
+            if (spec.cores or 0) > 8:
+                raise PolicyError("this site allows at most 8 cores per session")
+    """
+
+
+@hookspec
+def canfar_session_launched(spec: SessionSpec, ids: list[str]) -> None:
+    """Be told that sessions were launched: ``ids`` are the new session ids, in replica order.
+
+    Called after the backend accepted at least one replica, from the CLI and the Python API. For
+    a partial launch, ``ids`` holds only the replicas that launched. Exceptions raised here are
+    reported as warnings and never undo the launch.
+
+    Example::
+
+        @hookimpl
+        def canfar_session_launched(spec, ids):
+            log.info("launched %s as %s", spec.name, ids)
+    """
+
+
+@hookspec(firstresult=True)
+def canfar_replica_position(environ: Mapping[str, str]) -> tuple[int, int | None] | None:
+    """Tell ``distributed`` which replica this process is, under another engine's array jobs.
+
+    Called only when ``REPLICA_ID`` is not set and no replica was passed as an argument. Read
+    ``environ`` and return ``(replica, count)`` with ``replica`` 1-based; ``count`` may be
+    ``None`` when the engine does not say (it then comes from ``REPLICA_COUNT`` or the caller).
+    Return ``None`` when the environment is not yours. The first non-``None`` answer wins, and
+    third-party plugins are asked before the built-ins. Raise ``ValueError`` naming the variable
+    and its value when a variable you own is malformed.
+
+    Example::
+
+        @hookimpl
+        def canfar_replica_position(environ):
+            if "PBS_ARRAY_INDEX" in environ:
+                return int(environ["PBS_ARRAY_INDEX"]), None
+            return None
+    """
+
+
+def hook_names() -> list[str]:
+    """Every hook name defined here, in the order of this module."""
+    return [name for name in globals() if name.startswith("canfar_")]
+
+
+def hook_spec(name: str) -> Any:
+    """The spec function of hook ``name``."""
+    return globals()[name]

@@ -1,0 +1,68 @@
+"""How commands print: data on stdout (table, JSON or bare ids), messages on stderr.
+
+``tabulate`` and ``json`` are imported only when a command prints with them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+
+
+def use_color() -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set."""
+    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def style(text: str, **styles: Any) -> str:
+    return click.style(text, **styles) if use_color() else text
+
+
+def echo(text: str = "", nl: bool = True) -> None:
+    click.echo(text, nl=nl, color=use_color())
+
+
+def info(message: str) -> None:
+    """A message for the person, on stderr."""
+    click.echo(message, err=True, color=False)
+
+
+def warn(message: str) -> None:
+    click.echo(f"Warning: {message}", err=True, color=False)
+
+
+def emit_json(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
+    """Print rows as a table that fits the terminal: long cells are cut with an ellipsis."""
+    from tabulate import tabulate
+
+    materialised = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    width = shutil.get_terminal_size((120, 24)).columns
+    if sys.stdout.isatty() and materialised:
+        materialised = _fit(materialised, headers, width)
+    echo(tabulate(materialised, headers=list(headers), tablefmt="simple", disable_numparse=True))
+
+
+def _fit(rows: list[list[str]], headers: Sequence[str], width: int) -> list[list[str]]:
+    columns = len(headers)
+    widths = [
+        max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(columns)
+    ]
+    budget = width - 2 * (columns - 1)
+    while sum(widths) > budget and max(widths) > 8:
+        widest = widths.index(max(widths))
+        widths[widest] -= 1
+    return [
+        [cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…" for i, cell in enumerate(row)]
+        for row in rows
+    ]

@@ -1,0 +1,60 @@
+"""pytest helpers for canfar and its plugins (loaded automatically where canfar is installed).
+
+Fixtures:
+
+``canfar_home``
+    Points the config and state folders at a temporary directory for one test.
+``canfar_plugin``
+    A function that registers a plugin object for the duration of one test::
+
+        def test_cap(canfar_plugin):
+            canfar_plugin(MyPolicy())
+            ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def canfar_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty, private config and state folder; no CANFAR_* variable leaks in."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for name in (
+        "CANFAR_URL",
+        "CANFAR_TOKEN",
+        "CANFAR_BACKEND",
+        "CANFAR_CONTEXT",
+        "CANFAR_DISABLE_PLUGINS",
+        "CANFAR_DEBUG",
+        "REPLICA_ID",
+        "REPLICA_COUNT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def canfar_plugin() -> Iterator[Callable[..., str]]:
+    """Register plugin objects for one test; they are unregistered when it ends."""
+    from canfar_core.manager import get_manager
+
+    manager = get_manager()
+    added: list[str] = []
+
+    def register(plugin: Any, name: str | None = None) -> str:
+        registered = manager.register(plugin, name=name)
+        added.append(registered)
+        return registered
+
+    yield register
+    for name in reversed(added):
+        manager.unregister(name)

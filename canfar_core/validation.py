@@ -1,0 +1,111 @@
+"""Checks on user input, made before anything is sent. Each error names the bad value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from canfar_core.errors import ValidationError
+from canfar_core.models import SessionSpec
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+ENV_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+#: The longest name a replica may get: the platform uses it as a DNS label (63 characters),
+#: and ``-N`` is appended for replicas.
+MAX_NAME_LENGTH = 58
+MAX_REPLICAS = 256
+MAX_CORES = 256.0
+MAX_RAM_GB = 1024.0
+MAX_GPUS = 64
+
+
+def check_name(name: str) -> str:
+    if not name:
+        raise ValidationError("session name must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"session name '{name}' is {len(name)} characters; at most {MAX_NAME_LENGTH} fit"
+        )
+    if not NAME_PATTERN.match(name):
+        raise ValidationError(
+            f"session name '{name}' may hold only letters, digits and '-', "
+            "and must start and end with a letter or digit"
+        )
+    return name
+
+
+def check_image(image: str) -> str:
+    if not image or not image.strip():
+        raise ValidationError("an image is required (for example skaha/astroml:latest)")
+    if any(ch.isspace() for ch in image) or image.startswith(("-", "/")):
+        raise ValidationError(f"image '{image}' is not an image reference")
+    return image
+
+
+def check_replicas(replicas: int, limit: int = MAX_REPLICAS) -> int:
+    if isinstance(replicas, bool) or not isinstance(replicas, int):
+        raise ValidationError(f"replicas must be a whole number, not {replicas!r}")
+    if not 1 <= replicas <= limit:
+        raise ValidationError(f"replicas must be between 1 and {limit}, not {replicas}")
+    return replicas
+
+
+def _check_number(label: str, value: float | None, high: float, whole: bool = False) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{label} must be a number, not {value!r}")
+    if whole and value != int(value):
+        raise ValidationError(f"{label} must be a whole number, not {value}")
+    low = 0 if label == "gpus" else 0.001
+    if not low <= value <= high or value != value:  # value != value catches NaN
+        raise ValidationError(f"{label} must be between {low:g} and {high:g}, not {value:g}")
+
+
+def parse_env_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """``["K=V", ...]`` as a dict; the value may itself contain ``=``."""
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValidationError(f"environment variable '{pair}' must be written KEY=VALUE")
+        env[key] = value
+    check_env(env)
+    return env
+
+
+def check_env(env: Mapping[str, str]) -> None:
+    for key, value in env.items():
+        if not isinstance(key, str) or not ENV_KEY_PATTERN.match(key):
+            raise ValidationError(f"environment variable name '{key}' is not valid")
+        if not isinstance(value, str):
+            raise ValidationError(f"environment variable {key} must be a string, not {value!r}")
+        if "\x00" in value:
+            raise ValidationError(f"environment variable {key} contains a NUL character")
+
+
+def check_session_id(session_id: str) -> str:
+    if not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id):
+        raise ValidationError(f"'{session_id}' is not a session id")
+    return session_id
+
+
+def check_spec(spec: SessionSpec, *, accepts_command: bool, max_replicas: int | None) -> None:
+    """Everything about a request that does not depend on the backend."""
+    check_image(spec.image)
+    check_name(spec.name)
+    check_replicas(spec.replicas, max_replicas or MAX_REPLICAS)
+    _check_number("cores", spec.cores, MAX_CORES)
+    _check_number("ram", spec.ram, MAX_RAM_GB)
+    _check_number("gpus", spec.gpus, MAX_GPUS, whole=True)
+    check_env(spec.env)
+    if not accepts_command and (spec.cmd or spec.args or spec.env):
+        raise ValidationError(
+            f"a {spec.kind} session takes no command, arguments or environment; "
+            "only headless sessions do"
+        )
+    if spec.cmd is not None and not spec.cmd.strip():
+        raise ValidationError("the command must not be empty")
+    if not all(isinstance(arg, str) for arg in spec.args):
+        raise ValidationError("arguments must be strings")

@@ -1,0 +1,1 @@
+"""Built-in plugin: skaha (being written)."""
