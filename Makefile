@@ -1,22 +1,51 @@
-# The few commands people type. `make test` is what CI runs.
+# The few commands people type. CI (.ci/run) runs `make lint`, `make test` and `make test-lowest`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLES := $(patsubst %/pyproject.toml,%,$(wildcard plugins/canfar-*/pyproject.toml))
+TEST_PATHS := tests $(wildcard $(addsuffix /tests,$(EXAMPLES)))
 STAMP := $(VENV)/.installed
+# The tests install plugin packages with pip, offline: that needs a setuptools that builds wheels.
+TEST_TOOLS := pip 'setuptools>=70.1'
 
-.PHONY: install test lint format bench clean
+# `make test-lowest`: the lowest versions the ranges in pyproject.toml allow, on the oldest Python.
+OLDEST_PYTHON ?= python3.10
+LOWEST := .venv-lowest
+TOOLS := .venv-tools
+UV := $(TOOLS)/bin/uv
+
+# pytest exits 5 when it collected no test: say so, and do not fail for it.
+PYTEST = status=0; $(1)/python -m pytest -q $(PYTEST_ARGS) $(TEST_PATHS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; else exit $$status; fi
+
+.PHONY: install test test-lowest lint format bench clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/canfar-*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade $(TEST_TOOLS)
 	$(BIN)/python -m pip install --quiet -e '.[dev]' $(addprefix -e ./,$(EXAMPLES))
 	touch $(STAMP)
 
 install: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests $(addsuffix /tests,$(EXAMPLES))
+	@$(call PYTEST,$(BIN))
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet 'uv>=0.5,<1'
+
+# A regular (not editable) install, as users get it, resolved afresh on every run.
+test-lowest: $(UV)
+	rm -rf $(LOWEST)
+	$(UV) venv --quiet --python $(OLDEST_PYTHON) $(LOWEST)
+	$(UV) pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct \
+		'.[test]' $(addprefix ./,$(EXAMPLES))
+	$(UV) pip install --quiet --python $(LOWEST)/bin/python $(TEST_TOOLS)
+	$(UV) pip list --python $(LOWEST)/bin/python --format freeze \
+		| grep -iE '^(canfar|pluggy|click|requests|platformdirs|tabulate|pytest|requests-mock|hypothesis)=' \
+		| tr '\n' ' '; echo
+	@$(call PYTEST,$(LOWEST)/bin)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) $(TOOLS) build dist .pytest_cache .mypy_cache .ruff_cache

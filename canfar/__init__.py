@@ -3,6 +3,9 @@
 The documented imports::
 
     from canfar.sessions import Session, AsyncSession
+    from canfar.errors import CanfarError, LaunchError, NotFound
+    from canfar.models import SessionInfo
+    import canfar.images, canfar.context
     from canfar.helpers import distributed
 """
 

@@ -13,6 +13,7 @@ the methods of :class:`Backend`. Subclassing :class:`Backend` is optional, but g
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -66,11 +67,11 @@ class Backend:
         """The session's scheduling events as text."""
         raise self._unsupported("events")
 
-    def delete(self, session_ids: list[str]) -> dict[str, str | None]:
+    def delete(self, session_ids: builtins.list[str]) -> dict[str, str | None]:
         """Delete sessions; the result maps each id to ``None`` (deleted) or the reason it failed."""
         raise self._unsupported("delete")
 
-    def renew(self, session_ids: list[str]) -> dict[str, str | None]:
+    def renew(self, session_ids: builtins.list[str]) -> dict[str, str | None]:
         """Extend the sessions' lifetime; the result is shaped like :meth:`delete`'s."""
         raise self._unsupported("renew")
 
@@ -78,7 +79,7 @@ class Backend:
         """Cores and memory in use and available."""
         raise self._unsupported("stats")
 
-    def images(self, kind: str | None = None) -> list[Image]:
+    def images(self, kind: str | None = None) -> builtins.list[Image]:
         """The images on offer, optionally only those built for ``kind``."""
         raise self._unsupported("listing images")
 

@@ -7,34 +7,83 @@ the built-in ones included.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from canfar_core import __version__
-from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, CanfarError
+from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, CanfarError
+
+#: Who added the commands that no plugin added.
+CORE = "canfar core"
+_TRUE_WORDS = ("1", "true", "t", "yes", "y", "on")
 
 
 class CanfarGroup(click.Group):
-    """The top-level group: lists commands in alphabetical order, like every click group,
-    and names the plugin that contributed a command when two collide."""
+    """The top-level group: remembers which plugin added each command, so that a name added
+    twice is an error naming both, and so that the plugins' commands can be added afresh."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The plugin that added each command, by command name.
+        self.owners: dict[str, str] = {}
+        self._adding_for = CORE
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
-        name = name or cmd.name
+        name = name or cmd.name or ""
         if name in self.commands:
-            raise CanfarError(f"the command '{name}' is already defined")
+            raise CanfarError(
+                f"the command '{name}' is added twice: "
+                f"by {_who(self.owners.get(name, CORE))} and by {_who(self._adding_for)}"
+            )
         super().add_command(cmd, name)
+        self.owners[name] = self._adding_for
+
+    @contextlib.contextmanager
+    def adding_for(self, plugin: str) -> Iterator[None]:
+        """Attribute the commands added inside the block to ``plugin``."""
+        self._adding_for = plugin
+        try:
+            yield
+        finally:
+            self._adding_for = CORE
+
+    def remove_plugin_commands(self) -> None:
+        """Drop every command a plugin added (the core's stay)."""
+        for name, owner in list(self.owners.items()):
+            if owner != CORE:
+                self.commands.pop(name, None)
+                del self.owners[name]
+
+
+def _who(owner: str) -> str:
+    return owner if owner == CORE else f"plugin '{owner}'"
 
 
 @click.group(
     cls=CanfarGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(__version__, "-V", "--version", prog_name="canfar", message="%(prog)s %(version)s")
-@click.option("--debug", is_flag=True, envvar="CANFAR_DEBUG", help="Show tracebacks and HTTP traffic (secrets masked).")
-@click.option("--context", "context_name", metavar="NAME", envvar="CANFAR_CONTEXT", help="Use this saved context for this command.")
+@click.version_option(
+    __version__, "-V", "--version", prog_name="canfar", message="%(prog)s %(version)s"
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="CANFAR_DEBUG",
+    help="Show tracebacks and HTTP traffic (secrets masked).",
+)
+@click.option(
+    "--context",
+    "context_name",
+    metavar="NAME",
+    envvar="CANFAR_CONTEXT",
+    help="Use this saved context for this command.",
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, context_name: str | None) -> None:
     """canfar: run code on the CANFAR Science Platform, or on this machine.
@@ -57,7 +106,7 @@ def cli(ctx: click.Context, debug: bool, context_name: str | None) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def version(as_json: bool) -> None:
-    """Show the version of canfar, Python and the loaded plugins."""
+    """Show the version of canfar, Python and the third-party plugins."""
     import platform
 
     from canfar_core.manager import get_manager
@@ -74,14 +123,18 @@ def version(as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON: name, version, hooks, builtin.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print as JSON: name, version, hooks, builtin."
+)
 def plugins(as_json: bool) -> None:
-    """List the loaded plugins and the hooks each implements."""
-    from canfar_core.manager import get_manager
-    from canfar_core.output import emit_json, info, table
+    """List the loaded plugins and the hooks each implements.
 
-    manager = get_manager()
-    found = manager.plugins()
+    A plugin that failed to load is named in a warning on stderr, not here.
+    """
+    from canfar_core.manager import get_manager
+    from canfar_core.output import emit_json, table
+
+    found = get_manager().plugins()
     if as_json:
         emit_json(
             [
@@ -91,11 +144,12 @@ def plugins(as_json: bool) -> None:
         )
         return
     table(
-        [(p.name, p.version or "-", "yes" if p.builtin else "no", ", ".join(p.hooks)) for p in found],
+        [
+            (p.name, p.version or "-", "yes" if p.builtin else "no", ", ".join(p.hooks) or "-")
+            for p in found
+        ],
         headers=["NAME", "VERSION", "BUILTIN", "HOOKS"],
     )
-    for failure in manager.failures:
-        info(f"not loaded: {failure.name}: {failure.error}")
 
 
 @cli.group()
@@ -107,6 +161,8 @@ def config() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def config_show(as_json: bool) -> None:
     """Print the whole configuration (it holds no secrets)."""
+    import json
+
     from canfar_core.config import config_file
     from canfar_core.output import echo, emit_json
 
@@ -117,7 +173,7 @@ def config_show(as_json: bool) -> None:
     if not data:
         echo("# no settings yet: canfar uses the local backend and built-in defaults")
     for key, value in _flatten(data):
-        echo(f"{key} = {value}")
+        echo(f"{key} = {value if isinstance(value, str) else json.dumps(value)}")
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -134,7 +190,10 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 @config.command("get")
 @click.argument("key")
 def config_get(key: str) -> None:
-    """Print one setting (a dotted key such as defaults.image)."""
+    """Print one setting (a dotted key such as defaults.image).
+
+    Exits 1, printing nothing on stdout, when the setting is not set.
+    """
     from canfar_core.config import config_file, get_path
     from canfar_core.errors import NotFound
     from canfar_core.output import echo, emit_json
@@ -143,13 +202,13 @@ def config_get(key: str) -> None:
         value = get_path(config_file().read(), key)
     except KeyError:
         raise NotFound(f"'{key}' is not set") from None
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list, bool)) or value is None:
         emit_json(value)
     else:
         echo(str(value))
 
 
-@config.command("set")
+@config.command("set", context_settings={"ignore_unknown_options": True})  # a value "-1"
 @click.argument("key")
 @click.argument("value")
 def config_set(key: str, value: str) -> None:
@@ -159,6 +218,15 @@ def config_set(key: str, value: str) -> None:
     parsed = parse_setting(key, value)
     store = config_file()
     data = store.read()
+    if key == "active":
+        from canfar_core.contexts import LOCAL, saved_contexts
+
+        known = saved_contexts(data)
+        if parsed != LOCAL and parsed not in known:
+            from canfar_core.errors import NotFound
+
+            names = ", ".join([LOCAL, *known])
+            raise NotFound(f"no context named '{parsed}' (known: {names})")
     set_path(data, key, parsed)
     store.write(data)
 
@@ -190,19 +258,37 @@ def config_path() -> None:
 
 
 def build_cli() -> click.Group:
-    """The ``canfar`` group with every plugin's commands added."""
+    """The ``canfar`` group with the commands of every loaded plugin added.
+
+    Each call adds the plugins' commands afresh, so a plugin registered or removed since the
+    last call (in a test, say) is reflected. A plugin whose hook fails is named in one warning
+    on stderr and the others' commands are still added.
+    """
     from canfar_core.manager import get_manager
 
-    manager = get_manager()
-    for impl in manager.pm.hook.canfar_register_commands.get_hookimpls():
+    group = cli
+    assert isinstance(group, CanfarGroup)
+    group.remove_plugin_commands()
+    for impl in get_manager().pm.hook.canfar_register_commands.get_hookimpls():
+        if impl.hookwrapper or getattr(impl, "wrapper", False):
+            continue
         try:
-            impl.function(cli=cli)
+            with group.adding_for(impl.plugin_name):
+                impl.function(cli=group)
         except Exception as exc:  # one broken plugin must not take the whole CLI down
             click.echo(
-                f"canfar: warning: plugin '{impl.plugin_name}' could not add its commands: {exc}",
+                f"canfar: warning: plugin '{impl.plugin_name}' could not add its commands: "
+                f"{_one_line(exc)}",
                 err=True,
             )
-    return cli
+    return group
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, CanfarError):
+        return str(exc)
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def report(exc: BaseException, debug: bool) -> int:
@@ -214,39 +300,79 @@ def report(exc: BaseException, debug: bool) -> int:
     if isinstance(exc, CanfarError):
         click.echo(f"Error: {exc}", err=True)
         return exc.exit_code
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    click.echo(f"Error: unexpected {detail} (run with --debug for details)", err=True)
+    click.echo(f"Error: unexpected {_one_line(exc)} (run with --debug for details)", err=True)
     return EXIT_ERROR
 
 
+def _debug_requested(args: list[str]) -> bool:
+    if os.environ.get("CANFAR_DEBUG", "").strip().lower() in _TRUE_WORDS:
+        return True
+    own = args[: args.index("--")] if "--" in args else args  # not the user's command's flags
+    return "--debug" in own
+
+
+def _exit_code(code: object) -> int:
+    """The exit status ``sys.exit(code)`` would give."""
+    if code is None:
+        return EXIT_OK
+    if isinstance(code, int):
+        return code
+    click.echo(str(code), err=True)
+    return EXIT_ERROR
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, send what is left for stdout nowhere, so exit stays silent."""
+    with contextlib.suppress(Exception):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``canfar`` command; every failure becomes a one-line message and an exit code."""
-    debug = bool(os.environ.get("CANFAR_DEBUG")) or "--debug" in (argv or sys.argv[1:])
+    """Run the ``canfar`` command; every failure becomes a one-line message and an exit code.
+
+    Usage errors exit 2, Ctrl-C exits 130, other failures the ``exit_code`` of their
+    :class:`~canfar_core.errors.CanfarError` (1 for anything unexpected). A traceback is printed
+    only with ``--debug`` or ``CANFAR_DEBUG=1``.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = _debug_requested(args)
     try:
         group = build_cli()
-        result = group.main(args=argv, prog_name="canfar", standalone_mode=False)
+        result = group.main(args=args, prog_name="canfar", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("Interrupted.", err=True)
-        return EXIT_INTERRUPTED
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            click.echo("Interrupted.", err=True)
+            return EXIT_INTERRUPTED
+        if isinstance(cause, EOFError):
+            click.echo("Error: no answer (standard input is closed)", err=True)
+        else:
+            click.echo("Aborted.", err=True)
+        return EXIT_ERROR
     except click.ClickException as exc:
         exc.show()
-        return exc.exit_code if exc.exit_code else EXIT_USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # canfar ps | head: the reader went away; that is not an error of ours.
-        sys.stderr.close()
-        return 0
+        _quiet_stdout()
+        return EXIT_OK
+    except SystemExit as exc:  # sys.exit() in a plugin, or click after a broken pipe
+        return _exit_code(exc.code)
     except Exception as exc:  # every failure is one line unless --debug
         return report(exc, debug)
-    return result if isinstance(result, int) else 0
+    if isinstance(result, int) and not isinstance(result, bool):
+        return result
+    return EXIT_OK
 
 
 def run() -> None:  # pragma: no cover - the console script
+    """The ``canfar`` console script."""
     sys.exit(main())
 
 

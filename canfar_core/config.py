@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
-import tempfile
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ SETTINGS: dict[str, type] = {
     "defaults.gpus": int,
     "defaults.backend": str,
 }
+#: Numeric settings that must be more than zero (the others may be zero).
+POSITIVE = frozenset({"defaults.cores", "defaults.ram"})
 #: Prefixes under which any key may be set (each plugin's own settings, saved contexts).
 FREE_PREFIXES = ("plugins.", "contexts.")
 
@@ -50,8 +53,19 @@ def state_dir() -> Path:
 
 
 def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old file or the new, never half."""
+    """Replace ``path`` with ``text`` so that readers see the old file or the new, never half.
+
+    The new file gets ``mode``, or the old file's mode where that is stricter, so a file the
+    user made private stays private. A symbolic link (a dotfiles checkout) is followed, not
+    replaced.
+    """
+    if path.is_symlink():
+        path = path.resolve()
+    with contextlib.suppress(OSError):
+        mode &= stat.S_IMODE(path.stat().st_mode)
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # here: it imports shutil and random, which only a write needs
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
@@ -88,8 +102,8 @@ class JsonFile:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(
-                f"{self.path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-                "fix or remove it, nothing was changed"
+                f"{self.path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                f"{exc.msg}); fix or remove it, nothing was changed"
             ) from None
         if not isinstance(data, dict):
             raise ConfigError(f"{self.path} must hold a JSON object; nothing was changed")
@@ -99,14 +113,16 @@ class JsonFile:
         try:
             atomic_write(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n", self.mode)
         except OSError as exc:
-            raise ConfigError(f"cannot write {self.path}: {exc.strerror}") from None
+            raise ConfigError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
 
 def config_file() -> JsonFile:
+    """The configuration file (settings and saved contexts; never secrets)."""
     return JsonFile(config_dir() / CONFIG_NAME)
 
 
 def credentials_file() -> JsonFile:
+    """The credentials file: secrets by context name, mode 0600."""
     return JsonFile(config_dir() / CREDENTIALS_NAME, mode=0o600)
 
 
@@ -121,6 +137,7 @@ def get_path(data: dict[str, Any], key: str) -> Any:
 
 
 def set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set the value at a dotted ``key``, creating the sections on the way."""
     node = data
     parts = key.split(".")
     for part in parts[:-1]:
@@ -132,27 +149,51 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> None:
 
 
 def unset_path(data: dict[str, Any], key: str) -> bool:
+    """Remove the value at a dotted ``key`` and the sections it leaves empty; ``False`` when
+    there was nothing to remove."""
     parts = key.split(".")
+    trail: list[dict[str, Any]] = []
     node: Any = data
     for part in parts[:-1]:
         if not isinstance(node, dict) or part not in node:
             return False
+        trail.append(node)
         node = node[part]
-    return isinstance(node, dict) and node.pop(parts[-1], None) is not None
+    if not isinstance(node, dict) or parts[-1] not in node:
+        return False
+    del node[parts[-1]]
+    for parent, part in zip(reversed(trail), reversed(parts[:-1]), strict=True):
+        if parent[part]:
+            break
+        del parent[part]
+    return True
 
 
 def parse_setting(key: str, raw: str) -> Any:
     """Check that ``key`` is a known setting and turn ``raw`` into the type it holds."""
+    if not key or any(not part.strip() for part in key.split(".")):
+        raise ValidationError(f"'{key}' is not a setting name (use dotted words: defaults.image)")
     if key in SETTINGS:
         kind = SETTINGS[key]
         if kind is str:
+            if not raw.strip():
+                raise ValidationError(
+                    f"{key} must not be empty (to remove it: canfar config unset)"
+                )
             return raw
+        what = "a whole number" if kind is int else "a number"
         try:
             value = kind(raw)
         except ValueError:
-            raise ValidationError(f"{key} must be a number, not '{raw}'") from None
+            raise ValidationError(f"{key} must be {what}, not '{raw}'") from None
+        if not math.isfinite(value):
+            raise ValidationError(f"{key} must be {what}, not '{raw}'")
+        if key in POSITIVE and value <= 0:
+            raise ValidationError(f"{key} must be more than 0, not '{raw}'")
         if value < 0:
             raise ValidationError(f"{key} must not be negative, not '{raw}'")
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # "2" stays 2, not 2.0, in the file and in `config get`
         return value
     if key.startswith(FREE_PREFIXES) and key.count(".") >= 2:
         try:

@@ -5,8 +5,12 @@ are saved side by side in the config, one of them active. Resolution, first matc
 
 1. ``CANFAR_BACKEND=local`` forces the local backend;
 2. ``CANFAR_URL`` with ``CANFAR_TOKEN`` forms an ad-hoc ``canfar`` context with bearer auth;
-3. the active saved context (``CANFAR_TOKEN`` alone replaces its token);
-4. otherwise the ``local`` backend, so that canfar works with no account at all.
+3. ``CANFAR_CONTEXT`` names a saved context (as ``--context`` does for one command);
+4. the active saved context;
+5. otherwise the ``local`` backend, so that canfar works with no account at all.
+
+``CANFAR_TOKEN`` alone replaces the token of the chosen remote context, and ``CANFAR_BACKEND``
+naming another backend replaces the chosen context by a bare one of that backend.
 """
 
 from __future__ import annotations
@@ -85,6 +89,8 @@ def saved_contexts(data: dict[str, Any] | None = None) -> dict[str, Context]:
     """Every context saved in the config, by name."""
     data = config.config_file().read() if data is None else data
     entries = data.get("contexts") or {}
+    if not isinstance(entries, dict):
+        raise ConfigError(f"'contexts' in {config.config_file().path} must be a JSON object")
     return {name: _from_config(name, entry) for name, entry in entries.items()}
 
 
@@ -121,10 +127,13 @@ def active_context(environ: Mapping[str, str] | None = None) -> Context:
             source="environment",
             env_secrets={"token": token},
         )
+    named = env.get("CANFAR_CONTEXT", "").strip()
     data = config.config_file().read()
     active = data.get("active")
     context = None
-    if active:
+    if named:
+        context = get_context(named)
+    elif active:
         contexts = saved_contexts(data)
         if active not in contexts and active != LOCAL:
             raise ConfigError(

@@ -1,22 +1,27 @@
 """Loads plugins and holds the registries they fill.
 
-Plugins come from the entry-point group ``canfar``; the built-ins are found there too. Each entry
-point is loaded on its own: one that fails to import or register is reported once on stderr, with
-its name and the error, and everything else goes on. ``CANFAR_DISABLE_PLUGINS=a,b`` skips entry
-points (by entry-point name or distribution name).
+Plugins come from the entry-point group ``canfar``; the built-ins are found there too, and are
+registered first so that a third-party plugin is called before them (pluggy calls the most recently
+registered implementation first). Each entry point is loaded on its own: one that fails to import
+or register is reported once on stderr, with its name and the error, and everything else goes on.
+``CANFAR_DISABLE_PLUGINS=a,b`` skips entry points, by entry-point name or distribution name.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from canfar_core import PROJECT_NAME, hookspecs
 from canfar_core.registry import REGISTRIES, Registry
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 DISABLE_VARIABLE = "CANFAR_DISABLE_PLUGINS"
 
@@ -35,6 +40,8 @@ class PluginInfo:
 
 @dataclass
 class PluginFailure:
+    """A plugin that was not loaded, and why (one line)."""
+
     name: str
     error: str
 
@@ -47,13 +54,18 @@ class _Origin:
 
 
 def _normalise(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
+    return name.strip().lower().replace("_", "-").replace(".", "-")
 
 
-def disabled_names(environ: os._Environ[str] | dict[str, str] | None = None) -> set[str]:
+def disabled_names(environ: Mapping[str, str] | None = None) -> set[str]:
     """The plugin names ``CANFAR_DISABLE_PLUGINS`` lists, normalised."""
-    value = (environ if environ is not None else os.environ).get(DISABLE_VARIABLE, "")
-    return {_normalise(part.strip()) for part in value.split(",") if part.strip()}
+    value = (os.environ if environ is None else environ).get(DISABLE_VARIABLE, "")
+    return {_normalise(part) for part in value.split(",") if part.strip()}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class PluginManager:
@@ -69,44 +81,85 @@ class PluginManager:
 
     # -- loading ---------------------------------------------------------------------------
 
-    def load_entry_points(self) -> None:
-        """Load every plugin of the ``canfar`` entry-point group that is not disabled."""
-        from importlib.metadata import entry_points
+    def load_entry_points(self, environ: Mapping[str, str] | None = None) -> None:
+        """Load every plugin of the ``canfar`` entry-point group that is not disabled.
 
-        disabled = disabled_names()
-        seen: set[str] = set()
-        for ep in entry_points(group=PROJECT_NAME):
-            dist = getattr(ep, "dist", None)
-            dist_name = dist.metadata["Name"] if dist is not None else None
-            key = f"{dist_name}:{ep.name}"
-            if key in seen:  # the same distribution found twice on sys.path
-                continue
-            seen.add(key)
+        The built-in plugins (those of the ``canfar`` distribution) come first, then the others
+        sorted by distribution and entry-point name, so the order never depends on ``sys.path``.
+        """
+        disabled = disabled_names(environ)
+        for ep, origin in self._entry_points():
             if _normalise(ep.name) in disabled or (
-                dist_name and _normalise(dist_name) in disabled
+                origin.distribution and _normalise(origin.distribution) in disabled
             ):
                 continue
-            origin = _Origin(
-                distribution=dist_name,
-                version=dist.version if dist is not None else None,
-                builtin=dist_name is not None and _normalise(dist_name) == PROJECT_NAME,
-            )
+            if self.pm.has_plugin(ep.name):
+                other = self._origins.get(ep.name)
+                self._fail(
+                    ep.name,
+                    f"the name is taken by the plugin of distribution "
+                    f"'{other.distribution if other else '?'}'; "
+                    f"rename the entry point of '{origin.distribution}'",
+                )
+                continue
             try:
                 plugin = ep.load()
                 self.register(plugin, name=ep.name, origin=origin)
-            except Exception as exc:
-                self._fail(ep.name, exc)
+            except (Exception, SystemExit) as exc:  # SystemExit: a plugin calling sys.exit
+                self._fail(ep.name, _first_line(exc))
+
+    def _entry_points(self) -> list[tuple[EntryPoint, _Origin]]:
+        from canfar_core._entrypoints import entry_points  # not importlib.metadata: see there
+
+        found: dict[tuple[str, str], tuple[EntryPoint, _Origin]] = {}
+        metadata: dict[int, tuple[str | None, str | None]] = {}
+        for ep in entry_points(group=PROJECT_NAME):
+            dist = getattr(ep, "dist", None)
+            if dist is not None and id(dist) not in metadata:
+                meta = dist.metadata  # parsed once per distribution, not once per entry point
+                metadata[id(dist)] = (meta.get("Name"), meta.get("Version"))
+            dist_name, version = metadata[id(dist)] if dist is not None else (None, None)
+            key = (_normalise(dist_name or ""), ep.name)
+            if key in found:  # the same distribution found twice on sys.path: the first wins
+                continue
+            builtin = dist_name is not None and _normalise(dist_name) == PROJECT_NAME
+            found[key] = (ep, _Origin(distribution=dist_name, version=version, builtin=builtin))
+        return sorted(found.values(), key=lambda pair: (not pair[1].builtin, *_sort_key(pair)))
 
     def register(self, plugin: Any, name: str | None = None, origin: Any = None) -> str:
-        """Register a plugin object (module, class instance, ...); returns its name."""
-        registered = self.pm.register(plugin, name=name)
+        """Register a plugin object (module, class instance, ...); returns its name.
+
+        A plugin implementing a hook that does not exist (a misspelt hook name, usually) is
+        refused with a :class:`ValueError` naming it, and left unregistered.
+        """
+        try:
+            registered = self.pm.register(plugin, name=name)
+        except Exception:
+            self._forget(plugin)  # older pluggy leaves a half-registered plugin behind
+            raise
         if registered is None:  # pluggy refuses a plugin blocked or registered already
             raise ValueError(f"plugin '{name}' is already registered")
+        unknown = sorted(
+            caller.name
+            for caller in self.pm.get_hookcallers(plugin) or []
+            if not caller.has_spec()
+            and not all(impl.optionalhook for impl in caller.get_hookimpls())
+        )
+        if unknown:
+            self.pm.unregister(plugin)
+            raise ValueError(
+                f"it implements unknown hook {', '.join(repr(n) for n in unknown)} "
+                f"(known: {', '.join(hookspecs.hook_names())})"
+            )
         self._origins[registered] = origin or _Origin(
             distribution=None, version=getattr(plugin, "__version__", None), builtin=False
         )
         self._registries.clear()
         return registered
+
+    def _forget(self, plugin: Any) -> None:
+        if self.pm.is_registered(plugin):
+            self.pm.unregister(plugin)
 
     def unregister(self, name: str) -> None:
         """Remove a plugin by name (used by the test fixture)."""
@@ -114,18 +167,17 @@ class PluginManager:
         self._origins.pop(name, None)
         self._registries.clear()
 
-    def _fail(self, name: str, exc: BaseException) -> None:
-        message = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+    def _fail(self, name: str, message: str) -> None:
         self.failures.append(PluginFailure(name, message))
         sys.stderr.write(f"canfar: warning: plugin '{name}' was not loaded: {message}\n")
 
     # -- what was loaded -------------------------------------------------------------------
 
     def plugins(self) -> list[PluginInfo]:
-        """Every loaded plugin with its version and the hooks it implements."""
+        """Every loaded plugin, in registration order, with its version and hooks."""
         infos = []
         for name, plugin in self.pm.list_name_plugin():
-            if name is None:
+            if name is None or plugin is None:
                 continue
             origin = self._origins.get(name)
             hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
@@ -148,6 +200,10 @@ class PluginManager:
             what, hook, cls = REGISTRIES[which]
             self._registries[which] = cls(what, hook).fill(self.pm)
         return self._registries[which]
+
+
+def _sort_key(pair: tuple[EntryPoint, _Origin]) -> tuple[str, str]:
+    return (_normalise(pair[1].distribution or ""), pair[0].name)
 
 
 _manager: PluginManager | None = None

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -44,6 +43,8 @@ def emit_json(data: Any) -> None:
 
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
     """Print rows as a table that fits the terminal: long cells are cut with an ellipsis."""
+    import shutil  # here, not at the top: it costs every command ~2 ms (bz2, lzma)
+
     from tabulate import tabulate
 
     materialised = [["" if cell is None else str(cell) for cell in row] for row in rows]
@@ -55,14 +56,15 @@ def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
 
 def _fit(rows: list[list[str]], headers: Sequence[str], width: int) -> list[list[str]]:
     columns = len(headers)
-    widths = [
-        max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(columns)
-    ]
+    widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(columns)]
     budget = width - 2 * (columns - 1)
     while sum(widths) > budget and max(widths) > 8:
         widest = widths.index(max(widths))
         widths[widest] -= 1
     return [
-        [cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…" for i, cell in enumerate(row)]
+        [
+            cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…"
+            for i, cell in enumerate(row)
+        ]
         for row in rows
     ]

@@ -39,6 +39,8 @@ class Registry(Generic[T]):
         """Ask every plugin to register; returns ``self``."""
         caller = getattr(pm.hook, self.hook)
         for impl in caller.get_hookimpls():
+            if impl.hookwrapper or getattr(impl, "wrapper", False):
+                continue  # a wrapper registers nothing; calling it alone would do nothing
             owner = impl.plugin_name
 
             def register(*args: Any, _owner: str = owner) -> None:

@@ -2,22 +2,42 @@
 
 :class:`Session` resolves the context (where sessions run), builds the backend through the
 registry, and runs the plugin hooks around every launch. :class:`AsyncSession` offers the same
-methods as coroutines.
+methods as coroutines (asyncio is imported only when they are used: it costs every command
+about 20 ms).
+
+Every failure is a :class:`~canfar_core.errors.CanfarError`: a network failure that a backend lets
+escape as a library exception (``requests``, ``urllib3``, ``ConnectionError``) is turned into
+:class:`~canfar_core.errors.ConnectionFailed` here, so callers never need to know which HTTP
+library a backend uses.
 """
 
 from __future__ import annotations
 
-import asyncio
-import secrets
+import contextlib
 import shlex
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import Any, TypeVar
 
 from canfar_core.backend import Backend
 from canfar_core.contexts import Context, active_context, get_context
-from canfar_core.errors import CanfarError, LaunchError, NotFound, ValidationError
+from canfar_core.errors import (
+    CanfarError,
+    ConnectionFailed,
+    LaunchError,
+    NotFound,
+    ValidationError,
+)
 from canfar_core.manager import get_manager
 from canfar_core.models import (
     ACTIVE_STATUSES,
@@ -32,29 +52,66 @@ from canfar_core.models import (
 )
 from canfar_core.validation import check_session_id, check_spec
 
+#: One session id, or several.
 IdOrIds = str | Sequence[str]
+#: One status, or several.
+StatusOrStatuses = str | Sequence[str]
+#: What :meth:`Session.wait` hands its ``progress`` callback on every poll.
+Progress = Callable[[dict[str, SessionInfo]], None]
+
+#: Statuses after which a session will never be Running again.
+ENDED_STATUSES = (*FINAL_STATUSES, "Terminating")
+
+T = TypeVar("T")
 
 
-def _ids(ids: IdOrIds) -> list[str]:
+class WaitTimeout(CanfarError, TimeoutError):
+    """:meth:`Session.wait` gave up before every session reached the wanted status.
+
+    ``pending`` lists the ids still not there; ``sessions`` holds the last state seen of every
+    session waited for.
+    """
+
+    def __init__(
+        self, message: str, *, pending: list[str], sessions: dict[str, SessionInfo]
+    ) -> None:
+        super().__init__(message)
+        self.pending = pending
+        self.sessions = sessions
+
+
+def check_ids(ids: IdOrIds) -> list[str]:
+    """Checked ids, duplicates dropped, order kept; a bad id is refused before anything is sent."""
     listed = [ids] if isinstance(ids, str) else list(ids)
     if not listed:
         raise ValidationError("no session id given")
-    return [check_session_id(session_id) for session_id in listed]
+    return list(dict.fromkeys(check_session_id(session_id) for session_id in listed))
 
 
-def _check_status(status: str | None) -> str | None:
+def check_status(status: str | None) -> str | None:
+    """The canonical spelling of a status (``completed`` -> ``Completed``); unknown ones refused."""
     if status is None:
         return None
-    for known in STATUSES:
-        if status.lower() == known.lower():
-            return known
+    if isinstance(status, str):
+        for known in STATUSES:
+            if status.lower() == known.lower():
+                return known
     raise ValidationError(f"unknown status '{status}' (known: {', '.join(STATUSES)})")
+
+
+def _statuses(status: StatusOrStatuses | None) -> list[str] | None:
+    if status is None:
+        return None
+    listed = [status] if isinstance(status, str) else list(status)
+    return [s for s in (check_status(item) for item in listed) if s is not None]
 
 
 def default_name(image: str) -> str:
     """A readable name for a session that was given none: the image's name and a short tag."""
     base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
     base = "".join(ch if ch.isalnum() else "-" for ch in base.lower()).strip("-")[:40] or "session"
+    import secrets  # here: it imports hashlib and hmac, which only a launch needs
+
     return f"{base}-{secrets.token_hex(2)}"
 
 
@@ -76,10 +133,7 @@ def make_context(
             source="argument",
             env_secrets={"token": token},
         )
-    if context:
-        chosen = get_context(context)
-    else:
-        chosen = active_context()
+    chosen = get_context(context) if context else active_context()
     if backend and backend != chosen.backend:
         chosen = Context(name=backend, backend=backend, source="argument")
     if token:
@@ -87,12 +141,43 @@ def make_context(
     return chosen
 
 
+def _is_network_error(exc: BaseException) -> bool:
+    """An HTTP library's exception, or the operating system's word that a connection failed."""
+    module = (type(exc).__module__ or "").split(".", 1)[0]
+    return module in ("requests", "urllib3", "httpx", "http") or isinstance(
+        exc, (ConnectionError, TimeoutError)
+    )
+
+
+@contextlib.contextmanager
+def _translated(backend: str) -> Iterator[None]:
+    """Turn a library's network exception that escaped a backend into ConnectionFailed."""
+    try:
+        yield
+    except CanfarError:
+        raise
+    except Exception as exc:
+        if not _is_network_error(exc):
+            raise
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConnectionFailed(f"the {backend} backend could not be reached: {detail}") from exc
+
+
 class Session:
     """Launch and manage sessions on the active backend (or the one given).
+
+    With no argument, the backend, server and credentials come from the active context: the
+    local backend when nobody is logged in, the CANFAR platform after ``canfar auth login``.
 
     >>> from canfar.sessions import Session
     >>> session = Session()                      # local unless logged in to CANFAR
     >>> ids = session.create(image="skaha/astroml:latest", cmd="python", args=["job.py"])
+
+    Args:
+        context: a saved context's name, instead of the active one.
+        backend: a backend's name (``local``, ``canfar``, or one a plugin adds).
+        url: a Skaha service URL, used with ``token`` instead of any saved context.
+        token: a bearer token for ``url`` (or replacing the context's own).
     """
 
     def __init__(
@@ -105,14 +190,37 @@ class Session:
     ) -> None:
         self.context = make_context(context, backend, url, token)
         self._backend: Backend | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Session(context={self.context.name!r}, backend={self.context.backend!r})"
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release what the backend holds open (HTTP connections, database handles)."""
+        backend, self._backend = self._backend, None
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
 
     @property
     def backend(self) -> Backend:
         """The backend object sessions run on, built on first use."""
         if self._backend is None:
-            factory = get_manager().registry("backends").get(self.context.backend)
-            self._backend = factory(self.context)
+            with self._lock:
+                if self._backend is None:
+                    factory = get_manager().registry("backends").get(self.context.backend)
+                    self._backend = factory(self.context)
         return self._backend
+
+    def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with _translated(self.context.backend):
+            return method(*args, **kwargs)
 
     # -- launching -------------------------------------------------------------------------
 
@@ -120,6 +228,15 @@ class Session:
         """The session kinds registered by plugins, by name."""
         registry = get_manager().registry("session_kinds")
         return {name: registry.get(name) for name in registry}
+
+    def _check_kind(self, kind: str | None) -> str | None:
+        if kind is None:
+            return None
+        kinds = self.kinds()
+        lowered = kind.lower() if isinstance(kind, str) else kind
+        if lowered not in kinds:
+            raise ValidationError(f"unknown session kind '{kind}' (known: {', '.join(kinds)})")
+        return str(lowered)
 
     def build_spec(
         self,
@@ -143,8 +260,8 @@ class Session:
         kind = kind or defaults.get("kind") or "headless"
         if isinstance(args, str):
             args = shlex.split(args)
-        spec = SessionSpec(
-            kind=kind,
+        return SessionSpec(
+            kind=kind.lower() if isinstance(kind, str) else kind,
             image=image or defaults.get("image") or "",
             name=name or "",
             cmd=cmd,
@@ -157,19 +274,17 @@ class Session:
             backend=self.context.backend,
             options=dict(options),
         )
-        return spec
 
-    def _validate(self, spec: SessionSpec) -> None:
+    def validate(self, spec: SessionSpec) -> None:
+        """Check a request as :meth:`launch` does, without sending it."""
         kinds = self.kinds()
         if spec.kind not in kinds:
-            raise ValidationError(
-                f"unknown session kind '{spec.kind}' (known: {', '.join(kinds)})"
-            )
+            raise ValidationError(f"unknown session kind '{spec.kind}' (known: {', '.join(kinds)})")
         kind = kinds[spec.kind]
         check_spec(spec, accepts_command=kind.accepts_command, max_replicas=kind.max_replicas)
         validate = getattr(self.backend, "validate", None)
         if validate is not None:
-            validate(spec)
+            self._call(validate, spec)
 
     def launch(self, spec: SessionSpec) -> list[str]:
         """Launch a prepared request: plugins see it, it is checked, sent, and plugins are told.
@@ -177,15 +292,15 @@ class Session:
         Returns the new ids in replica order. Raises :class:`LaunchError` (with ``ids`` of the
         replicas that did launch) when any replica failed.
         """
+        hook = get_manager().hook
+        spec.backend = self.context.backend
+        hook.canfar_prepare_session(spec=spec)  # a plugin may fill in a site's default image
         if not spec.image:
             raise ValidationError("an image is required (for example skaha/astroml:latest)")
         if not spec.name:
             spec.name = default_name(spec.image)
-        hook = get_manager().hook
-        spec.backend = self.context.backend
-        hook.canfar_prepare_session(spec=spec)
-        self._validate(spec)
-        result = self.backend.create(spec)
+        self.validate(spec)
+        result = self._call(self.backend.create, spec)
         if result.ids:
             try:
                 hook.canfar_session_launched(spec=spec, ids=list(result.ids))
@@ -204,6 +319,7 @@ class Session:
         self,
         name: str | None = None,
         image: str | None = None,
+        *,
         kind: str | None = None,
         cores: float | None = None,
         ram: float | None = None,
@@ -217,9 +333,15 @@ class Session:
         """Launch ``replicas`` sessions and return their ids, in replica order.
 
         Each replica gets ``REPLICA_ID`` (1..replicas) and ``REPLICA_COUNT`` in its environment.
-        With several replicas, replica ``k`` is named ``NAME-k``. ``args`` is a list of words (a
-        string is split as a shell would). Raises :class:`~canfar_core.errors.LaunchError` when
-        any replica failed; its ``ids`` lists those that launched.
+        With several replicas, replica ``k`` is named ``NAME-k``; with no name, one is made from
+        the image. ``args`` is a list of words (a string is split as a shell would). ``ram`` is
+        in GB. Other keyword arguments are backend options (``runtime`` for the local backend).
+
+        Raises :class:`~canfar_core.errors.ValidationError` before anything is sent when a value
+        is not acceptable, :class:`~canfar_core.errors.PolicyError` when a plugin refuses the
+        request, and :class:`~canfar_core.errors.LaunchError` when any replica failed: its
+        ``ids`` lists those that launched (they keep running), its ``failures`` says why the
+        others did not.
         """
         spec = self.build_spec(
             image=image,
@@ -240,110 +362,191 @@ class Session:
 
     def fetch(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
         """Your sessions, optionally only of one kind and one status."""
-        return self.backend.list(kind=kind, status=_check_status(status))
+        return self._call(
+            self.backend.list, kind=self._check_kind(kind), status=check_status(status)
+        )
 
     def info(self, session_id: str) -> SessionInfo:
         """One session by id; :class:`~canfar_core.errors.NotFound` if there is none."""
-        return self.backend.info(check_session_id(session_id))
+        return self._call(self.backend.info, check_session_id(session_id))
 
     def logs(self, session_id: str) -> str:
         """What the session has printed so far, exactly as printed."""
-        return self.backend.logs(check_session_id(session_id))
+        return self._call(self.backend.logs, check_session_id(session_id))
 
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
         """The session's output as it grows, until the session ends."""
-        return self.backend.follow_logs(check_session_id(session_id), poll=poll)
+        session_id = check_session_id(session_id)
+        chunks = self._call(self.backend.follow_logs, session_id, poll=poll)
+        while True:
+            with _translated(self.context.backend):
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
 
     def events(self, session_id: str) -> str:
         """The session's scheduling events, as text."""
-        return self.backend.events(check_session_id(session_id))
+        return self._call(self.backend.events, check_session_id(session_id))
 
     def stats(self) -> PlatformStats:
         """Cores and memory in use and available."""
-        return self.backend.stats()
+        return self._call(self.backend.stats)
 
     def images(self, kind: str | None = None) -> list[Image]:
         """The images on offer, optionally only those for one session kind."""
-        return self.backend.images(kind=kind)
+        return self._call(self.backend.images, kind=self._check_kind(kind))
 
     def resources(self) -> ResourceContext:
         """What one session may request: cores, memory and GPUs on offer."""
-        return self.backend.resources()
+        return self._call(self.backend.resources)
 
     def open_url(self, session_id: str) -> str:
         """The URL of an interactive session."""
-        return self.backend.open_url(check_session_id(session_id))
+        return self._call(self.backend.open_url, check_session_id(session_id))
 
     # -- ending ------------------------------------------------------------------------------
 
     def destroy(self, ids: IdOrIds) -> dict[str, str | None]:
-        """Delete sessions. The result maps each id to ``None`` (deleted) or why it was not."""
-        return self.backend.delete(_ids(ids))
+        """Delete sessions (many are deleted concurrently where the backend can).
+
+        The result maps each id to ``None`` (deleted) or the reason it was not; nothing is
+        raised for a session that could not be deleted, so check the values.
+        """
+        return self._call(self.backend.delete, check_ids(ids))
 
     def renew(self, ids: IdOrIds) -> dict[str, str | None]:
         """Extend interactive sessions' lifetime; shaped like :meth:`destroy`'s result."""
-        return self.backend.renew(_ids(ids))
+        return self._call(self.backend.renew, check_ids(ids))
 
     def matching(
-        self, prefix: str | None = None, kind: str | None = None, status: str | None = None
+        self,
+        prefix: str | None = None,
+        kind: str | None = None,
+        status: StatusOrStatuses | None = None,
     ) -> list[SessionInfo]:
-        """Sessions whose name starts with ``prefix``, of ``kind``, in ``status`` (each optional)."""
-        sessions = self.fetch(kind=kind, status=status)
-        return [s for s in sessions if prefix is None or s.name.startswith(prefix.lower())
-                or s.name.startswith(prefix)]
+        """Sessions whose name starts with ``prefix`` (ignoring case: the platform lower-cases
+        names), of ``kind``, in ``status`` (one or several); each filter is optional."""
+        wanted = _statuses(status)
+        single = wanted[0] if wanted and len(wanted) == 1 else None
+        sessions = self.fetch(kind=kind, status=single)
+        lowered = prefix.lower() if prefix else None
+        return [
+            s
+            for s in sessions
+            if (lowered is None or s.name.lower().startswith(lowered))
+            and (wanted is None or s.status in wanted)
+        ]
 
     def destroy_with(
         self,
         prefix: str | None = None,
         kind: str | None = "headless",
-        status: str | None = "Completed",
+        status: StatusOrStatuses | None = "Completed",
     ) -> dict[str, str | None]:
-        """Delete every session matching :meth:`matching`; by default finished headless ones."""
+        """Delete every session :meth:`matching` finds; by default finished headless ones.
+
+        Returns :meth:`destroy`'s result (empty when nothing matched).
+        """
         found = self.matching(prefix=prefix, kind=kind, status=status)
         if not found:
             return {}
         return self.destroy([s.id for s in found])
 
+    # -- waiting -----------------------------------------------------------------------------
+
+    def _poll(self, targets: list[str]) -> dict[str, SessionInfo]:
+        """The current state of every target: one listing for many, ``info`` for the rest."""
+        seen: dict[str, SessionInfo] = {}
+        if len(targets) > 2:
+            wanted = set(targets)
+            seen = {s.id: s for s in self._call(self.backend.list) if s.id in wanted}
+        current: dict[str, SessionInfo] = {}
+        for session_id in targets:
+            if session_id in seen:
+                current[session_id] = seen[session_id]
+                continue
+            try:
+                current[session_id] = self._call(self.backend.info, session_id)
+            except NotFound:
+                raise NotFound(f"session {session_id} no longer exists") from None
+        return current
+
     def wait(
         self,
         ids: IdOrIds,
-        status: str | Sequence[str] = ("Running", *FINAL_STATUSES),
+        status: StatusOrStatuses = ("Running", *FINAL_STATUSES),
         timeout: float | None = None,
         poll: float = 2.0,
-        progress: Callable[[dict[str, SessionInfo]], None] | None = None,
+        progress: Progress | None = None,
     ) -> dict[str, SessionInfo]:
         """Block until every session has reached one of ``status``, or ``timeout`` seconds pass.
 
-        A session that ends (``Completed``/``Failed``) while waiting for ``Running`` counts as
-        arrived: it will never run again. Raises :class:`TimeoutError` on timeout, with the
-        sessions still waiting named in its message.
+        By default, waits until each session is Running or has ended. A session that ends
+        (Completed, Failed or Terminating) while waiting for Running counts as arrived: it will
+        never run again. ``progress`` is called with every session's state after each poll.
+
+        Returns the last state of every session, by id. Raises :class:`WaitTimeout` on timeout
+        (also a :class:`TimeoutError`), naming the sessions still not there, and
+        :class:`~canfar_core.errors.NotFound` when a session disappears.
         """
-        wanted = {_check_status(s) for s in ([status] if isinstance(status, str) else status)}
-        targets = _ids(ids)
+        wanted = _wanted(status)
+        targets = check_ids(ids)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            current: dict[str, SessionInfo] = {}
-            for session_id in targets:
-                try:
-                    current[session_id] = self.backend.info(session_id)
-                except NotFound:
-                    raise NotFound(f"session {session_id} no longer exists") from None
+            current = self._poll(targets)
             if progress is not None:
                 progress(current)
-            pending = [
-                sid
-                for sid, info in current.items()
-                if info.status not in wanted
-                and not ("Running" in wanted and info.status in FINAL_STATUSES)
-            ]
+            pending = _pending(current, wanted)
             if not pending:
                 return current
             if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"{len(pending)} session(s) still not {'/'.join(sorted(map(str, wanted)))}: "
-                    + ", ".join(pending)
-                )
-            time.sleep(poll if deadline is None else max(0.0, min(poll, deadline - time.monotonic())))
+                raise _timed_out(pending, wanted, timeout, current)
+            time.sleep(_pause(poll, deadline))
+
+
+def _wanted(status: StatusOrStatuses) -> set[str]:
+    wanted = set(_statuses(status) or [])
+    if not wanted:
+        raise ValidationError("wait needs at least one status to wait for")
+    return wanted
+
+
+def _pending(current: dict[str, SessionInfo], wanted: set[str]) -> list[str]:
+    """Ids not yet in a wanted status; an ended session counts as arrived when Running is wanted."""
+    return [
+        sid
+        for sid, info in current.items()
+        if info.status not in wanted and not ("Running" in wanted and info.status in ENDED_STATUSES)
+    ]
+
+
+def _timed_out(
+    pending: list[str], wanted: set[str], timeout: float | None, current: dict[str, SessionInfo]
+) -> WaitTimeout:
+    return WaitTimeout(
+        f"{len(pending)} session(s) still not {'/'.join(sorted(wanted))} after {timeout or 0:g}s: "
+        + ", ".join(pending),
+        pending=pending,
+        sessions=current,
+    )
+
+
+def _pause(poll: float, deadline: float | None) -> float:
+    return poll if deadline is None else max(0.0, min(poll, deadline - time.monotonic()))
+
+
+def _to_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> Awaitable[T]:
+    """``asyncio.to_thread``; asyncio is imported only by code that uses the async API."""
+    import asyncio
+
+    return asyncio.to_thread(function, *args, **kwargs)
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 class AsyncSession:
@@ -354,60 +557,166 @@ class AsyncSession:
         async with AsyncSession() as session:
             ids = await session.create(image="skaha/astroml:latest", cmd="python", args=["a.py"])
             infos = await asyncio.gather(*(session.info(i) for i in ids))
+
+    It takes the same arguments as :class:`Session`; ``sync`` is the :class:`Session` it uses.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        self.sync = Session(**kwargs)
+    def __init__(
+        self,
+        *,
+        context: str | None = None,
+        backend: str | None = None,
+        url: str | None = None,
+        token: str | None = None,
+    ) -> None:
+        self.sync = Session(context=context, backend=backend, url=url, token=token)
+
+    def __repr__(self) -> str:
+        return f"Async{self.sync!r}"
+
+    @property
+    def context(self) -> Context:
+        return self.sync.context
 
     async def __aenter__(self) -> AsyncSession:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        return None
+        await self.close()
 
-    async def _run(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(getattr(self.sync, method), *args, **kwargs)
+    async def close(self) -> None:
+        await _to_thread(self.sync.close)
 
-    async def create(self, *args: Any, **kwargs: Any) -> list[str]:
-        return await self._run("create", *args, **kwargs)  # type: ignore[no-any-return]
+    async def create(
+        self,
+        name: str | None = None,
+        image: str | None = None,
+        *,
+        kind: str | None = None,
+        cores: float | None = None,
+        ram: float | None = None,
+        gpus: int | None = None,
+        cmd: str | None = None,
+        args: str | Iterable[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        replicas: int = 1,
+        **options: Any,
+    ) -> list[str]:
+        """See :meth:`Session.create`."""
+        return await _to_thread(
+            self.sync.create,
+            name,
+            image,
+            kind=kind,
+            cores=cores,
+            ram=ram,
+            gpus=gpus,
+            cmd=cmd,
+            args=args,
+            env=env,
+            replicas=replicas,
+            **options,
+        )
 
     async def fetch(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
-        return await self._run("fetch", kind=kind, status=status)  # type: ignore[no-any-return]
+        """See :meth:`Session.fetch`."""
+        return await _to_thread(self.sync.fetch, kind=kind, status=status)
 
     async def info(self, session_id: str) -> SessionInfo:
-        return await self._run("info", session_id)  # type: ignore[no-any-return]
+        """See :meth:`Session.info`."""
+        return await _to_thread(self.sync.info, session_id)
 
     async def logs(self, session_id: str) -> str:
-        return await self._run("logs", session_id)  # type: ignore[no-any-return]
+        """See :meth:`Session.logs`."""
+        return await _to_thread(self.sync.logs, session_id)
+
+    async def follow_logs(self, session_id: str, poll: float = 1.0) -> AsyncIterator[str]:
+        """See :meth:`Session.follow_logs`; ``async for chunk in session.follow_logs(id)``."""
+        chunks = self.sync.follow_logs(session_id, poll=poll)
+        while True:
+            chunk = await _to_thread(next, chunks, None)
+            if chunk is None:
+                return
+            yield chunk
 
     async def events(self, session_id: str) -> str:
-        return await self._run("events", session_id)  # type: ignore[no-any-return]
+        """See :meth:`Session.events`."""
+        return await _to_thread(self.sync.events, session_id)
 
     async def destroy(self, ids: IdOrIds) -> dict[str, str | None]:
-        return await self._run("destroy", ids)  # type: ignore[no-any-return]
+        """See :meth:`Session.destroy`."""
+        return await _to_thread(self.sync.destroy, ids)
 
-    async def destroy_with(self, *args: Any, **kwargs: Any) -> dict[str, str | None]:
-        return await self._run("destroy_with", *args, **kwargs)  # type: ignore[no-any-return]
+    async def destroy_with(
+        self,
+        prefix: str | None = None,
+        kind: str | None = "headless",
+        status: StatusOrStatuses | None = "Completed",
+    ) -> dict[str, str | None]:
+        """See :meth:`Session.destroy_with`."""
+        return await _to_thread(self.sync.destroy_with, prefix, kind, status)
+
+    async def matching(
+        self,
+        prefix: str | None = None,
+        kind: str | None = None,
+        status: StatusOrStatuses | None = None,
+    ) -> list[SessionInfo]:
+        """See :meth:`Session.matching`."""
+        return await _to_thread(self.sync.matching, prefix, kind, status)
 
     async def renew(self, ids: IdOrIds) -> dict[str, str | None]:
-        return await self._run("renew", ids)  # type: ignore[no-any-return]
+        """See :meth:`Session.renew`."""
+        return await _to_thread(self.sync.renew, ids)
 
     async def stats(self) -> PlatformStats:
-        return await self._run("stats")  # type: ignore[no-any-return]
+        """See :meth:`Session.stats`."""
+        return await _to_thread(self.sync.stats)
 
     async def images(self, kind: str | None = None) -> list[Image]:
-        return await self._run("images", kind=kind)  # type: ignore[no-any-return]
+        """See :meth:`Session.images`."""
+        return await _to_thread(self.sync.images, kind=kind)
 
     async def resources(self) -> ResourceContext:
-        return await self._run("resources")  # type: ignore[no-any-return]
+        """See :meth:`Session.resources`."""
+        return await _to_thread(self.sync.resources)
 
-    async def wait(self, *args: Any, **kwargs: Any) -> dict[str, SessionInfo]:
-        return await self._run("wait", *args, **kwargs)  # type: ignore[no-any-return]
+    async def open_url(self, session_id: str) -> str:
+        """See :meth:`Session.open_url`."""
+        return await _to_thread(self.sync.open_url, session_id)
+
+    async def wait(
+        self,
+        ids: IdOrIds,
+        status: StatusOrStatuses = ("Running", *FINAL_STATUSES),
+        timeout: float | None = None,
+        poll: float = 2.0,
+        progress: Progress | None = None,
+    ) -> dict[str, SessionInfo]:
+        """See :meth:`Session.wait`; other coroutines run while it waits."""
+        wanted = _wanted(status)
+        targets = check_ids(ids)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            current = await _to_thread(self.sync._poll, targets)
+            if progress is not None:
+                progress(current)
+            pending = _pending(current, wanted)
+            if not pending:
+                return current
+            if deadline is not None and time.monotonic() >= deadline:
+                raise _timed_out(pending, wanted, timeout, current)
+            await _sleep(_pause(poll, deadline))
 
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "ENDED_STATUSES",
     "AsyncSession",
     "CanfarError",
     "Session",
+    "WaitTimeout",
+    "check_status",
+    "default_name",
+    "make_context",
 ]

@@ -57,4 +57,5 @@ def canfar_plugin() -> Iterator[Callable[..., str]]:
 
     yield register
     for name in reversed(added):
-        manager.unregister(name)
+        if manager.pm.has_plugin(name):  # the test may have removed it itself
+            manager.unregister(name)

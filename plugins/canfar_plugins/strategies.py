@@ -1,1 +1,18 @@
-"""Built-in plugin: strategies (being written)."""
+"""Built-in plugin: the work-distribution strategies ``chunk`` and ``stripe``.
+
+The algorithms live in :mod:`canfar_core.distribution`, where ``canfar.helpers.distributed``
+also calls them directly without loading any plugin; registering the same function objects here
+makes them usable by name (``distributed.split(items, "stripe")``) like any plugin's strategy.
+"""
+
+from __future__ import annotations
+
+from canfar_core import hookimpl
+from canfar_core.distribution import chunk, stripe
+from canfar_core.models import Register
+
+
+@hookimpl
+def canfar_register_strategies(register: Register) -> None:
+    register("chunk", chunk)
+    register("stripe", stripe)

@@ -1,1 +1,35 @@
-"""Built-in plugin: local (being written)."""
+"""Built-in plugin: the ``local`` backend, which runs sessions as processes on this machine.
+
+It is the active backend whenever no CANFAR context is logged in, so that
+``canfar create headless IMAGE -- CMD ARGS`` works with no account and no network. Each replica is
+a detached process group whose output goes to a log file and whose exit code is recorded even
+after ``canfar`` has exited; sessions are kept in a SQLite database under canfar's state folder.
+
+This module is imported at start-up, so it only registers a factory: the implementation
+(SQLite, process control, runtime probes) is imported when a local backend is first built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from canfar_core import hookimpl
+
+if TYPE_CHECKING:
+    from canfar_core.contexts import Context
+    from canfar_core.models import Register
+    from canfar_plugins.local.backend import LocalBackend
+
+BACKEND_NAME = "local"
+
+
+def create_backend(context: Context) -> LocalBackend:
+    """Build the local backend for ``context`` (the factory registered as ``local``)."""
+    from canfar_plugins.local.backend import LocalBackend
+
+    return LocalBackend(context)
+
+
+@hookimpl
+def canfar_register_backends(register: Register) -> None:
+    register(BACKEND_NAME, create_backend)

@@ -1,0 +1,107 @@
+"""Share work among the replicas of a batch job: each replica processes only its part.
+
+Launch one script as many replicas (``canfar create headless IMAGE --replicas 100 -- ...``) and
+let each take its share::
+
+    from pathlib import Path
+    from canfar.helpers import distributed
+
+    files = sorted(Path("/arc/projects/survey/raw").glob("*.fits"))
+    for path in distributed.chunk(files):      # or distributed.stripe(files)
+        process(path)
+
+Where the replica number comes from, in this order: the ``replica``/``count`` arguments;
+``REPLICA_ID`` (1-based) and ``REPLICA_COUNT``, as the CANFAR platform sets them; an installed
+plugin's ``canfar_replica_position`` hook (built in: Slurm, Kubernetes Indexed Jobs, AWS Batch
+and Google Cloud Batch array jobs); else this process is replica 1 of 1 and gets everything.
+So the same script runs unchanged on a laptop, on CANFAR and on those engines.
+
+Strategies:
+
+* ``chunk``: contiguous blocks whose sizes differ by at most one (199 files on 100 replicas:
+  two files each for 99 replicas, one for the last), so neighbouring files stay together;
+* ``stripe``: round robin, file ``i`` (0-based) to replica ``i % count + 1``; it streams any
+  iterable, a generator included, in constant memory;
+* any other strategy an installed plugin registers: ``split(items, strategy="name")``, and
+  ``strategies()`` lists them.
+
+Every function returns an iterator and checks the position when it is called, raising
+``ValueError`` naming the variable or argument and its bad value.
+
+Importing this module is nearly free: it loads neither the plugin manager nor any plugin.
+``chunk`` and ``stripe`` call the built-in strategies in :mod:`canfar_core.distribution`
+directly, the very functions the built-in ``strategies`` plugin registers; this module does not
+import ``canfar_plugins.strategies``, because a plugin module imports pluggy and may be disabled,
+while the core is always there. The plugin manager is loaded only by ``split``, ``strategies``,
+or when no position is given by argument or ``REPLICA_ID`` and the hook must be asked.
+"""
+
+from __future__ import annotations
+
+from canfar_core import distribution as _distribution
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from typing import TypeVar
+
+    T = TypeVar("T")
+
+__all__ = ["chunk", "position", "split", "strategies", "stripe"]
+
+
+def position(replica: int | None = None, count: int | None = None) -> tuple[int, int]:
+    """This replica's ``(replica, count)``, 1-based, resolved as ``chunk`` and ``stripe`` do.
+
+    Handy for naming outputs: ``f"catalogue-{position()[0]:03d}.fits"``.
+    """
+    return _distribution.resolve_position(replica, count)
+
+
+def chunk(items: Iterable[T], replica: int | None = None, count: int | None = None) -> Iterator[T]:
+    """This replica's contiguous block of ``items``; block sizes differ by at most one.
+
+    A list, tuple, ``range`` or other sequence is read by index: only the share is touched and
+    nothing is copied, so 10 million paths cost nothing extra. A generator or other unsized
+    iterable must be read to its end first (the block boundaries depend on the total): that
+    costs one pass and, at its peak, memory for every item; use :func:`stripe` to stream it.
+    """
+    replica_, count_ = _distribution.resolve_position(replica, count)
+    return _distribution.chunk(items, replica_, count_)
+
+
+def stripe(items: Iterable[T], replica: int | None = None, count: int | None = None) -> Iterator[T]:
+    """Every ``count``-th item of ``items``, starting at item ``replica - 1`` (round robin).
+
+    Gives exactly the assignment of the CANFAR platform's other clients. A sequence is read by
+    index (only the share is touched); any other iterable, a generator included, is streamed in
+    one pass with constant memory.
+    """
+    replica_, count_ = _distribution.resolve_position(replica, count)
+    return _distribution.stripe(items, replica_, count_)
+
+
+def split(
+    items: Iterable[T],
+    strategy: str = "chunk",
+    replica: int | None = None,
+    count: int | None = None,
+) -> Iterator[T]:
+    """This replica's share of ``items`` by the registered strategy ``strategy``.
+
+    ``strategy`` is any name :func:`strategies` lists, built in or added by an installed
+    plugin; an unknown name is a ``ValueError`` listing the known ones.
+    """
+    from canfar_core.manager import get_manager
+
+    run = get_manager().registry("strategies").get(strategy)
+    replica_, count_ = _distribution.resolve_position(replica, count)
+    share: Iterator[T] = iter(run(items, replica_, count_))
+    return share
+
+
+def strategies() -> list[str]:
+    """The names of every registered strategy, built-in ones first."""
+    from canfar_core.manager import get_manager
+
+    return get_manager().registry("strategies").names()

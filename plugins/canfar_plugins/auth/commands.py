@@ -1,0 +1,404 @@
+"""``canfar auth``: log in to servers, see who you are, choose where sessions run.
+
+Imported at start-up (for ``canfar --help``): only click and the core here; the HTTP stack
+loads inside the commands that talk to a server.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import click
+
+from canfar_core.errors import AuthError, CanfarError, NotFound, ValidationError
+
+if TYPE_CHECKING:
+    from canfar_core.contexts import Context
+    from canfar_core.models import AuthStatus, Server
+
+
+def _stderr(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _check_url(url: str) -> str:
+    """A service URL as it is saved: scheme and host required, no trailing slash."""
+    text = url.strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValidationError(
+            f"'{url}' is not a server URL; give the service root, "
+            "for example https://ws-uv.canfar.net/skaha"
+        )
+    return text
+
+
+def _name_for(url: str) -> str:
+    """A context name from a URL's host (and port): ``ws-uv-canfar-net``."""
+    parts = urlsplit(url)
+    name = (parts.hostname or "server").replace(".", "-")
+    return f"{name}-{parts.port}" if parts.port else name
+
+
+def _looks_like_url(text: str) -> bool:
+    return bool(re.match(r"^https?://", text))
+
+
+def _discover() -> list[Server]:
+    """Servers from every ``canfar_discover_servers`` implementation, without duplicates."""
+    from canfar_core.manager import get_manager
+    from canfar_core.models import Server
+
+    found: list[Server] = []
+    seen: set[str] = set()
+    for result in get_manager().hook.canfar_discover_servers():
+        for server in result if isinstance(result, list) else [result]:
+            if isinstance(server, Server) and server.url.rstrip("/") not in seen:
+                seen.add(server.url.rstrip("/"))
+                found.append(server)
+    return found
+
+
+def _choose(servers: list[Server]) -> Server:
+    if not servers:
+        raise NotFound("no server found; log in with: canfar auth login --url URL")
+    _stderr("Servers:")
+    for index, server in enumerate(servers, 1):
+        _stderr(f"  {index:2}. {server.name:<12} {server.url}  ({server.auth})")
+    choice = click.prompt("Log in to", type=click.IntRange(1, len(servers)), default=1, err=True)
+    return servers[choice - 1]
+
+
+def _root_option(name: str) -> Any:
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    obj = ctx.find_root().obj
+    return obj.get(name) if isinstance(obj, dict) else None
+
+
+def _target(
+    server: str | None, url: str | None, name: str | None, auth_mode: str | None, interactive: bool
+) -> tuple[Context, str | None]:
+    """The context to log in to, and the OIDC issuer the server names (if any)."""
+    from canfar_core.contexts import Context, saved_contexts
+
+    if url is None and server and _looks_like_url(server):
+        url, server = server, None
+    if url is not None:
+        clean = _check_url(url)
+        return Context(
+            name=name or _name_for(clean), backend="canfar", url=clean, auth=auth_mode or "token"
+        ), None
+    saved = saved_contexts()
+    if server and server in saved and saved[server].backend != "local":
+        context = saved[server]
+        if name and name != context.name:
+            context = Context(
+                name=name,
+                backend=context.backend,
+                url=context.url,
+                auth=context.auth,
+                options=dict(context.options),
+            )
+        if auth_mode:
+            context.auth = auth_mode
+        return context, None
+    if server is None and not interactive:
+        raise ValidationError(
+            "name a server, or log in without prompts: canfar auth login --url URL --token-stdin"
+        )
+    servers = _discover()
+    if server is None:
+        chosen = _choose(servers)
+    else:
+        matches = [s for s in servers if s.name.lower() == server.lower()]
+        if not matches:
+            known = ", ".join(s.name for s in servers) or "none found"
+            raise NotFound(f"no server named '{server}' (known: {known})")
+        chosen = matches[0]
+    context = Context(
+        name=name or chosen.name,
+        backend="canfar",
+        url=_check_url(chosen.url),
+        auth=auth_mode or chosen.auth,
+    )
+    return context, getattr(chosen, "issuer", None)
+
+
+def _verify(context: Context, secrets: dict[str, Any]) -> str | None:
+    """Ask the server who the new credentials belong to; nothing is saved when it refuses."""
+    from canfar_core.contexts import Context
+    from canfar_core.manager import get_manager
+
+    probe = Context(
+        name=context.name,
+        backend=context.backend,
+        url=context.url,
+        auth=context.auth,
+        options=dict(context.options),
+        source="login",
+        env_secrets={k: v for k, v in secrets.items() if isinstance(v, str)},
+    )
+    backend = get_manager().registry("backends").get(probe.backend)(probe)
+    whoami = getattr(backend, "whoami", None)
+    if whoami is None:
+        return None
+    try:
+        user: str | None = whoami()
+        return user
+    except CanfarError as exc:
+        exc.message = f"login failed, nothing was saved: {exc.message}"
+        raise
+
+
+@click.group()
+def auth() -> None:
+    """Log in to CANFAR servers and choose where sessions run."""
+
+
+@auth.command()
+@click.argument("server", required=False)
+@click.option(
+    "--url",
+    metavar="URL",
+    help="Service root, e.g. https://ws-uv.canfar.net/skaha (the client adds /v1).",
+)
+@click.option("--token-stdin", is_flag=True, help="Read a bearer token from standard input.")
+@click.option("--name", metavar="NAME", help="Save the context under this name.")
+@click.option(
+    "--auth",
+    "auth_mode",
+    metavar="MODE",
+    help="How to authenticate: token, x509, oidc (default: what the server uses).",
+)
+@click.option("--cert", metavar="PEM", help="Proxy certificate for x509 (~/.ssl/cadcproxy.pem).")
+@click.option("--issuer", metavar="URL", help="OIDC issuer, for oidc.")
+@click.option("--client-id", metavar="ID", help="A registered OIDC client to use, for oidc.")
+@click.option("--no-verify", is_flag=True, help="Save without asking the server first.")
+def login(
+    server: str | None,
+    url: str | None,
+    token_stdin: bool,
+    name: str | None,
+    auth_mode: str | None,
+    cert: str | None,
+    issuer: str | None,
+    client_id: str | None,
+    no_verify: bool,
+) -> None:
+    """Log in to a server and make it where sessions run.
+
+    \b
+    canfar auth login                    choose a server found in the registries
+    canfar auth login canfar             a known server or saved context, by name
+    echo "$TOKEN" | canfar auth login --url https://host/skaha --token-stdin
+    """
+    from canfar_core.auth import get_provider
+
+    if auth_mode is None and cert:
+        auth_mode = "x509"
+    elif auth_mode is None and (issuer or client_id):
+        auth_mode = "oidc"
+    elif auth_mode is None and token_stdin:
+        auth_mode = "token"
+    interactive = sys.stdin.isatty() and not token_stdin
+    context, server_issuer = _target(server, url, name, auth_mode, interactive)
+    provider = get_provider(context.auth or "token")
+    if token_stdin and context.auth != "token":
+        raise ValidationError(f"--token-stdin is for token logins, not {context.auth}")
+    options: dict[str, Any] = {}
+    if context.auth == "token":
+        if token_stdin:
+            options["token"] = sys.stdin.read()
+        else:
+            options["token"] = click.prompt("Token", hide_input=True, err=True)
+    elif context.auth == "x509":
+        if cert is None and interactive:
+            from canfar_plugins.auth.x509 import DEFAULT_CERT
+
+            cert = click.prompt(
+                "Certificate", default=context.options.get("cert") or DEFAULT_CERT, err=True
+            )
+        options["cert"] = cert
+    elif context.auth == "oidc":
+        options.update(issuer=issuer or server_issuer, client_id=client_id, echo=_stderr)
+    secrets = provider.login(context, **options)
+    user = None if no_verify else _verify(context, secrets)
+
+    from canfar_plugins.auth.store import save_context
+
+    save_context(context, secrets)
+    who = f" as {user}" if user else ""
+    _stderr(f"Logged in to {context.url}{who}. Context '{context.name}' is active.")
+
+
+def _describe(context: Context) -> AuthStatus:
+    """The offline status of a context, checked with its server when reachable."""
+    from canfar_core.auth import get_provider
+    from canfar_core.errors import ConnectionFailed, ServerError
+    from canfar_core.manager import get_manager
+    from canfar_core.models import AuthStatus
+
+    if context.backend == "local":
+        return AuthStatus(
+            context=context.name,
+            server="this machine",
+            auth="none",
+            detail="sessions run on this machine; log in with: canfar auth login",
+        )
+    provider = get_provider(context.auth or "token")
+    status = provider.status(context, context.credentials())
+    if not status.valid:
+        return status
+    try:
+        backend = get_manager().registry("backends").get(context.backend)(context)
+        whoami = getattr(backend, "whoami", None)
+        user = whoami() if whoami is not None else None
+    except AuthError as exc:
+        status.valid = False
+        status.detail = str(exc)
+    except (ConnectionFailed, ServerError) as exc:
+        status.detail = f"not checked with the server: {exc}"
+    else:
+        status.user = user or status.user
+    return status
+
+
+@auth.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def status(ctx: click.Context, name: str | None, as_json: bool) -> None:
+    """Who you are, on which server, and until when (exit 1 when not valid)."""
+    from canfar_core.contexts import active_context, get_context
+    from canfar_core.models import to_dict
+    from canfar_core.output import echo, emit_json
+
+    name = name or _root_option("context")
+    context = get_context(name) if name else active_context()
+    result = _describe(context)
+    if as_json:
+        data = to_dict(result)
+        data["backend"] = context.backend
+        data["source"] = context.source
+        emit_json(data)
+    else:
+        rows = [
+            (
+                "context",
+                f"{context.name} ({context.source})"
+                if context.source != "config"
+                else context.name,
+            ),
+            ("server", result.server),
+            ("auth", result.auth),
+            ("user", result.user or "unknown"),
+            ("expires", result.expires or "unknown"),
+            ("state", "valid" if result.valid else "not valid"),
+        ]
+        if result.detail:
+            rows.append(("detail", result.detail))
+        for key, value in rows:
+            echo(f"{key:<8} {value}")
+    if not result.valid:
+        ctx.exit(1)
+
+
+@auth.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_contexts(as_json: bool) -> None:
+    """The saved contexts; the active one is marked with *."""
+    from canfar_core.contexts import LOCAL, active_context, saved_contexts
+    from canfar_core.output import emit_json, table
+
+    contexts = saved_contexts()
+    try:
+        active: Context | None = active_context()
+    except CanfarError:
+        active = None
+    rows = []
+    if active is not None and active.source == "environment":
+        rows.append(
+            {
+                "name": active.name,
+                "backend": active.backend,
+                "server": active.url or "",
+                "auth": active.auth or "",
+                "active": True,
+            }
+        )
+    for context in contexts.values():
+        rows.append(
+            {
+                "name": context.name,
+                "backend": context.backend,
+                "server": context.url or "",
+                "auth": context.auth or "",
+                "active": active is not None
+                and active.source == "config"
+                and active.name == context.name,
+            }
+        )
+    if LOCAL not in contexts:
+        rows.append(
+            {
+                "name": LOCAL,
+                "backend": LOCAL,
+                "server": "this machine",
+                "auth": "",
+                "active": active is not None
+                and active.backend == LOCAL
+                and active.source != "environment",
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        [
+            ("*" if r["active"] else "", r["name"], r["backend"], r["server"], r["auth"])
+            for r in rows
+        ],
+        headers=["", "NAME", "BACKEND", "SERVER", "AUTH"],
+    )
+
+
+@auth.command()
+@click.argument("name")
+def switch(name: str) -> None:
+    """Make a saved context (or local) the one commands use."""
+    import os
+
+    from canfar_plugins.auth.store import set_active
+
+    context = set_active(name)
+    where = context.url or "this machine"
+    _stderr(f"Active context: {name} ({where}).")
+    if os.environ.get("CANFAR_URL") or os.environ.get("CANFAR_BACKEND"):
+        _stderr("Note: CANFAR_URL / CANFAR_BACKEND are set and take precedence in this shell.")
+
+
+@auth.command()
+@click.argument("name", required=False)
+@click.option("--all", "everything", is_flag=True, help="Log out of every saved context.")
+def logout(name: str | None, everything: bool) -> None:
+    """Forget a context and its credentials (the active one by default)."""
+    from canfar_core.contexts import saved_contexts
+    from canfar_plugins.auth.store import active_name, remove_context
+
+    if everything:
+        names = list(saved_contexts())
+    else:
+        chosen = name or _root_option("context") or active_name()
+        if not chosen:
+            raise NotFound("not logged in to any server (sessions run on this machine)")
+        names = [chosen]
+    for each in names:
+        removed = remove_context(each)
+        _stderr(f"Logged out of {each} ({removed.url or removed.backend}); credentials removed.")
+    if active_name() is None:
+        _stderr("Sessions now run on this machine until you log in again.")

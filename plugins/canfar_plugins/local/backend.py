@@ -1,0 +1,572 @@
+"""The local backend: sessions are process groups on this machine.
+
+What a user can rely on:
+
+* Each replica is a detached process group (it outlives ``canfar``) with ``REPLICA_ID`` (1-based)
+  and ``REPLICA_COUNT`` set as the platform sets them, plus ``skaha_sessionid`` and, when cores
+  are requested, ``OMP_NUM_THREADS``.
+* It runs in the directory ``canfar create`` was run from (or ``workdir=`` in the Python API),
+  so ``python examples/echo.py`` finds its script. The directory is recorded and shown by
+  ``info``.
+* Its standard output and error go, interleaved as written, to one log file; its exit code is
+  recorded by a small shell wrapper, even after ``canfar`` has exited.
+* With no container runtime chosen, the command runs in this machine's environment, the one
+  ``canfar`` runs in (its virtual environment counts as activated, so ``python`` is the
+  interpreter canfar runs in), and the image is only recorded. The ``runtime`` option
+  (``apptainer``, ``podman``, ``docker`` or ``auto``) runs it in the image instead.
+* Requests for cores, RAM and GPUs are checked against the machine; on the host they are not
+  enforced (container runtimes do enforce cores and memory).
+* Sessions are kept until deleted: finished ones stay listed with their logs, as a record of
+  what ran. ``delete`` stops the whole process group and forgets the session and its log.
+"""
+
+from __future__ import annotations
+
+import builtins
+import getpass
+import os
+import shlex
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from canfar_core.backend import Backend
+from canfar_core.contexts import Context
+from canfar_core.errors import CanfarError, NotFound, Unsupported, ValidationError
+from canfar_core.models import (
+    ACTIVE_STATUSES,
+    Image,
+    LaunchResult,
+    PlatformStats,
+    ResourceContext,
+    SessionInfo,
+    SessionSpec,
+)
+from canfar_plugins.local import machine, notebook, processes, runtime
+from canfar_plugins.local.state import Record, Store, new_id
+
+#: Kinds that can run here; the others need the platform.
+LOCAL_KINDS = ("headless", "notebook")
+#: Statuses whose process may still be running.
+LIVE_STATUSES = (*ACTIVE_STATUSES, "Terminating")
+#: A record that never got its process after this many seconds was left by an interrupted launch.
+LAUNCH_TIMEOUT = 60.0
+RUNTIME_SETTING = "plugins.local.runtime"
+#: Files that mark a virtual environment made by a tool installer (pipx, uv tool).
+TOOL_ENV_MARKERS = ("pipx_metadata.json", "uv-receipt.toml")
+
+
+def iso(timestamp: float | None) -> str | None:
+    """A Unix time as the platform writes it: ``2026-01-05T14:03:27Z``."""
+    if timestamp is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+def describe_exit(code: int) -> str:
+    """An exit code in words: ``exit code 137 (SIGKILL)`` for one killed by a signal."""
+    if code > 128:
+        try:
+            return f"exit code {code} ({signal.Signals(code - 128).name})"
+        except ValueError:
+            pass
+    return f"exit code {code}"
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+class LocalBackend(Backend):
+    """Runs sessions as detached process groups on this machine."""
+
+    name = "local"
+    #: Seconds a deleted session is given to end after SIGTERM, before SIGKILL.
+    grace = 3.0
+
+    def __init__(self, context: Context, root: Path | None = None) -> None:
+        super().__init__(context)
+        if root is None:
+            from canfar_core.config import state_dir
+
+            root = state_dir() / "local"
+        self.store = Store(root)
+
+    # -- launching -------------------------------------------------------------------------
+
+    def validate(self, spec: SessionSpec) -> None:
+        """Refuse what this machine cannot run, naming the value and the machine's limit."""
+        self._plan(spec)
+
+    def _requested_runtime(self, spec: SessionSpec) -> str | None:
+        """The runtime asked for: the ``runtime`` option, else the ``plugins.local.runtime``
+        setting, else ``None`` (this machine's environment)."""
+        requested = spec.options.get("runtime")
+        if not requested:
+            from canfar_core.config import config_file, get_path
+
+            try:
+                requested = get_path(config_file().read(), RUNTIME_SETTING)
+            except KeyError:
+                return None
+        return str(requested).strip().lower() or None
+
+    def _plan(self, spec: SessionSpec) -> tuple[str, str]:
+        """Check ``spec`` against this machine; returns the runtime and working directory."""
+        if spec.kind not in LOCAL_KINDS:
+            raise Unsupported(
+                f"{spec.kind} sessions are not available on the local backend "
+                f"(it runs {' and '.join(LOCAL_KINDS)} sessions)",
+                hint="log in to CANFAR to run them: canfar auth login",
+            )
+        cpus = machine.cpu_count()
+        if spec.cores is not None and spec.cores > cpus:
+            raise ValidationError(
+                f"cores {spec.cores:g} is more than this machine has ({cpus} CPUs)"
+            )
+        memory = machine.total_memory_gb()
+        if spec.ram is not None and memory and spec.ram > memory:
+            raise ValidationError(
+                f"ram {spec.ram:g} GB is more than this machine has ({memory:.1f} GB)"
+            )
+        if spec.gpus:
+            gpus = machine.gpu_count()
+            if spec.gpus > gpus:
+                raise ValidationError(
+                    f"gpus {spec.gpus} is more than this machine has ({gpus} GPUs)"
+                )
+        chosen = runtime.choose(self._requested_runtime(spec))
+        if chosen == runtime.HOST:
+            if spec.kind == "headless" and not spec.cmd:
+                raise ValidationError(
+                    "a headless session on this machine needs a command: "
+                    "canfar create headless IMAGE -- CMD ARGS"
+                )
+            if spec.kind == "notebook":
+                notebook.require_jupyter_lab()
+        return chosen, self._workdir(spec)
+
+    def _workdir(self, spec: SessionSpec) -> str:
+        given = spec.options.get("workdir")
+        try:
+            workdir = os.path.abspath(str(given)) if given else os.getcwd()
+        except FileNotFoundError:
+            raise ValidationError(
+                "the current directory no longer exists; cd somewhere else and try again"
+            ) from None
+        if not os.path.isdir(workdir):
+            raise ValidationError(f"working directory '{workdir}' does not exist")
+        return workdir
+
+    def create(self, spec: SessionSpec) -> LaunchResult:
+        """Start ``spec.replicas`` detached process groups; one that fails leaves the others."""
+        chosen, workdir = self._plan(spec)
+        processes.reap()  # collect replicas this process started before, now ended
+        name = (spec.name or spec.image.rsplit("/", 1)[-1].split(":", 1)[0] or "session").lower()
+        command = [spec.cmd, *spec.args] if spec.cmd else list(spec.args)
+        now = time.time()
+        records = [
+            Record(
+                id=new_id(),
+                name=spec.replica_name(replica).lower() if spec.name else name,
+                kind=spec.kind,
+                image=spec.image,
+                status="Pending",
+                replica=replica,
+                replicas=spec.replicas,
+                command=command,
+                workdir=workdir,
+                runtime=chosen,
+                cores=spec.cores,
+                ram=spec.ram,
+                gpus=spec.gpus,
+                created=now,
+            )
+            for replica in range(1, spec.replicas + 1)
+        ]
+        self.store.insert(records)
+        if chosen == runtime.HOST and self._requested_runtime(spec) in (None, runtime.AUTO):
+            from canfar_core.output import warn
+
+            warn(
+                f"no container runtime: running in this machine's environment, not in the image "
+                f"{spec.image} (choose one with --runtime {'|'.join(runtime.CONTAINER_RUNTIMES)})"
+            )
+        base_env = _host_env()
+        started: list[tuple[str, dict[str, Any]]] = []
+        failures: dict[int, str] = {}
+        try:
+            for record in records:
+                try:
+                    started.append((record.id, self._start(record, spec, base_env)))
+                except (OSError, CanfarError) as exc:
+                    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                    failures[record.replica] = f"could not start: {reason}"
+        finally:
+            # Even when interrupted (Ctrl-C), what was started is recorded, the rest forgotten.
+            self.store.update(started)
+            launched = {sid for sid, _ in started}
+            self.store.remove([r.id for r in records if r.id not in launched])
+        self.store.record_image(spec.image, spec.kind)
+        return LaunchResult(ids=[sid for sid, _ in started], failures=failures)
+
+    def _start(self, record: Record, spec: SessionSpec, base_env: dict[str, str]) -> dict[str, Any]:
+        """Start one replica; returns the fields to record for it."""
+        replica_env = spec.replica_env(record.replica)
+        replica_env["skaha_sessionid"] = record.id
+        if spec.cores and "OMP_NUM_THREADS" not in spec.env:
+            replica_env["OMP_NUM_THREADS"] = str(max(1, int(spec.cores)))
+        command = list(record.command)
+        changes: dict[str, Any] = {"status": "Running"}
+        extra: dict[str, Any] = {}
+        if record.kind == "notebook":
+            inside = record.runtime in ("docker", "podman")
+            plan = notebook.plan(
+                record.workdir,
+                in_container=record.runtime != runtime.HOST,
+                container_port=notebook.CONTAINER_PORT if inside else None,
+            )
+            replica_env["JUPYTER_TOKEN"] = plan.token
+            command = plan.command
+            extra["port"] = plan.port
+            changes.update(status="Pending", connect_url=plan.url, command=command)
+        argv = command
+        if record.runtime != runtime.HOST:
+            publish = None
+            if record.kind == "notebook" and record.runtime in ("docker", "podman"):
+                publish = (extra["port"], notebook.CONTAINER_PORT)
+            launch = runtime.container_command(
+                record.runtime,
+                session_id=record.id,
+                image=record.image,
+                command=command,
+                workdir=record.workdir,
+                env_names=sorted(replica_env),
+                cores=record.cores,
+                ram=record.ram,
+                gpus=record.gpus,
+                publish=publish,
+            )
+            argv = launch.argv
+            extra["image_reference"] = runtime.image_reference(record.image)
+            if launch.container:
+                extra["container"] = launch.container
+        env = {**base_env, **replica_env}
+        proc = processes.spawn(
+            argv,
+            workdir=record.workdir,
+            env=env,
+            log=str(self.store.log_path(record.id)),
+            exit_file=str(self.store.exit_path(record.id)),
+        )
+        changes.update(pgid=proc.pgid, start_mark=proc.start_mark, started=time.time(), extra=extra)
+        return changes
+
+    # -- keeping records true ----------------------------------------------------------------
+
+    def _refresh(self, records: Iterable[Record]) -> None:
+        """Bring live records up to date with their processes (in place, and in the database)."""
+        changes = []
+        now = time.time()
+        for record in records:
+            if record.status not in LIVE_STATUSES:
+                continue
+            change = self._observe(record, now)
+            if change:
+                record.__dict__.update(change)
+                changes.append((record.id, change))
+        self.store.update(changes, only_active=True)
+
+    def _observe(self, record: Record, now: float) -> dict[str, Any]:
+        if record.pgid is None:
+            if now - record.created > LAUNCH_TIMEOUT:
+                return {
+                    "status": "Failed",
+                    "ended": now,
+                    "reason": "the launch was interrupted before the process started",
+                }
+            return {}
+        # Liveness first: a group gone now wrote its exit code (if ever) before it went.
+        alive = processes.group_alive(record.pgid, record.start_mark)
+        exit_path = self.store.exit_path(record.id)
+        code = processes.read_exit(str(exit_path))
+        if code is not None:
+            try:
+                ended = exit_path.stat().st_mtime
+            except OSError:
+                ended = now
+            return {
+                "status": "Completed" if code == 0 else "Failed",
+                "exit_code": code,
+                "ended": ended,
+                "reason": describe_exit(code),
+            }
+        if alive:
+            port = record.extra.get("port")
+            if record.status == "Pending" and port and notebook.listening(int(port)):
+                return {"status": "Running"}
+            return {}
+        return {
+            "status": "Failed",
+            "exit_code": None,
+            "ended": now,
+            "reason": "the process ended without recording an exit code "
+            "(it was killed with its wrapper, or the machine restarted)",
+        }
+
+    def _record(self, session_id: str) -> Record:
+        record = self.store.get(session_id)
+        if record is None:
+            raise NotFound(f"session {session_id} not found")
+        self._refresh([record])
+        return record
+
+    def _info(self, record: Record, memory: dict[int, int] | None = None) -> SessionInfo:
+        ram_in_use = None
+        if memory is not None and record.pgid is not None and record.status in LIVE_STATUSES:
+            used = memory.get(record.pgid)
+            ram_in_use = round(used / machine.GIB, 2) if used else None
+        extra: dict[str, Any] = {
+            "replica": record.replica,
+            "replicas": record.replicas,
+            "command": shlex.join(record.command),
+            "workdir": record.workdir,
+            "runtime": record.runtime,
+            "log": str(self.store.log_path(record.id)),
+            "pgid": record.pgid,
+            "created": iso(record.created),
+            "end_time": iso(record.ended),
+            "reason": record.reason,
+        }
+        extra.update(
+            {k: v for k, v in record.extra.items() if k in ("image_reference", "container")}
+        )
+        return SessionInfo(
+            id=record.id,
+            name=record.name,
+            kind=record.kind,
+            image=record.image,
+            status=record.status,
+            backend=self.name,
+            start_time=iso(record.started),
+            connect_url=record.connect_url,
+            cores=record.cores,
+            ram=record.ram,
+            gpus=record.gpus,
+            ram_in_use=ram_in_use,
+            exit_code=record.exit_code,
+            user=_user(),
+            extra=extra,
+        )
+
+    # -- looking -----------------------------------------------------------------------------
+
+    def list(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
+        records = self.store.all()
+        self._refresh(records)
+        chosen = [
+            r
+            for r in records
+            if (kind is None or r.kind == kind) and (status is None or r.status == status)
+        ]
+        live = [r.pgid for r in chosen if r.pgid is not None and r.status in LIVE_STATUSES]
+        memory = processes.group_memory(live) if live else {}
+        return [self._info(record, memory) for record in chosen]
+
+    def info(self, session_id: str) -> SessionInfo:
+        record = self._record(session_id)
+        memory = None
+        if record.pgid is not None and record.status in LIVE_STATUSES:
+            memory = processes.group_memory([record.pgid])
+        return self._info(record, memory)
+
+    def logs(self, session_id: str) -> str:
+        self._record(session_id)
+        try:
+            data = self.store.log_path(session_id).read_bytes()
+        except FileNotFoundError:
+            return ""
+        return data.decode("utf-8", errors="replace")
+
+    def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
+        """Yield the log as it grows, until the session has ended and all of it was yielded."""
+        import codecs
+
+        record = self._record(session_id)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        path = self.store.log_path(session_id)
+        interval = max(0.01, min(poll, 0.25))  # reading a local file is cheap
+        offset = 0
+        while True:
+            finished = record.status not in LIVE_STATUSES
+            try:
+                with open(path, "rb") as handle:
+                    handle.seek(offset)
+                    chunk = handle.read()
+            except FileNotFoundError:
+                chunk = b""
+            offset += len(chunk)
+            text = decoder.decode(chunk, final=finished and not chunk)
+            if text:
+                yield text
+            if finished and not chunk:
+                return
+            if not chunk:
+                time.sleep(interval)
+            current = self.store.get(session_id)
+            if current is None:  # deleted while followed
+                return
+            self._refresh([current])
+            record = current
+
+    def events(self, session_id: str) -> str:
+        record = self._record(session_id)
+        where = "this machine's environment" if record.runtime == runtime.HOST else record.runtime
+        rows = [
+            (
+                iso(record.created),
+                "Created",
+                f"replica {record.replica} of {record.replicas}, image {record.image}, "
+                f"runs in {where}, in {record.workdir}",
+            )
+        ]
+        if record.started is not None:
+            rows.append(
+                (
+                    iso(record.started),
+                    "Started",
+                    f"process group {record.pgid}: {shlex.join(record.command)}",
+                )
+            )
+        if record.status in ("Completed", "Failed"):
+            event = "Exited" if record.exit_code is not None else "Lost"
+            rows.append((iso(record.ended), event, f"{record.status}: {record.reason or ''}"))
+        elif record.status == "Terminating":
+            rows.append((iso(time.time()), "Killing", "the session is being deleted"))
+        widths = [max(len(str(row[i])) for row in [("TIME", "EVENT", ""), *rows]) for i in (0, 1)]
+        lines = [f"{'TIME':<{widths[0]}}  {'EVENT':<{widths[1]}}  MESSAGE"]
+        lines += [f"{t or '':<{widths[0]}}  {e:<{widths[1]}}  {m}" for t, e, m in rows]
+        return "\n".join(lines) + "\n"
+
+    def open_url(self, session_id: str) -> str:
+        record = self._record(session_id)
+        if not record.connect_url:
+            raise Unsupported(f"session {session_id} is a {record.kind} session; it has no URL")
+        if record.status not in ACTIVE_STATUSES:
+            raise CanfarError(f"session {session_id} is {record.status}; there is nothing to open")
+        return record.connect_url
+
+    # -- ending ------------------------------------------------------------------------------
+
+    def delete(self, session_ids: builtins.list[str]) -> dict[str, str | None]:
+        """Stop every replica's whole process group (SIGTERM, then SIGKILL) and forget it."""
+        result: dict[str, str | None] = {}
+        found: dict[str, Record] = {}
+        for session_id in dict.fromkeys(session_ids):
+            record = self.store.get(session_id)
+            if record is None:
+                result[session_id] = "not found"
+            else:
+                found[session_id] = record
+        self.store.update(
+            [
+                (sid, {"status": "Terminating"})
+                for sid, r in found.items()
+                if r.status in LIVE_STATUSES
+            ],
+            only_active=True,
+        )
+        groups = [(r.pgid, r.start_mark) for r in found.values() if r.pgid is not None]
+        stuck = set(processes.terminate(groups, self.grace))
+        for record in found.values():
+            container = record.extra.get("container")
+            if container:
+                runtime.remove_container(record.runtime, container)
+        gone = []
+        for session_id, record in found.items():
+            if record.pgid is not None and record.pgid in stuck:
+                result[session_id] = f"could not stop process group {record.pgid}"
+            else:
+                result[session_id] = None
+                gone.append(session_id)
+        self.store.remove(gone)
+        return {sid: result[sid] for sid in dict.fromkeys(session_ids)}
+
+    def renew(self, session_ids: builtins.list[str]) -> dict[str, str | None]:
+        """Local sessions have no deadline: renewing one that exists succeeds, changing nothing."""
+        return {
+            sid: None if self.store.get(sid) is not None else "not found"
+            for sid in dict.fromkeys(session_ids)
+        }
+
+    # -- this machine ------------------------------------------------------------------------
+
+    def stats(self) -> PlatformStats:
+        records = self.store.all()
+        self._refresh(records)
+        active = [r for r in records if r.status in ACTIVE_STATUSES]
+        extra: dict[str, Any] = {
+            "host": socket.gethostname(),
+            "sessions_pending": sum(1 for r in active if r.status == "Pending"),
+            "ram_free_gb": _round(machine.available_memory_gb()),
+        }
+        if hasattr(os, "getloadavg"):
+            extra["load_average"] = [round(v, 2) for v in os.getloadavg()]
+        return PlatformStats(
+            cores_requested=sum(r.cores or 0 for r in active),
+            cores_available=float(machine.cpu_count()),
+            ram_requested_gb=sum(r.ram or 0 for r in active),
+            ram_available_gb=_round(machine.total_memory_gb()),
+            sessions_running=sum(1 for r in active if r.status == "Running"),
+            extra=extra,
+        )
+
+    def resources(self) -> ResourceContext:
+        cpus = machine.cpu_count()
+        memory = machine.total_memory_gb()
+        return ResourceContext(
+            cores=[float(n) for n in range(1, cpus + 1)],
+            ram=[float(n) for n in range(1, int(memory) + 1)],
+            gpus=list(range(1, machine.gpu_count() + 1)),
+            extra={"host": socket.gethostname(), "max_ram_gb": _round(memory)},
+        )
+
+    def images(self, kind: str | None = None) -> builtins.list[Image]:
+        """The images local sessions were created with, most recent first."""
+        return [
+            Image(id=image, types=kinds)
+            for image, kinds in self.store.images().items()
+            if kind is None or kind in kinds
+        ]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _host_env() -> dict[str, str]:
+    """This process's environment, with canfar's virtual environment on ``PATH``.
+
+    Running ``.venv/bin/canfar`` without activating ``.venv`` gives replicas the environment
+    they would have had with it activated, so ``python`` is the interpreter canfar runs in. An
+    environment made by a tool installer (pipx, uv tool) is kept apart on purpose: it is not
+    added, and the ``python`` on ``PATH`` is used.
+    """
+    env = dict(os.environ)
+    if sys.prefix == sys.base_prefix or any(
+        os.path.exists(os.path.join(sys.prefix, marker)) for marker in TOOL_ENV_MARKERS
+    ):
+        return env
+    bindir = os.path.dirname(sys.executable)
+    path = env.get("PATH", "")
+    if bindir not in path.split(os.pathsep):
+        env["PATH"] = f"{bindir}{os.pathsep}{path}" if path else bindir
+        env["VIRTUAL_ENV"] = sys.prefix
+    return env

@@ -1,0 +1,334 @@
+"""The ``canfar`` backend: sessions on a CANFAR Science Platform, through the Skaha HTTP API.
+
+Every call goes through :class:`~canfar_plugins.skaha.http.HttpClient` (timeouts, retries,
+error mapping). Replicas are separate create requests, sent concurrently with a bound; deletes
+and renewals of many sessions are concurrent too.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from canfar_core import __version__
+from canfar_core.auth import get_provider, login_command
+from canfar_core.backend import Backend
+from canfar_core.errors import (
+    AuthError,
+    CanfarError,
+    ConfigError,
+    ConnectionFailed,
+    NotFound,
+    PermissionDenied,
+    ServerError,
+    Unsupported,
+    ValidationError,
+)
+from canfar_core.models import (
+    FINAL_STATUSES,
+    Image,
+    LaunchResult,
+    PlatformStats,
+    ResourceContext,
+    SessionInfo,
+    SessionSpec,
+)
+from canfar_plugins.skaha import parse, wire
+from canfar_plugins.skaha.http import HttpClient, quote_id
+
+if TYPE_CHECKING:
+    from canfar_core.contexts import Context
+
+T = TypeVar("T")
+#: Aliases for use inside the backend class, where ``list`` names a method.
+_Ids = list[str]
+_Outcomes = list[tuple[str, "CanfarError | None"]]
+_Sessions = list[SessionInfo]
+_Images = list[Image]
+_Params = list[tuple[str, str]]
+
+#: At most this many requests in flight for one command (replicas, deletes, renewals).
+MAX_CONCURRENCY = 16
+API_VERSION = "v1"
+#: Seconds the server's resource offer is trusted before it is asked again.
+OFFER_TTL = 300.0
+_VERSIONED = re.compile(r"/v\d+$")
+
+
+def api_url(url: str) -> str:
+    """The versioned API root for a service URL.
+
+    The URL is the service root without the API version (``https://host/skaha``); the client
+    speaks ``/v1`` under it. A URL that already ends in a version (``.../skaha/v1``) is kept.
+    """
+    text = (url or "").strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise ValidationError(
+            f"'{url}' is not a server URL; give the service root, "
+            "for example https://ws-uv.canfar.net/skaha"
+        )
+    if "?" in text or "#" in text:
+        raise ValidationError(f"'{url}' is not a server URL: it has a query or fragment")
+    return text if _VERSIONED.search(text) else f"{text}/{API_VERSION}"
+
+
+def _concurrently(
+    items: list[T], work: Callable[[T], Any], stop_on: tuple[type[BaseException], ...] = ()
+) -> list[tuple[T, Any, CanfarError | None]]:
+    """Run ``work`` on each item with bounded concurrency; results in input order.
+
+    Once an item fails with one of ``stop_on`` (credentials refused, server unreachable), items
+    not yet started are not sent; they fail with the same error.
+    """
+    stopped: list[CanfarError] = []
+
+    def run(item: T) -> tuple[T, Any, CanfarError | None]:
+        if stopped:
+            return item, None, stopped[0]
+        try:
+            return item, work(item), None
+        except CanfarError as exc:
+            if isinstance(exc, stop_on) and not isinstance(exc, PermissionDenied):
+                stopped.append(exc)
+            return item, None, exc
+
+    if len(items) == 1:
+        return [run(items[0])]
+    with ThreadPoolExecutor(max_workers=min(len(items), MAX_CONCURRENCY)) as pool:
+        return list(pool.map(run, items))
+
+
+class SkahaBackend(Backend):
+    """Sessions on a Skaha service (``context.url``), authenticated by ``context.auth``."""
+
+    name = "canfar"
+
+    def __init__(self, context: Context, http: HttpClient | None = None) -> None:
+        super().__init__(context)
+        if not context.url:
+            raise ConfigError(
+                f"context '{context.name}' names no server; log in first: canfar auth login"
+            )
+        self.api = api_url(context.url)
+        self._http = http
+        self._resources: ResourceContext | None = None
+        self._resources_at = 0.0
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def http(self) -> HttpClient:
+        """The HTTP client, with the context's credentials checked and attached."""
+        if self._http is None:
+            provider = get_provider(self.context.auth or "token")
+            credentials = self.context.credentials()
+            provider.check(self.context, credentials)
+            if self.context.source == "login":
+                advice = "check them and try again"
+            else:
+                advice = f"log in again: {login_command(self.context)}"
+            client = HttpClient(
+                self.api,
+                login_hint=advice,
+                headers={"User-Agent": f"canfar/{__version__}", "Accept": "application/json"},
+            )
+            provider.apply(client.session, self.context, credentials)
+            self._http = client
+        return self._http
+
+    @property
+    def server(self) -> str:
+        return self.http.label
+
+    def whoami(self) -> str | None:
+        """The user the server knows us as (its ``x-vo-authenticated`` header)."""
+        response = self.http.request("GET", "context")
+        self._resources = parse.resources(self.http.json_of(response))
+        self._resources_at = time.monotonic()
+        return response.headers.get("x-vo-authenticated") or None
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def validate(self, spec: SessionSpec) -> None:
+        """What this server would refuse, drop or mangle, refused before anything is sent.
+
+        Normalises the image (``skaha/astroml`` -> ``images.canfar.net/skaha/astroml:latest``),
+        refuses commands, arguments and environment values the wire cannot carry, and checks
+        cores, RAM and GPUs against the server's offer.
+        """
+        spec.image = wire.normalise_image(spec.image)
+        wire.check_transport(spec)
+        if spec.cores is None and spec.ram is None and not spec.gpus:
+            return
+        offer = self._offer()
+        if offer is None:
+            return
+        label = self.http.label
+        for what, value, options in (
+            ("cores", spec.cores, offer.cores),
+            ("ram", spec.ram, offer.ram),
+        ):
+            if value is None or not options:
+                continue
+            if float(int(value)) not in options:
+                unit = " GB" if what == "ram" else ""
+                raise ValidationError(
+                    f"{what} {wire.number(value)}{unit} is not offered by {label} "
+                    f"(choose from {wire.ranges(options)}{unit})"
+                )
+        if spec.gpus:
+            if not offer.gpus:
+                raise ValidationError(f"{label} offers no GPUs (asked for {spec.gpus})")
+            if spec.gpus not in offer.gpus:
+                raise ValidationError(
+                    f"gpus {spec.gpus} is not offered by {label} "
+                    f"(choose from {wire.ranges(offer.gpus)})"
+                )
+
+    def _offer(self) -> ResourceContext | None:
+        """The server's resource options, or ``None`` when it cannot tell them."""
+        try:
+            return self.resources()
+        except (AuthError, ConnectionFailed):
+            raise
+        except CanfarError:  # an old server without /context: the server checks alone
+            return None
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def create(self, spec: SessionSpec) -> LaunchResult:
+        """One create request per replica, sent concurrently; failures kept per replica.
+
+        A create POST is never sent twice. When every replica fails, the first failure is
+        raised as it is (one clear error); otherwise the failed replicas are reported in
+        :attr:`LaunchResult.failures` and the launched ones kept.
+        """
+        spec.image = wire.normalise_image(spec.image)
+        wire.check_transport(spec)
+        http = self.http
+        replicas = list(range(1, spec.replicas + 1))
+
+        def launch(replica: int) -> str:
+            response = http.request("POST", "session", data=wire.create_form(spec, replica))
+            session_id = response.content.decode("utf-8", "replace").strip()
+            if not session_id or len(session_id.split()) != 1:
+                raise ServerError(
+                    f"{http.label} accepted replica {replica} but sent no session id "
+                    f"({session_id[:60]!r})"
+                )
+            return session_id
+
+        results = _concurrently(replicas, launch, stop_on=(AuthError, ConnectionFailed))
+        result = LaunchResult()
+        first_error: CanfarError | None = None
+        for replica, session_id, error in results:
+            if error is None:
+                result.ids.append(session_id)
+            else:
+                first_error = first_error or error
+                result.failures[replica] = str(error)
+        if first_error is not None and not result.ids:
+            if spec.replicas > 1 and first_error.hint is None:
+                first_error.hint = f"all {spec.replicas} replicas failed"
+            raise first_error
+        return result
+
+    def list(self, kind: str | None = None, status: str | None = None) -> _Sessions:
+        params: _Params = []
+        if kind:
+            params.append(("type", kind))
+        if status:
+            params.append(("status", status))
+        return parse.sessions(self.http.get_json("session", params=params))
+
+    def info(self, session_id: str) -> SessionInfo:
+        return parse.session(self.http.get_json(f"session/{quote_id(session_id)}"))
+
+    def logs(self, session_id: str) -> str:
+        # The service answers an unknown id with an empty 200: so do we.
+        return self.http.get_text(f"session/{quote_id(session_id)}", params={"view": "logs"})
+
+    def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
+        """The output as it grows; ends after the session has finished or vanished."""
+        seen = ""
+        first = True
+        while True:
+            try:
+                finished = self.info(session_id).status in FINAL_STATUSES
+            except NotFound:
+                if first:
+                    raise
+                finished = True
+            first = False
+            text = self.logs(session_id)
+            new = text[len(seen) :] if text.startswith(seen) else text
+            if new:
+                yield new
+            seen = text
+            if finished:
+                return
+            time.sleep(poll)
+
+    def events(self, session_id: str) -> str:
+        return self.http.get_text(f"session/{quote_id(session_id)}", params={"view": "events"})
+
+    def delete(self, session_ids: _Ids) -> dict[str, str | None]:
+        return self._each(session_ids, "DELETE", None)
+
+    def renew(self, session_ids: _Ids) -> dict[str, str | None]:
+        return self._each(session_ids, "POST", [("action", "renew")])
+
+    def _each(self, session_ids: _Ids, method: str, data: _Params | None) -> dict[str, str | None]:
+        """``method`` on every session at once (bounded); per-id outcomes."""
+        paths = {session_id: f"session/{quote_id(session_id)}" for session_id in session_ids}
+        http = self.http
+        results = _concurrently(
+            session_ids,
+            lambda session_id: http.request(method, paths[session_id], data=data),
+            stop_on=(AuthError, ConnectionFailed),
+        )
+        return self._outcome([(session_id, error) for session_id, _, error in results])
+
+    @staticmethod
+    def _outcome(results: _Outcomes) -> dict[str, str | None]:
+        """Per-id outcomes; an error that concerns the whole server is raised instead."""
+        errors = [error for _, error in results if error is not None]
+        for error in errors:
+            if isinstance(error, AuthError) and not isinstance(error, PermissionDenied):
+                raise error
+        if (
+            errors
+            and len(errors) == len(results)
+            and all(isinstance(e, ConnectionFailed) for e in errors)
+        ):
+            raise errors[0]
+        return {session_id: None if error is None else str(error) for session_id, error in results}
+
+    # -- the platform ------------------------------------------------------------------------
+
+    def stats(self) -> PlatformStats:
+        return parse.stats(self.http.get_json("session", params={"view": "stats"}))
+
+    def images(self, kind: str | None = None) -> _Images:
+        params = {"type": kind} if kind else None
+        return parse.images(self.http.get_json("image", params=params))
+
+    def resources(self) -> ResourceContext:
+        """What one session may request (asked again after :data:`OFFER_TTL` seconds)."""
+        if self._resources is None or time.monotonic() - self._resources_at > OFFER_TTL:
+            self._resources = parse.resources(self.http.get_json("context"))
+            self._resources_at = time.monotonic()
+        return self._resources
+
+    def open_url(self, session_id: str) -> str:
+        found = self.info(session_id)
+        if not found.connect_url:
+            raise Unsupported(f"session {session_id} is {found.kind}: it has no URL to open")
+        if found.status != "Running":
+            raise CanfarError(
+                f"session {session_id} is {found.status}; its URL works once it is Running"
+            )
+        return found.connect_url

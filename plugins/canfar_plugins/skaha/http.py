@@ -1,0 +1,448 @@
+"""The HTTP layer of the canfar backend: timeouts, retries and error mapping, in one place.
+
+Rules:
+
+* every call has a connect and a read timeout;
+* idempotent calls (GET, DELETE) are retried on 502, 503, 504 and on connection errors,
+  with exponential backoff and jitter, honouring ``Retry-After``, a bounded number of times;
+* a POST is retried only when it certainly never reached the server (the connection could not
+  be opened): a create that may have landed is never sent twice;
+* every failure becomes one :class:`~canfar_core.errors.CanfarError` with the server's own
+  message: 401 -> :class:`AuthError` (log in again), 403 -> :class:`PermissionDenied`,
+  404 -> :class:`NotFound`, other 4xx -> :class:`RequestRefused`, 5xx and bodies that are not
+  the JSON expected -> :class:`ServerError`, no connection or no answer in time ->
+  :class:`ConnectionFailed`.
+
+Tuning for scripts and tests, from the environment: ``CANFAR_HTTP_TIMEOUT`` (``READ`` or
+``CONNECT,READ`` seconds), ``CANFAR_HTTP_RETRIES`` (retries after the first try),
+``CANFAR_HTTP_BACKOFF`` (first wait, seconds).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from canfar_core.errors import (
+    AuthError,
+    CanfarError,
+    ConnectionFailed,
+    NotFound,
+    PermissionDenied,
+    ServerError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger("canfar.http")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+RETRY_STATUSES = frozenset({502, 503, 504})
+_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_MAX_MESSAGE = 300
+
+
+class RequestRefused(CanfarError):
+    """The server refused a request as malformed or impossible (HTTP 400, 409, ...)."""
+
+    def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+def _env_float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be a number of seconds, not '{raw}'") from None
+    if not value >= 0:
+        raise ValidationError(f"{name} must not be negative, not '{raw}'")
+    return value
+
+
+@dataclass
+class Timeouts:
+    """Seconds to wait for a connection, and for each read of the answer."""
+
+    connect: float = 10.0
+    read: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Timeouts:
+        env = os.environ if environ is None else environ
+        raw = env.get("CANFAR_HTTP_TIMEOUT", "").strip()
+        if not raw:
+            return cls()
+        parts = [p.strip() for p in raw.split(",")]
+        if len(parts) > 2:
+            raise ValidationError(
+                f"CANFAR_HTTP_TIMEOUT must be READ or CONNECT,READ seconds, not '{raw}'"
+            )
+        values = [_env_float({"CANFAR_HTTP_TIMEOUT": p}, "CANFAR_HTTP_TIMEOUT", 0) for p in parts]
+        if any(v <= 0 for v in values):
+            raise ValidationError(f"CANFAR_HTTP_TIMEOUT must be positive, not '{raw}'")
+        if len(values) == 1:
+            return cls(connect=min(cls.connect, values[0]), read=values[0])
+        return cls(connect=values[0], read=values[1])
+
+
+@dataclass
+class RetryPolicy:
+    """When and how long to wait before trying a request again.
+
+    ``attempts`` counts every try, the first included. The wait before try ``n + 1`` is drawn
+    between half and all of ``min(backoff_max, backoff * 2 ** (n - 1))`` (jitter keeps many
+    clients from retrying in step); a ``Retry-After`` from the server is waited out when it is
+    at most ``retry_after_max`` seconds, and ends the retries when it is longer.
+    """
+
+    attempts: int = 4
+    backoff: float = 0.5
+    backoff_max: float = 8.0
+    retry_after_max: float = 10.0
+    statuses: frozenset[int] = RETRY_STATUSES
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RetryPolicy:
+        env = os.environ if environ is None else environ
+        policy = cls()
+        raw = env.get("CANFAR_HTTP_RETRIES", "").strip()
+        if raw:
+            if not raw.isdigit():
+                raise ValidationError(f"CANFAR_HTTP_RETRIES must be a whole number, not '{raw}'")
+            policy.attempts = int(raw) + 1
+        policy.backoff = _env_float(env, "CANFAR_HTTP_BACKOFF", policy.backoff)
+        policy.backoff_max = max(policy.backoff, min(policy.backoff_max, policy.backoff * 16))
+        return policy
+
+    def wait(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed try number ``attempt`` (1-based)."""
+        ceiling = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
+        delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds (it may be a number of seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = now or datetime.now(timezone.utc)
+    return max(0.0, (when - current).total_seconds())
+
+
+def quote_id(session_id: str) -> str:
+    """A session id as one URL path segment; anything that is not an id is refused.
+
+    ``../context`` must never reach ``/context``: ids are checked, then percent-encoded
+    with no character left as a separator.
+    """
+    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+        raise ValidationError(f"'{session_id}' is not a session id")
+    if session_id in (".", "..") or set(session_id) == {"."}:
+        raise ValidationError(f"'{session_id}' is not a session id")
+    return quote(session_id, safe="")
+
+
+def server_label(url: str) -> str:
+    """``host[:port]`` of a URL, as errors name the server."""
+    parts = urlsplit(url)
+    return parts.netloc or url
+
+
+def message_of(response: requests.Response) -> str:
+    """The server's own message from an error answer, on one line.
+
+    Skaha answers errors as ``text/plain``; a proxy in front of it may answer HTML, of which
+    only the title or the reason phrase is worth showing.
+    """
+    text = _decode(response)
+    content_type = response.headers.get("Content-Type", "").lower()
+    if "html" in content_type or text.lstrip().lower().startswith(("<!doctype", "<html")):
+        match = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        text = match.group(1) if match else ""
+        text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(text.split())
+    if not text:
+        text = response.reason or f"HTTP {response.status_code}"
+    if len(text) > _MAX_MESSAGE:
+        text = text[: _MAX_MESSAGE - 1] + "…"
+    return text
+
+
+def _decode(response: requests.Response) -> str:
+    """The body as text. Skaha sends UTF-8 without saying so; never guess Latin-1."""
+    charset = None
+    content_type = response.headers.get("Content-Type", "")
+    match = re.search(r"charset=([\w.-]+)", content_type, re.IGNORECASE)
+    if match:
+        charset = match.group(1)
+    try:
+        return response.content.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return response.content.decode("utf-8", errors="replace")
+
+
+class HttpClient:
+    """Requests to one versioned API root (``https://host/skaha/v1``), with the rules above.
+
+    ``login_hint`` is the advice shown when the server answers 401 (how to log in again).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: requests.Session | None = None,
+        timeouts: Timeouts | None = None,
+        policy: RetryPolicy | None = None,
+        login_hint: str = "log in again: canfar auth login",
+        headers: Mapping[str, str] | None = None,
+        pool_size: int = 16,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.label = server_label(self.base_url)
+        self.timeouts = timeouts or Timeouts.from_env()
+        self.policy = policy or RetryPolicy.from_env()
+        self.login_hint = login_hint
+        if session is None:
+            import requests
+            from requests.adapters import HTTPAdapter
+
+            session = requests.Session()
+            # Enough pooled connections for the concurrent replica launches.
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
+        if headers:
+            self.session.headers.update(headers)
+
+    def url(self, path: str) -> str:
+        """The full URL of ``path`` (already escaped) under the API root."""
+        return f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
+
+    # -- the one place requests are sent ---------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
+        data: list[tuple[str, str]] | Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send one request (retrying as the rules allow); a 2xx answer, or an exception."""
+        import requests
+
+        method = method.upper()
+        url = self.url(path)
+        idempotent = method in IDEMPOTENT
+        attempts = max(1, self.policy.attempts)
+        send_headers = dict(headers or {})
+        if data is not None:
+            send_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=send_headers,
+                    timeout=(self.timeouts.connect, self.timeouts.read),
+                    allow_redirects=idempotent,
+                )
+            except requests.RequestException as exc:
+                failure, retryable = self._transport_failure(exc, method, idempotent)
+                log.debug("%s %s -> %s (try %d)", method, url, failure, attempt)
+                if not retryable or attempt >= attempts:
+                    raise failure from None
+                self.policy.sleep(self.policy.wait(attempt))
+                continue
+            log.debug(
+                "%s %s -> %d (%.2f s, try %d)",
+                method,
+                response.url,
+                response.status_code,
+                time.monotonic() - started,
+                attempt,
+            )
+            if response.status_code < 400:
+                return response
+            if idempotent and response.status_code in self.policy.statuses and attempt < attempts:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is None or retry_after <= self.policy.retry_after_max:
+                    self.policy.sleep(self.policy.wait(attempt, retry_after))
+                    continue
+            raise self.error_for(response, method)
+
+    def _transport_failure(
+        self, exc: Exception, method: str, idempotent: bool
+    ) -> tuple[CanfarError, bool]:
+        """The error to report for a transport failure, and whether a retry is safe."""
+        import requests
+
+        if isinstance(exc, requests.ConnectTimeout):
+            # No connection was made, so nothing was sent: safe to retry any method.
+            return (
+                ConnectionFailed(
+                    f"cannot connect to {self.label}: no answer within {self.timeouts.connect:g} s"
+                ),
+                True,
+            )
+        if isinstance(exc, requests.ReadTimeout):
+            message = f"{self.label} did not answer within {self.timeouts.read:g} s"
+            if not idempotent:
+                message += "; the request may still have been carried out (check with: canfar ps)"
+            return ConnectionFailed(message), idempotent
+        if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+            return ValidationError(f"'{self.base_url}' is not a usable server URL"), False
+        if isinstance(exc, requests.exceptions.SSLError):
+            reason = _reason(exc)
+            return ConnectionFailed(f"secure connection to {self.label} failed: {reason}"), False
+        if isinstance(exc, requests.ConnectionError):
+            if _never_sent(exc):
+                return ConnectionFailed(f"cannot connect to {self.label}: {_reason(exc)}"), True
+            message = f"the connection to {self.label} broke: {_reason(exc)}"
+            if not idempotent:
+                message += "; the request may still have been carried out (check with: canfar ps)"
+            return ConnectionFailed(message), idempotent
+        exceptions = requests.exceptions
+        broken = (exceptions.ChunkedEncodingError, exceptions.ContentDecodingError)
+        if isinstance(exc, broken):
+            message = f"the answer from {self.label} was cut off: {_reason(exc)}"
+            return ConnectionFailed(message), idempotent
+        return ConnectionFailed(f"request to {self.label} failed: {_reason(exc)}"), False
+
+    def error_for(self, response: requests.Response, method: str) -> CanfarError:
+        """The error an answer with status >= 400 means."""
+        status = response.status_code
+        text = message_of(response)
+        where = urlsplit(response.url).path or self.label
+        if status == 401:
+            return AuthError(
+                f"{self.label} did not accept your credentials ({text}); {self.login_hint}"
+            )
+        if status == 403:
+            return PermissionDenied(f"{self.label} refused access: {text}")
+        if status == 404:
+            if not text or text == "Not Found":
+                text = f"{where} not found on {self.label}"
+            return NotFound(text)
+        if status >= 500:
+            hint = None
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is not None:
+                hint = f"the server asks to try again in {retry_after:g} s"
+            return ServerError(
+                f"{self.label} failed (HTTP {status}) on {method} {where}: {text}",
+                status=status,
+                hint=hint,
+            )
+        return RequestRefused(f"{self.label} refused the request: {text}", status=status)
+
+    # -- conveniences ------------------------------------------------------------------------
+
+    def get_json(
+        self, path: str, params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None
+    ) -> Any:
+        """GET ``path`` and parse its JSON body; a body that is not JSON is a ServerError."""
+        response = self.request("GET", path, params=params)
+        return self.json_of(response)
+
+    def json_of(self, response: requests.Response) -> Any:
+        import json
+
+        try:
+            return json.loads(_decode(response))
+        except ValueError:
+            content_type = response.headers.get("Content-Type", "no content type")
+            sample = " ".join(_decode(response).split())[:60]
+            where = urlsplit(response.url).path
+            raise ServerError(
+                f"{self.label} sent an answer that is not JSON for GET {where} "
+                f"({content_type}): {sample!r}",
+                status=response.status_code,
+            ) from None
+
+    def get_text(
+        self, path: str, params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None
+    ) -> str:
+        """GET ``path`` and return its body as text, unaltered."""
+        return _decode(self.request("GET", path, params=params))
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _never_sent(exc: Exception) -> bool:
+    """Whether a connection error happened before any byte of the request left."""
+    from urllib3.exceptions import NewConnectionError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError):
+            return True
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            current = reason
+            continue
+        args = getattr(current, "args", ())
+        nested = next((a for a in args if isinstance(a, BaseException)), None)
+        current = nested or current.__cause__ or current.__context__
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for a transport error (``connection refused``, ``reset by peer``)."""
+    text = str(exc)
+    lowered = text.lower()
+    for needle, reason in (
+        ("connection refused", "connection refused"),
+        ("reset by peer", "connection reset by the server"),
+        ("remotedisconnected", "the server closed the connection without answering"),
+        ("remote end closed", "the server closed the connection without answering"),
+        ("incompleteread", "the answer was cut off"),
+        ("name or service not known", "unknown host"),
+        ("nodename nor servname", "unknown host"),
+        ("temporary failure in name resolution", "unknown host"),
+        ("certificate verify failed", "certificate verify failed"),
+        ("timed out", "timed out"),
+    ):
+        if needle in lowered:
+            return reason
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first[:_MAX_MESSAGE]

@@ -1,0 +1,314 @@
+"""canfar info, events, logs, open, delete, prune, renew, stats, images, completion."""
+
+from __future__ import annotations
+
+import json
+import webbrowser
+
+import pytest
+
+IMAGE = "images.example.org/skaha/astroml:latest"
+
+
+def test_info_shows_each_session_and_names_unknown_ids(world, run):
+    one = world.add("first", status="Running", cores=2.0)
+    two = world.add("second", status="Completed", exit_code=0)
+    result = run("info", one, "m7777777", two)
+    assert result.code == 1
+    assert "name:" in result.out
+    assert "first" in result.out
+    assert "second" in result.out
+    assert "cores:" in result.out
+    assert "m7777777" in result.err
+    assert "1 of 3 sessions not found" in result.err
+
+
+def test_info_json_is_a_list_of_sessions(world, run):
+    sid = world.add("first")
+    data = json.loads(run("info", "--json", sid).out)
+    assert [d["id"] for d in data] == [sid]
+    assert data[0]["status"] == "Running"
+
+
+def test_info_refuses_something_that_is_not_an_id_before_asking(world, run):
+    result = run("info", "../context")
+    assert result.code == 2
+    assert "'../context' is not a session id" in result.err
+
+
+def test_events_as_text_and_json(world, run):
+    sid = world.add("e")
+    world.events[sid] = "TYPE\tREASON\nNormal\tScheduled"
+    assert run("events", sid).out == "TYPE\tREASON\nNormal\tScheduled\n"
+    assert json.loads(run("events", "--json", sid).out) == {
+        "id": sid,
+        "events": "TYPE\tREASON\nNormal\tScheduled",
+    }
+
+
+LOG = "tab\there [bold]not markup[/bold] \x1b[31mred\x1b[0m\r\n" + "x" * 300 + "\nno newline"
+
+
+def test_logs_are_printed_byte_exact(world, run):
+    sid = world.add("l")
+    world.logs[sid] = LOG
+    result = run("logs", sid)
+    assert result.code == 0
+    assert result.out == LOG
+
+
+def test_logs_json(world, run):
+    sid = world.add("l")
+    world.logs[sid] = LOG
+    assert json.loads(run("logs", "--json", sid).out) == {"id": sid, "logs": LOG}
+
+
+def test_logs_follow_prints_chunks_as_they_come(world, run):
+    sid = world.add("l")
+    world.log_chunks[sid] = ["step 1\n", "step\t2", " done\n"]
+    assert run("logs", "-f", sid).out == "step 1\nstep\t2 done\n"
+
+
+def test_logs_follow_ctrl_c_says_the_session_still_runs(world, run):
+    sid = world.add("l", status="Running")
+    world.log_chunks[sid] = ["partial\n", KeyboardInterrupt()]
+    result = run("logs", "--follow", sid)
+    assert result.code == 130
+    assert result.out == "partial\n"
+    assert f"session {sid} is still Running" in result.err
+
+
+def test_logs_of_unknown_session_exit_1(world, run):
+    result = run("logs", "m0000042")
+    assert result.code == 1
+    assert "m0000042" in result.err
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    urls: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, new=0: urls.append(url) or True)
+    return urls
+
+
+def test_open_prints_the_url_and_opens_a_browser_when_one_exists(world, run, opened, monkeypatch):
+    monkeypatch.setenv("BROWSER", "true")
+    ids = run("create", "-q", "notebook", IMAGE).out.split()
+    run("ps")  # the notebook is Running once observed twice
+    result = run("open", ids[0])
+    assert result.code == 0, result.err
+    assert result.out.strip() == f"https://sp.example.org/session/{ids[0]}/"
+    assert opened == [result.out.strip()]
+
+
+def test_open_without_a_browser_only_prints(world, run, opened, monkeypatch):
+    for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    ids = run("create", "-q", "notebook", IMAGE).out.split()
+    run("ps")
+    assert run("open", ids[0]).out.startswith("https://")
+    monkeypatch.setenv("BROWSER", "true")
+    assert run("open", "--no-browser", ids[0]).code == 0
+    data = json.loads(run("open", "--json", ids[0]).out)
+    assert data == [{"id": ids[0], "url": f"https://sp.example.org/session/{ids[0]}/"}]
+    assert opened == []
+
+
+def test_open_refuses_headless_and_pending_sessions(world, run, opened):
+    job = world.add("job", status="Running")
+    pending = world.add("nb", kind="notebook", status="Pending")
+    result = run("open", "--no-browser", job, pending)
+    assert result.code == 1
+    assert f"session {job} is headless" in result.err
+    assert f"session {pending} is Pending" in result.err
+    assert result.out == ""
+
+
+def test_delete_prints_deleted_ids_and_names_failures(world, run):
+    keep = world.add("a")
+    gone = world.add("b")
+    world.delete_failures[keep] = "permission denied"
+    result = run("delete", keep, gone, "m0000099")
+    assert result.code == 1
+    assert result.out.split() == [gone]
+    assert f"Error: {keep}: permission denied" in result.err
+    assert "m0000099" in result.err
+    assert "2 of 3 sessions could not be deleted" in result.err
+
+
+def test_delete_json_and_success(world, run):
+    ids = [world.add("a"), world.add("b")]
+    result = run("delete", "--json", *ids)
+    assert result.code == 0
+    assert json.loads(result.out) == [
+        {"id": ids[0], "ok": True, "error": None},
+        {"id": ids[1], "ok": True, "error": None},
+    ]
+    assert world.sessions == {}
+
+
+def test_delete_bad_id_sends_nothing(world, run):
+    sid = world.add("a")
+    result = run("delete", sid, "../context")
+    assert result.code == 2
+    assert world.delete_calls == []
+
+
+def test_ps_quiet_pipes_into_delete(world, run):
+    for name in ("a", "b", "c"):
+        world.add(name)
+    ids = run("ps", "-q").out.split()
+    assert run("delete", *ids).code == 0
+    assert world.sessions == {}
+
+
+@pytest.fixture
+def prunable(world):
+    return {
+        "done": world.add("batch-1", status="Completed"),
+        "failed": world.add("batch-2", status="Failed"),
+        "running": world.add("batch-3", status="Running"),
+        "other": world.add("other-1", status="Completed"),
+        "nb": world.add("batch-nb", kind="notebook", status="Completed"),
+    }
+
+
+def test_prune_defaults_to_completed_headless(prunable, world, run):
+    result = run("prune", "--yes")
+    assert result.code == 0, result.err
+    assert set(result.out.split()) == {prunable["done"], prunable["other"]}
+    assert set(world.sessions) == {prunable["failed"], prunable["running"], prunable["nb"]}
+
+
+def test_prune_by_prefix_and_several_statuses(prunable, world, run):
+    result = run("prune", "BATCH", "-s", "Completed", "-s", "Failed", "--yes")
+    assert set(result.out.split()) == {prunable["done"], prunable["failed"]}
+
+
+def test_prune_dry_run_deletes_nothing(prunable, world, run):
+    result = run("prune", "--dry-run")
+    assert prunable["done"] in result.out
+    assert "would be deleted" in result.err
+    assert len(world.sessions) == 5
+    assert world.delete_calls == []
+
+
+def test_prune_without_yes_off_a_terminal_refuses(prunable, world, run):
+    result = run("prune")
+    assert result.code == 2
+    assert "--yes" in result.err
+    assert world.delete_calls == []
+
+
+def test_prune_with_nothing_to_do(world, run):
+    result = run("prune", "nothing-here", "--yes")
+    assert (result.code, result.out) == (0, "")
+    assert "Nothing to prune" in result.err
+
+
+def test_renew_reports_each_session(world, run):
+    sid = world.add("nb", kind="notebook")
+    result = run("renew", sid, "m0000404")
+    assert result.code == 1
+    assert result.out.split() == [sid]
+    assert "m0000404" in result.err
+
+
+def test_stats_table_and_json(world, run):
+    world.add("a", status="Running")
+    data = json.loads(run("stats", "--json").out)
+    assert data["cores_available"] == 64.0
+    assert data["sessions_running"] == 1
+    text = run("stats").out
+    assert "cores available" in text
+    assert "64" in text
+
+
+def test_images_filtered_quiet_and_json(world, run):
+    assert run("images", "-q", "--kind", "carta").out.split() == [
+        "images.example.org/skaha/carta:4.1"
+    ]
+    data = json.loads(run("images", "--json").out)
+    assert {"id", "types", "digest"} == set(data[0])
+    assert "KINDS" in run("images").out
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_a_script_for_each_shell(world, run, shell):
+    result = run("completion", shell)
+    assert result.code == 0
+    assert "_CANFAR_COMPLETE" in result.out
+
+
+def complete(capsys, words: str, cword: int) -> list[str]:
+    """What bash completion offers for ``words`` (click's bash_complete protocol)."""
+    import os
+
+    from canfar_core.cli import main
+
+    os.environ.update(
+        {"_CANFAR_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+    )
+    try:
+        capsys.readouterr()
+        try:
+            code = main([])
+        except SystemExit as exc:  # click ends a completion request with sys.exit
+            code = exc.code
+        assert code == 0
+        return capsys.readouterr().out.splitlines()
+    finally:
+        for name in ("_CANFAR_COMPLETE", "COMP_WORDS", "COMP_CWORD"):
+            os.environ.pop(name, None)
+
+
+def test_completion_offers_session_ids_from_the_backend(world, capsys):
+    first = world.add("first")
+    second = world.add("second")
+    assert complete(capsys, "canfar delete m", 2) == [f"plain,{first}", f"plain,{second}"]
+    # ids already given are not offered again
+    assert complete(capsys, f"canfar delete {first} m", 3) == [f"plain,{second}"]
+
+
+def test_completion_offers_context_names(canfar_home, capsys):
+    from canfar_core import config
+
+    store = config.config_file()
+    store.write({"contexts": {"cadc": {"backend": "canfar", "url": "https://x/skaha"}}})
+    assert complete(capsys, "canfar --context ", 2) == ["plain,local", "plain,cadc"]
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(world, run, monkeypatch):
+    import sys
+
+    sid = world.add("c", status="Running")
+    assert "\x1b[" not in run("info", sid).out  # not a terminal
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert "\x1b[32mRunning" in run("info", sid).out
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in run("info", sid).out
+
+
+def test_deleting_many_on_a_terminal_shows_progress_on_stderr(world, run, monkeypatch):
+    import sys
+
+    ids = [world.add(f"s{n}") for n in range(40)]
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    result = run("delete", *ids)
+    assert result.code == 0
+    assert result.out.split() == ids
+    assert "Deleting" in result.err
+    assert [len(batch) for batch in world.delete_calls] == [16, 16, 8]
+
+
+def test_deleting_many_off_a_terminal_is_one_call_and_no_bar(world, run):
+    ids = [world.add(f"s{n}") for n in range(40)]
+    result = run("delete", *ids)
+    assert "Deleting" not in result.err
+    assert [len(batch) for batch in world.delete_calls] == [40]
+
+
+def test_completion_offers_session_kinds(world, capsys):
+    assert complete(capsys, "canfar create head", 2) == ["plain,headless"]
+    assert complete(capsys, "canfar ps --kind no", 3) == ["plain,notebook"]

@@ -1,0 +1,34 @@
+"""Set-up shared by every test: nothing reads or writes the real user's canfar files.
+
+Before any test runs, the config, state, data and cache folders point into a temporary folder
+and the ``CANFAR_*`` variables of the developer's shell are dropped, so that a test which forgot
+the ``canfar_home`` fixture (and every ``canfar`` process a test starts) still cannot touch
+``~/.config/canfar`` or talk to the server the developer is logged in to.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+_ISOLATED = ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
+_DROPPED = ("REPLICA_ID", "REPLICA_COUNT")
+_home: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _home
+    _home = tempfile.mkdtemp(prefix="canfar-tests-")
+    for variable in _ISOLATED:
+        os.environ[variable] = os.path.join(_home, variable.lower())
+    for variable in list(os.environ):
+        if variable.startswith("CANFAR_") or variable in _DROPPED:
+            del os.environ[variable]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _home is not None:
+        shutil.rmtree(_home, ignore_errors=True)

@@ -1,0 +1,88 @@
+"""The start-up budget: what ``canfar --help`` imports.
+
+Every command pays for what start-up imports, so ``canfar --help`` (which imports every plugin
+module to list its commands) must not import an HTTP stack, a database, an event loop, a table
+printer, or the heavy modules of a built-in plugin. Timings are printed by
+``benchmarks/startup.py``; this test lists modules, which does not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import distribution
+
+import pytest
+
+#: Modules start-up must not import, and why a user would notice.
+FORBIDDEN = {
+    "requests": "an HTTP client: about 100 ms",
+    "urllib3": "an HTTP client",
+    "http.client": "an HTTP client",
+    "ssl": "TLS: loads the system's certificates",
+    "tabulate": "a table printer, needed only by commands that print tables",
+    "sqlite3": "a database, needed only by the local backend",
+    "asyncio": "an event loop, needed only by the async API",
+}
+
+#: Runs ``canfar --help`` in process, then writes the names of the modules it imported to the
+#: file named by its argument. ``sys.modules`` is read rather than ``-X importtime``, which does
+#: not see modules imported through ``importlib.import_module`` (as entry points are).
+PROGRAM = """
+import sys
+from canfar_core.cli import main
+code = main(["--help"])
+names = sorted(sys.modules)
+with open(sys.argv[1], "w") as out:
+    out.write("\\n".join(names))
+sys.exit(code)
+"""
+
+
+@pytest.fixture(scope="module")
+def modules(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The modules a fresh interpreter holds after ``canfar --help``."""
+    listing = tmp_path_factory.mktemp("startup") / "modules.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM, str(listing)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Commands:" in result.stdout
+    return listing.read_text().split("\n")
+
+
+def entry_point_modules() -> set[str]:
+    return {
+        ep.value.split(":")[0] for ep in distribution("canfar").entry_points if ep.group == "canfar"
+    }
+
+
+def allowed_plugin_module(name: str, entry_points: set[str]) -> bool:
+    """A built-in plugin's entry-point module, a package above one, or a small ``commands``
+    module that lists a plugin's commands."""
+    if name in entry_points or any(ep.startswith(name + ".") for ep in entry_points):
+        return True
+    return name.rsplit(".", 1)[-1] == "commands" or name.endswith("_commands")
+
+
+@pytest.mark.parametrize("module", sorted(FORBIDDEN))
+def test_help_does_not_import(modules, module):
+    assert module not in modules, f"canfar --help imports {module}: {FORBIDDEN[module]}"
+
+
+def test_help_imports_no_heavy_module_of_a_builtin_plugin(modules):
+    entry_points = entry_point_modules()
+    heavy = [
+        name
+        for name in modules
+        if name.split(".")[0] == "canfar_plugins" and not allowed_plugin_module(name, entry_points)
+    ]
+    assert heavy == [], "imported at start-up; import them inside the functions that need them"
+
+
+def test_help_does_load_every_builtin_plugin(modules):
+    # Otherwise the two tests above would pass by loading nothing.
+    assert entry_point_modules() <= set(modules)
