@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 # The tests install plugin packages with pip, offline: that needs a setuptools that builds wheels.
 TEST_TOOLS := pip 'setuptools>=70.1'
 
-# `make test-lowest`: the lowest versions the ranges in pyproject.toml allow, on the oldest Python.
+# `make test-lowest`: the lowest versions the ranges in pyproject.toml allow (the dev tools' too:
+# the tests run mypy), on the oldest Python.
 OLDEST_PYTHON ?= python3.10
 LOWEST := .venv-lowest
 TOOLS := .venv-tools
@@ -35,22 +36,26 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet 'uv>=0.5,<1'
 
-# A regular (not editable) install, as users get it, resolved afresh on every run.
+# canfar as a regular (not editable) install, as users get it; the example plugins editable, as
+# in `make install`. Resolved afresh on every run.
 test-lowest: $(UV)
 	rm -rf $(LOWEST)
 	$(UV) venv --quiet --python $(OLDEST_PYTHON) $(LOWEST)
 	$(UV) pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct \
-		'.[test]' $(addprefix ./,$(EXAMPLES))
+		'.[dev]' $(addprefix -e ./,$(EXAMPLES))
 	$(UV) pip install --quiet --python $(LOWEST)/bin/python $(TEST_TOOLS)
 	$(UV) pip list --python $(LOWEST)/bin/python --format freeze \
-		| grep -iE '^(canfar|pluggy|click|requests|platformdirs|tabulate|pytest|requests-mock|hypothesis)=' \
+		| grep -iE '^(canfar|pluggy|click|requests|platformdirs|tabulate|pytest|requests-mock|hypothesis|mypy)=' \
 		| tr '\n' ' '; echo
 	@$(call PYTEST,$(LOWEST)/bin)
 
+# All three run, so that one run shows every problem.
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	@status=0; \
+	echo "ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	echo "mypy"; $(BIN)/mypy || status=1; \
+	exit $$status
 
 format: $(STAMP)
 	$(BIN)/ruff format .

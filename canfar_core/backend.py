@@ -68,7 +68,7 @@ class Backend:
         raise self._unsupported("events")
 
     def delete(self, session_ids: builtins.list[str]) -> dict[str, str | None]:
-        """Delete sessions; the result maps each id to ``None`` (deleted) or the reason it failed."""
+        """Delete sessions; map each id to ``None`` (deleted) or the reason it failed."""
         raise self._unsupported("delete")
 
     def renew(self, session_ids: builtins.list[str]) -> dict[str, str | None]:

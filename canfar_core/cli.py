@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from canfar_core import __version__
-from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, CanfarError
+from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CanfarError
 
 #: Who added the commands that no plugin added.
 CORE = "canfar core"
@@ -67,6 +67,8 @@ def _who(owner: str) -> str:
 @click.group(
     cls=CanfarGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    invoke_without_command=True,  # so that `canfar` alone behaves the same under every click
+    subcommand_metavar="COMMAND [ARGS]...",
 )
 @click.version_option(
     __version__, "-V", "--version", prog_name="canfar", message="%(prog)s %(version)s"
@@ -92,6 +94,9 @@ def cli(ctx: click.Context, debug: bool, context_name: str | None) -> None:
     `canfar auth login` they run on the platform. The same commands and the
     same Python API work on both.
     """
+    if ctx.invoked_subcommand is None:  # `canfar` alone: a usage error that shows the help
+        click.echo(ctx.get_help(), err=True)
+        ctx.exit(EXIT_USAGE)
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     ctx.obj["context"] = context_name

@@ -7,9 +7,9 @@ documented JSON shapes by :func:`to_dict`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 #: The statuses current CANFAR servers report; the local backend uses the same words.
 STATUSES = ("Pending", "Running", "Completed", "Failed", "Terminating")

@@ -483,8 +483,10 @@ class Session:
         """Block until every session has reached one of ``status``, or ``timeout`` seconds pass.
 
         By default, waits until each session is Running or has ended. A session that ends
-        (Completed, Failed or Terminating) while waiting for Running counts as arrived: it will
-        never run again. ``progress`` is called with every session's state after each poll.
+        (Completed, Failed or Terminating) counts as arrived whatever ``status`` asks for: it
+        will never change again, so check the returned statuses (``wait(ids, "Completed")``
+        returns when every session has finished, successfully or not). ``progress`` is called
+        with every session's state after each poll.
 
         Returns the last state of every session, by id. Raises :class:`WaitTimeout` on timeout
         (also a :class:`TimeoutError`), naming the sessions still not there, and
@@ -513,11 +515,12 @@ def _wanted(status: StatusOrStatuses) -> set[str]:
 
 
 def _pending(current: dict[str, SessionInfo], wanted: set[str]) -> list[str]:
-    """Ids not yet in a wanted status; an ended session counts as arrived when Running is wanted."""
+    """Ids not yet in a wanted status. A session that has ended counts as arrived whatever was
+    wanted: it will never change again, so waiting longer for it would only hang the caller."""
     return [
         sid
         for sid, info in current.items()
-        if info.status not in wanted and not ("Running" in wanted and info.status in ENDED_STATUSES)
+        if info.status not in wanted and info.status not in ENDED_STATUSES
     ]
 
 

@@ -7,8 +7,9 @@ from canfar_core.models import Register, SessionKind
 
 BUILTIN_KINDS = (
     SessionKind("notebook", "JupyterLab in the browser"),
-    SessionKind("headless", "a batch job: a command, no screen", interactive=False,
-                accepts_command=True),
+    SessionKind(
+        "headless", "a batch job: a command, no screen", interactive=False, accepts_command=True
+    ),
     SessionKind("desktop", "a Linux desktop in the browser", max_replicas=1),
     SessionKind("carta", "the CARTA image viewer"),
     SessionKind("firefly", "the Firefly image and catalogue viewer", max_replicas=1),

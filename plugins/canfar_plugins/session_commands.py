@@ -368,9 +368,13 @@ def create(
     from canfar_core.errors import LaunchError
     from canfar_core.output import echo, emit_json, info, table
     from canfar_core.sessions import WaitTimeout
-    from canfar_core.validation import parse_env_pairs
+    from canfar_core.validation import check_name, parse_env_pairs
 
     _one_format(as_json, quiet)
+    if not kind.strip():
+        raise ValidationError("a session kind is required (for example headless)")
+    if name is not None:  # an empty --name is a slip, not a request for a made-up name
+        check_name(name)
     env = parse_env_pairs(env_pairs)
     session = _session(ctx, backend)
     options = {"runtime": runtime} if runtime else {}

@@ -144,6 +144,13 @@ def test_wait_for_running_counts_an_ended_session_as_arrived(world):
     assert Session().wait(sid, poll=0)[sid].status == "Failed"
 
 
+def test_wait_for_completed_returns_when_a_replica_failed_instead(world):
+    world.lifecycle = ["Pending", "Running", "Failed"]
+    ids = Session().create(name="batch", image=IMAGE, cmd="false", replicas=3)
+    states = Session().wait(ids, status="Completed", timeout=30, poll=0)
+    assert {s.status for s in states.values()} == {"Failed"}
+
+
 def test_wait_timeout_names_the_sessions_still_pending(world):
     world.lifecycle = ["Pending"]
     ids = Session().create(name="slow", image=IMAGE, cmd="true", replicas=2)

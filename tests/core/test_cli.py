@@ -314,3 +314,10 @@ def test_main_never_raises_and_never_prints_a_traceback(canfar_home, capsys, arg
     assert code in (0, 1, 2)
     if "--debug" not in args:
         assert "Traceback" not in err
+
+
+def test_canfar_alone_shows_the_help_as_a_usage_error(capsys):
+    code, out, err = run(capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("Usage: canfar [OPTIONS] COMMAND [ARGS]...")
+    assert "Commands:" in err

@@ -3,7 +3,8 @@
 Every command pays for what start-up imports, so ``canfar --help`` (which imports every plugin
 module to list its commands) must not import an HTTP stack, a database, an event loop, a table
 printer, or the heavy modules of a built-in plugin. Timings are printed by
-``benchmarks/startup.py``; this test lists modules, which does not depend on the machine.
+``benchmarks/compare.py --only startup``; this test lists modules, which do not depend on the
+machine.
 """
 
 from __future__ import annotations

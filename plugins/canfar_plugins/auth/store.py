@@ -16,9 +16,9 @@ def save_context(context: Context, secrets: dict[str, Any], *, activate: bool = 
     """
     if context.name == LOCAL:
         raise ValidationError("'local' is the name of this machine's backend; choose another name")
-    Context(name=context.name, backend=context.backend, source="config").save_credentials(secrets)
     store = config.config_file()
-    data = store.read()
+    data = store.read()  # a config that cannot be read stops here, before any secret is saved
+    Context(name=context.name, backend=context.backend, source="config").save_credentials(secrets)
     contexts = data.get("contexts")
     if not isinstance(contexts, dict):
         contexts = data["contexts"] = {}
@@ -48,16 +48,28 @@ def active_name() -> str | None:
 
 
 def remove_context(name: str) -> Context:
-    """Forget a saved context and its secrets; the active one falls back to ``local``."""
-    contexts = saved_contexts()
-    if name not in contexts:
-        if name == LOCAL:
-            raise ValidationError("the local backend needs no logout")
-        known = ", ".join(contexts) or "none saved"
-        raise NotFound(f"no context named '{name}' (known: {known})")
+    """Forget a saved context and its secrets; the active one falls back to ``local``.
+
+    The entry is removed as it is in the file, so a context too broken to use can be removed.
+    """
     store = config.config_file()
     data = store.read()
-    data["contexts"].pop(name, None)
+    entries = data.get("contexts") or {}
+    if not isinstance(entries, dict):
+        saved_contexts(data)  # raises the error that names the file
+    if name not in entries:
+        if name == LOCAL:
+            raise ValidationError("the local backend needs no logout")
+        known = ", ".join(entries) or "none saved"
+        raise NotFound(f"no context named '{name}' (known: {known})")
+    entry = entries.pop(name)
+    fields = entry if isinstance(entry, dict) else {}
+    url = fields.get("url")
+    removed = Context(
+        name=name,
+        backend=str(fields.get("backend") or "unknown"),
+        url=url if isinstance(url, str) else None,
+    )
     if data.get("active") == name:
         data.pop("active", None)
     store.write(data)
@@ -66,4 +78,4 @@ def remove_context(name: str) -> Context:
     if name in stored:
         stored.pop(name)
         secrets.write(stored)
-    return contexts[name]
+    return removed

@@ -212,7 +212,12 @@ class SkahaBackend(Backend):
         replicas = list(range(1, spec.replicas + 1))
 
         def launch(replica: int) -> str:
-            response = http.request("POST", "session", data=wire.create_form(spec, replica))
+            response = http.request(
+                "POST",
+                "session",
+                data=wire.create_form(spec, replica),
+                unsure="the session may have been created",
+            )
             session_id = response.content.decode("utf-8", "replace").strip()
             if not session_id or len(session_id.split()) != 1:
                 raise ServerError(

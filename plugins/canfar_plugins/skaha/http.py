@@ -51,6 +51,10 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _MAX_MESSAGE = 300
+#: Request headers that carry credentials; a server that echoes them is never repeated.
+SECRET_HEADERS = ("Authorization", "X-Skaha-Registry-Auth", "Cookie")
+#: Shorter values are not searched for in messages (they would match ordinary words).
+_MIN_SECRET = 8
 
 
 class RequestRefused(CanfarError):
@@ -176,11 +180,14 @@ def server_label(url: str) -> str:
     return parts.netloc or url
 
 
-def message_of(response: requests.Response) -> str:
+def message_of(
+    response: requests.Response, redact: Callable[[str], str] | None = None
+) -> str:
     """The server's own message from an error answer, on one line.
 
     Skaha answers errors as ``text/plain``; a proxy in front of it may answer HTML, of which
-    only the title or the reason phrase is worth showing.
+    only the title or the reason phrase is worth showing. ``redact`` hides secrets the server
+    echoed, before the message is shortened (so no part of one is left).
     """
     text = _decode(response)
     content_type = response.headers.get("Content-Type", "").lower()
@@ -191,6 +198,8 @@ def message_of(response: requests.Response) -> str:
     text = " ".join(text.split())
     if not text:
         text = response.reason or f"HTTP {response.status_code}"
+    if redact is not None:
+        text = redact(text)
     if len(text) > _MAX_MESSAGE:
         text = text[: _MAX_MESSAGE - 1] + "…"
     return text
@@ -258,8 +267,13 @@ class HttpClient:
         params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
         data: list[tuple[str, str]] | Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        unsure: str = "the request may still have been carried out",
     ) -> requests.Response:
-        """Send one request (retrying as the rules allow); a 2xx answer, or an exception."""
+        """Send one request (retrying as the rules allow); a 2xx answer, or an exception.
+
+        ``unsure`` is what the error says when the connection failed after a request that is
+        not retried had been sent (a create: "the session may have been created").
+        """
         import requests
 
         method = method.upper()
@@ -284,7 +298,7 @@ class HttpClient:
                     allow_redirects=idempotent,
                 )
             except requests.RequestException as exc:
-                failure, retryable = self._transport_failure(exc, method, idempotent)
+                failure, retryable = self._transport_failure(exc, method, idempotent, unsure)
                 log.debug("%s %s -> %s (try %d)", method, url, failure, attempt)
                 if not retryable or attempt >= attempts:
                     raise failure from None
@@ -308,10 +322,12 @@ class HttpClient:
             raise self.error_for(response, method)
 
     def _transport_failure(
-        self, exc: Exception, method: str, idempotent: bool
+        self, exc: Exception, method: str, idempotent: bool, unsure: str
     ) -> tuple[CanfarError, bool]:
         """The error to report for a transport failure, and whether a retry is safe."""
         import requests
+
+        maybe_done = "" if idempotent else f"; {unsure} (check with: canfar ps)"
 
         if isinstance(exc, requests.ConnectTimeout):
             # No connection was made, so nothing was sent: safe to retry any method.
@@ -323,9 +339,7 @@ class HttpClient:
             )
         if isinstance(exc, requests.ReadTimeout):
             message = f"{self.label} did not answer within {self.timeouts.read:g} s"
-            if not idempotent:
-                message += "; the request may still have been carried out (check with: canfar ps)"
-            return ConnectionFailed(message), idempotent
+            return ConnectionFailed(message + maybe_done), idempotent
         if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
             return ValidationError(f"'{self.base_url}' is not a usable server URL"), False
         if isinstance(exc, requests.exceptions.SSLError):
@@ -335,20 +349,21 @@ class HttpClient:
             if _never_sent(exc):
                 return ConnectionFailed(f"cannot connect to {self.label}: {_reason(exc)}"), True
             message = f"the connection to {self.label} broke: {_reason(exc)}"
-            if not idempotent:
-                message += "; the request may still have been carried out (check with: canfar ps)"
-            return ConnectionFailed(message), idempotent
+            return ConnectionFailed(message + maybe_done), idempotent
         exceptions = requests.exceptions
         broken = (exceptions.ChunkedEncodingError, exceptions.ContentDecodingError)
         if isinstance(exc, broken):
-            message = f"the answer from {self.label} was cut off: {_reason(exc)}"
-            return ConnectionFailed(message), idempotent
+            reason = _reason(exc)
+            message = f"the answer from {self.label} was cut off"
+            if reason != "the answer was cut off":  # say it once
+                message += f": {reason}"
+            return ConnectionFailed(message + maybe_done), idempotent
         return ConnectionFailed(f"request to {self.label} failed: {_reason(exc)}"), False
 
     def error_for(self, response: requests.Response, method: str) -> CanfarError:
         """The error an answer with status >= 400 means."""
         status = response.status_code
-        text = message_of(response)
+        text = message_of(response, self.redact)
         where = urlsplit(response.url).path or self.label
         if status == 401:
             return AuthError(
@@ -372,6 +387,24 @@ class HttpClient:
             )
         return RequestRefused(f"{self.label} refused the request: {text}", status=status)
 
+    def redact(self, text: str) -> str:
+        """``text`` with every credential this client sends replaced by its masked form."""
+        from canfar_core.auth import mask
+
+        secrets = set()
+        for name in SECRET_HEADERS:
+            value = self.session.headers.get(name)
+            if isinstance(value, bytes):
+                value = value.decode("latin-1")
+            if not value:
+                continue
+            _, _, credential = value.strip().partition(" ")  # "Bearer <token>"
+            secrets.add(credential.strip() or value.strip())
+        for secret in sorted(secrets, key=len, reverse=True):
+            if len(secret) >= _MIN_SECRET:
+                text = text.replace(secret, mask(secret))
+        return text
+
     # -- conveniences ------------------------------------------------------------------------
 
     def get_json(
@@ -388,7 +421,7 @@ class HttpClient:
             return json.loads(_decode(response))
         except ValueError:
             content_type = response.headers.get("Content-Type", "no content type")
-            sample = " ".join(_decode(response).split())[:60]
+            sample = self.redact(" ".join(_decode(response).split()))[:60]
             where = urlsplit(response.url).path
             raise ServerError(
                 f"{self.label} sent an answer that is not JSON for GET {where} "

@@ -1,0 +1,5 @@
+"""Fixtures for the fault tests: see :mod:`tests.faults.harness`."""
+
+from tests.faults.harness import fake, hermetic, run
+
+__all__ = ["fake", "hermetic", "run"]
