@@ -24,7 +24,7 @@ PYTEST = status=0; $(1)/python -m pytest -q $(PYTEST_ARGS) $(TEST_PATHS) || stat
 $(STAMP): pyproject.toml $(wildcard plugins/canfar-*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade $(TEST_TOOLS)
-	$(BIN)/python -m pip install --quiet -e '.[dev]' $(addprefix -e ./,$(EXAMPLES))
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebook]' $(addprefix -e ./,$(EXAMPLES))
 	touch $(STAMP)
 
 install: $(STAMP)

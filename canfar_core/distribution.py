@@ -261,10 +261,12 @@ def chunk(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
 def _chunk_stream(iterator: Iterator[T], replica: int, count: int) -> Iterator[T]:
     everything = list(iterator)
     start, stop = chunk_bounds(len(everything), replica, count)
-    # Keep only the share, so the other items can be freed while this replica works.
-    del everything[stop:]
-    del everything[:start]
-    yield from everything
+    # Keep only the share, so the other items can be freed while this replica works. A copy
+    # of the share, not ``del everything[:start]``: deleting a slice first copies the
+    # references it drops, a second list as long as the input at the peak.
+    share = everything[start:stop]
+    del everything
+    yield from share
 
 
 def stripe(items: Iterable[T], replica: int, count: int) -> Iterator[T]:

@@ -38,8 +38,8 @@ def check_name(name: str) -> str:
 def check_image(image: str) -> str:
     if not image or not image.strip():
         raise ValidationError("an image is required (for example skaha/astroml:latest)")
-    if any(ch.isspace() for ch in image) or image.startswith(("-", "/")):
-        raise ValidationError(f"image '{image}' is not an image reference")
+    if any(ch.isspace() or ch == "\x00" for ch in image) or image.startswith(("-", "/")):
+        raise ValidationError(f"image {image!r} is not an image reference")
     return image
 
 
@@ -109,3 +109,6 @@ def check_spec(spec: SessionSpec, *, accepts_command: bool, max_replicas: int | 
         raise ValidationError("the command must not be empty")
     if not all(isinstance(arg, str) for arg in spec.args):
         raise ValidationError("arguments must be strings")
+    for word in [spec.cmd or "", *spec.args]:
+        if "\x00" in word:  # no operating system can pass it to a program
+            raise ValidationError(f"the command word {word!r} contains a NUL character")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from canfar_core import hookimpl
-from canfar_core.errors import EXIT_INTERRUPTED, CanfarError, ValidationError
+from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED, CanfarError, ValidationError
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
@@ -664,10 +664,8 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
                 if label == "status":
                     value = style(value, fg=STATUS_COLOURS.get(value))
                 echo(f"{label + ':':<{INFO_WIDTH}} {value}")
-    if missing:
-        raise CanfarError(
-            f"{len(missing)} of {len(checked)} sessions not found: {', '.join(missing)}"
-        )
+    if missing:  # each was named on its own line above
+        ctx.exit(EXIT_ERROR)
 
 
 @click.command(short_help="Show a session's scheduling events.")

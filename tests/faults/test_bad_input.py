@@ -279,3 +279,39 @@ def test_a_broken_context_can_be_logged_out_as_the_error_says(run, canfar_home):
     assert logout.code == 0, logout.err
     assert config.config_file().read() == {"contexts": {}}
     assert run("ps").code == 0
+
+
+# -- found by the fuzz tests ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("http://[::1", "Invalid IPv6 URL"),
+        ("http://127.0.0.1:99999/skaha", "Port out of range"),
+        ("http://host:abc/skaha", "Port could not be cast"),
+    ],
+)
+def test_a_malformed_server_url_is_a_usage_error(run, canfar_home, monkeypatch, url, named):
+    login = run("auth", "login", "--url", url, "--token-stdin", stdin="tok")
+    assert_refused(login, f"'{url}' is not a server URL: {named}")
+    monkeypatch.setenv("CANFAR_URL", url)
+    monkeypatch.setenv("CANFAR_TOKEN", "tok")
+    assert_refused(run("ps"), f"'{url}' is not a server URL: {named}")
+
+
+@pytest.mark.parametrize("backend", ["local", "canfar"])
+def test_a_nul_in_the_command_is_refused_before_anything_starts(run, fake, backend):
+    result = run("create", "--backend", backend, "headless", "skaha/astroml", "--", "echo", "a\0b")
+    assert_refused(result, r"the command word 'a\x00b' contains a NUL character")
+    assert fake.requests == []
+
+
+def test_control_characters_in_an_error_are_shown_escaped_on_one_line(run, fake):
+    result = run("--context", "a\nb\x1b[31m", "ps")
+    assert result.code == 1
+    assert result.error_line() == r"Error: no context named 'a\nb\x1b[31m' (known: local)"
+    fake.inject("GET", r"/v1/session$", 500, body="boom \x1b]0;pwned\x07 end", times=None)
+    line = run("ps").error_line()
+    assert "\x1b" not in line
+    assert r"\x1b]0;pwned\x07" in line

@@ -8,9 +8,9 @@ and, on failure, a message: never a traceback, never ``Error: unexpected ...`` (
 that is not a :class:`~canfar_core.errors.CanfarError`, which is a bug).
 
 Both backends are fuzzed: the local one in an isolated home, and the canfar one against the fake
-Skaha service. Nothing dangerous can run: no value in the pool names a real program but
-``true``, network access is refused beyond loopback, and ``ps --watch`` is interrupted after one
-round as Ctrl-C would.
+Skaha service. Nothing dangerous can run: local sessions find only ``true`` on their ``PATH``
+(besides canfar's own interpreter) and are all deleted at the end, network access is refused
+beyond loopback, and ``ps --watch`` is interrupted after one round as Ctrl-C would.
 """
 
 from __future__ import annotations
@@ -105,10 +105,15 @@ EDGE_VALUES = [
 SKIPPED_OPTIONS = {"--debug", "--help", "-h", "--version", "-V"}
 
 
-def value_strategy(extra: list[str]) -> st.SearchStrategy[str]:
+#: Stand-ins for what exists only at run time (ids of real sessions, the server's URL): the
+#: strategies must not depend on state, so these are drawn and then replaced.
+SLOTS = ["<id0>", "<id1>", "<id2>", "<id3>", "<url>", "<root>"]
+
+
+def value_strategy() -> st.SearchStrategy[str]:
     """Any value: an edge case, random text, a huge or odd number."""
     return st.one_of(
-        st.sampled_from(EDGE_VALUES + extra),
+        st.sampled_from(EDGE_VALUES + SLOTS),
         st.text(max_size=12),
         st.integers(min_value=-(10**30), max_value=10**30).map(str),
         st.floats(allow_nan=True, allow_infinity=True).map(repr),
@@ -141,11 +146,11 @@ PLAUSIBLE: dict[str, list[str]] = {
 }
 
 
-def value_for(param: click.Parameter, values: st.SearchStrategy[str], known: list[str]):
+def value_for(param: click.Parameter, values: st.SearchStrategy[str]):
     """A strategy for one parameter's value: plausible for it half of the time."""
     plausible = list(PLAUSIBLE.get(param.name or "", []))
     if param.name in ("ids", "session_id", "server", "issuer", "url", "client_id", "cert"):
-        plausible += known
+        plausible += SLOTS
     if not plausible:
         return values
     return st.one_of(st.sampled_from(plausible), values)
@@ -169,14 +174,15 @@ def commands(group: click.Group) -> list[tuple[tuple[str, ...], click.Command]]:
 
 
 @st.composite
-def invocations(draw, targets, known: list[str]) -> list[str]:
-    """``[*command words, *options and values, *arguments]`` for one random run."""
-    values = value_strategy(known)
+def invocations(draw, targets) -> list[str]:
+    """``[*command words, *options and values, *arguments]`` for one random run (with
+    :data:`SLOTS` still to fill in)."""
+    values = value_strategy()
     path, command = draw(st.sampled_from(targets))
     argv = list(path)
     if draw(st.integers(0, 9)) == 0:
         context = click.Option(["--context", "context_name"])
-        argv = ["--context", draw(value_for(context, values, known)), *argv]
+        argv = ["--context", draw(value_for(context, values)), *argv]
     options = [
         p
         for p in command.params
@@ -188,24 +194,34 @@ def invocations(draw, targets, known: list[str]) -> list[str]:
         if option.is_flag and not option.is_bool_flag and option.flag_value is not None:
             words.append(name)  # ps --watch: with or without a value
             if draw(st.booleans()):
-                words.append(draw(value_for(option, values, known)))
+                words.append(draw(value_for(option, values)))
         elif option.is_flag or option.count:
             words.append(name)
         elif name.startswith("--") and draw(st.integers(0, 3)) == 0:
-            words.append(f"{name}={draw(value_for(option, values, known))}")
+            words.append(f"{name}={draw(value_for(option, values))}")
         else:
-            words.extend([name, draw(value_for(option, values, known))])
+            words.extend([name, draw(value_for(option, values))])
     for argument in (p for p in command.params if isinstance(p, click.Argument)):
         if argument.nargs == -1:
-            words.extend(draw(st.lists(value_for(argument, values, known), max_size=3)))
+            words.extend(draw(st.lists(value_for(argument, values), max_size=3)))
         elif draw(st.integers(0, 9)) > 0:  # now and then one is missing: a usage error
-            words.append(draw(value_for(argument, values, known)))
+            words.append(draw(value_for(argument, values)))
     if draw(st.integers(0, 6)) == 0:  # a stray word or an unknown option
         junk = draw(st.one_of(values, st.sampled_from(["--bogus", "-Z", "--", "--all"])))
         words.insert(draw(st.integers(0, len(words))), junk)
     if path == ("create",) and draw(st.booleans()):
         words.extend(["--", "true"])
     return argv + words
+
+
+def fill(argv: list[str], known: list[str]) -> list[str]:
+    """``argv`` with each slot replaced by the run-time value it stands for."""
+    filled = []
+    for word in argv:
+        for slot, value in zip(SLOTS, known, strict=True):
+            word = word.replace(slot, value)  # also inside --url=<url>
+        filled.append(word)
+    return filled
 
 
 class _OneRound:
@@ -221,12 +237,12 @@ class _OneRound:
 
 
 @pytest.fixture(autouse=True)
-def contained(monkeypatch: pytest.MonkeyPatch, fake_root: str) -> None:
+def contained(monkeypatch: pytest.MonkeyPatch, server: FakeSkaha) -> None:
     """No network beyond loopback, no endless loops, no identity provider on the Internet."""
     import canfar_plugins.session_commands as session_commands
 
     monkeypatch.setattr(session_commands, "time", _OneRound())
-    monkeypatch.setenv("CANFAR_OIDC_ISSUER", fake_root)
+    monkeypatch.setenv("CANFAR_OIDC_ISSUER", server.root)
     monkeypatch.setenv("CANFAR_HTTP_RETRIES", "1")
     monkeypatch.setenv("CANFAR_HTTP_TIMEOUT", "2")
     real = socket.getaddrinfo
@@ -241,19 +257,13 @@ def contained(monkeypatch: pytest.MonkeyPatch, fake_root: str) -> None:
 
 
 @pytest.fixture
-def fake_root() -> Iterator[str]:
+def server() -> Iterator[FakeSkaha]:
     """A fake Skaha service whose headless sessions finish at once (so ``logs -f`` ends)."""
-    server = FakeSkaha(tokens={TOKEN: USER}, run_seconds=0.0).start()
-    FakeState.server = server
+    fake = FakeSkaha(tokens={TOKEN: USER}, run_seconds=0.0).start()
     try:
-        yield server.root
+        yield fake
     finally:
-        server.stop()
-        FakeState.server = None
-
-
-class FakeState:
-    server: FakeSkaha | None = None
+        fake.stop()
 
 
 def fresh_config(home: Path) -> None:
@@ -263,11 +273,10 @@ def fresh_config(home: Path) -> None:
 
 def check(result, argv: list[str]) -> None:
     event(f"exit {result.code}")
-    with open("/tmp/explore/fuzzlog.txt", "a") as fh:
-        fh.write(f"{result.code} {argv!r} {result.err.strip().splitlines()[-1:]!r}\n")
-    words = [w for w in argv if not w.startswith("-")][:2]
-    event(f"{' '.join(words[:1])} exit {result.code}")
-    shown = f"canfar {argv!r}\nexit {result.code}\nstdout: {result.out[-2000:]}\nstderr: {result.err[-2000:]}"
+    shown = (
+        f"canfar {argv!r}\nexit {result.code}\n"
+        f"stdout: {result.out[-2000:]}\nstderr: {result.err[-2000:]}"
+    )
     allowed = {0, 1, 2}
     if any(word.startswith("--watch") for word in argv):
         allowed.add(130)  # interrupted on purpose, see _OneRound
@@ -287,37 +296,59 @@ FUZZ = settings(
 )
 
 
+def slot_values(ids: list[str], server: FakeSkaha) -> list[str]:
+    """What :data:`SLOTS` stand for now: four session ids (made up when there are fewer), the
+    service URL and the server's root."""
+    padded = (ids + ["zz9zz9zz"] * 4)[:4]
+    return [*padded, server.url, server.root]
+
+
+@pytest.fixture
+def local_only(hermetic: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Iterator[None]:
+    """The local backend, with a ``PATH`` that holds only ``true``; every session it started is
+    deleted afterwards."""
+    bin_dir = hermetic / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "true").symlink_to(shutil.which("true") or "/bin/true")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("CANFAR_BACKEND", "local")
+    yield
+    fresh_config(hermetic)  # whatever the last example saved there
+    ids = invoke(capsys, ["ps", "-a", "-q"]).out.split()
+    if ids:
+        invoke(capsys, ["delete", *ids])
+
+
 @FUZZ
 @given(data=st.data())
-def test_fuzz_against_the_local_backend(data, capsys, hermetic, monkeypatch):
+def test_fuzz_against_the_local_backend(data, capsys, hermetic, server, local_only):
     from canfar_core.cli import build_cli
 
-    monkeypatch.setenv("CANFAR_BACKEND", "local")
     fresh_config(hermetic)
-    known = invoke(capsys, ["ps", "-a", "-q"]).out.split()
-    if len(known) < 2:
-        launched = invoke(capsys, ["create", "headless", "skaha/astroml", "-q", "--", "true"])
-        known += launched.out.split()
-    targets = commands(build_cli())
-    argv = data.draw(invocations(targets, known), label="argv")
+    ids = invoke(capsys, ["ps", "-a", "-q"]).out.split()
+    if len(ids) < 2:
+        ids += invoke(
+            capsys, ["create", "headless", "skaha/astroml", "-q", "--", "true"]
+        ).out.split()
+    argv = data.draw(invocations(commands(build_cli())), label="argv")
+    argv = fill(argv, slot_values(ids, server))
     check(invoke(capsys, argv), argv)
 
 
 @FUZZ
 @given(data=st.data())
-def test_fuzz_against_the_fake_skaha_service(data, capsys, hermetic, monkeypatch):
+def test_fuzz_against_the_fake_skaha_service(data, capsys, hermetic, monkeypatch, server):
     from canfar_core.cli import build_cli
 
-    server = FakeState.server
-    assert server is not None
     monkeypatch.setenv("CANFAR_URL", server.url)
     monkeypatch.setenv("CANFAR_TOKEN", TOKEN)
     fresh_config(hermetic)
     server.clear_faults()
     while len(server.live_sessions()) < 3:
         server.add_session(name="seed", type="headless")
-    server.add_session(name="nb", type="notebook")
-    known = [s.id for s in server.live_sessions()][:6] + [server.url, server.root]
-    targets = commands(build_cli())
-    argv = data.draw(invocations(targets, known), label="argv")
+    if not any(s.type == "notebook" for s in server.live_sessions()):
+        server.add_session(name="nb", type="notebook")
+    ids = [s.id for s in server.live_sessions()]
+    argv = data.draw(invocations(commands(build_cli())), label="argv")
+    argv = fill(argv, slot_values(ids, server))
     check(invoke(capsys, argv), argv)

@@ -273,7 +273,7 @@ def command_lines() -> dict[int, str]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
-def test_local_replicas_never_carry_the_token_on_their_command_line(run, monkeypatch):
+def test_local_replicas_never_get_the_token_in_argv_or_environment(run, monkeypatch):
     monkeypatch.setenv("CANFAR_TOKEN", TOKEN)  # set in the shell, as users do
     result = run("create", "headless", "skaha/astroml", "-r", "2", "-q", "--", "sleep", "30")
     assert result.code == 0, result.err
@@ -290,8 +290,16 @@ def test_local_replicas_never_carry_the_token_on_their_command_line(run, monkeyp
         }
         assert any("sleep 30" in line for line in replicas.values()), replicas
         assert [line for line in lines.values() if leaks(line)] == []
+        environments = [_environment(pid) for pid in replicas]
+        assert all("REPLICA_ID" in env for env in environments), "read the wrong processes"
+        assert [env for env in environments if "CANFAR_TOKEN" in env or leaks(str(env))] == []
     finally:
         assert run("delete", *ids).code == 0
+
+
+def _environment(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode("utf-8", "replace")
+    return dict(item.partition("=")[::2] for item in raw.split("\0") if item)
 
 
 def _pgid(pid: int) -> int | None:

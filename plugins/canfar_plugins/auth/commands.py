@@ -27,7 +27,11 @@ def _stderr(message: str) -> None:
 def _check_url(url: str) -> str:
     """A service URL as it is saved: scheme and host required, no trailing slash."""
     text = url.strip().rstrip("/")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:  # "http://[::1": an unclosed address
+        raise ValidationError(f"'{url}' is not a server URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ValidationError(
             f"'{url}' is not a server URL; give the service root, "

@@ -551,15 +551,23 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+#: Variables that configure canfar itself; replicas do not inherit them.
+CANFAR_ONLY_VARIABLES = frozenset(
+    {"CANFAR_TOKEN", "CANFAR_URL", "CANFAR_BACKEND", "CANFAR_CONTEXT", "CANFAR_DEBUG"}
+)
+
+
 def _host_env() -> dict[str, str]:
     """This process's environment, with canfar's virtual environment on ``PATH``.
 
     Running ``.venv/bin/canfar`` without activating ``.venv`` gives replicas the environment
     they would have had with it activated, so ``python`` is the interpreter canfar runs in. An
     environment made by a tool installer (pipx, uv tool) is kept apart on purpose: it is not
-    added, and the ``python`` on ``PATH`` is used.
+    added, and the ``python`` on ``PATH`` is used. canfar's own credentials and server choice
+    (``CANFAR_TOKEN``, ``CANFAR_URL``, ...) are left out, as the platform leaves them out of its
+    sessions: a job that needs a token gets it through ``--env``.
     """
-    env = dict(os.environ)
+    env = {key: value for key, value in os.environ.items() if key not in CANFAR_ONLY_VARIABLES}
     if sys.prefix == sys.base_prefix or any(
         os.path.exists(os.path.join(sys.prefix, marker)) for marker in TOOL_ENV_MARKERS
     ):

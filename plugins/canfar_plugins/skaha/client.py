@@ -72,6 +72,12 @@ def api_url(url: str) -> str:
         )
     if "?" in text or "#" in text:
         raise ValidationError(f"'{url}' is not a server URL: it has a query or fragment")
+    from urllib.parse import urlsplit
+
+    try:
+        urlsplit(text).port  # noqa: B018 - raises ValueError on a bad address or port
+    except ValueError as exc:
+        raise ValidationError(f"'{url}' is not a server URL: {exc}") from None
     return text if _VERSIONED.search(text) else f"{text}/{API_VERSION}"
 
 

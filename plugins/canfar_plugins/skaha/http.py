@@ -180,9 +180,7 @@ def server_label(url: str) -> str:
     return parts.netloc or url
 
 
-def message_of(
-    response: requests.Response, redact: Callable[[str], str] | None = None
-) -> str:
+def message_of(response: requests.Response, redact: Callable[[str], str] | None = None) -> str:
     """The server's own message from an error answer, on one line.
 
     Skaha answers errors as ``text/plain``; a proxy in front of it may answer HTML, of which
