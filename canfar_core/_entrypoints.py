@@ -2,7 +2,7 @@
 
 Every ``canfar`` command starts by finding its plugins. ``importlib.metadata`` would do it, but
 importing it costs more than all of canfar's own code (it pulls in ``email``, ``zipfile``,
-``csv``, ``socket``, ...: about 30 ms on a small machine, three times a bare interpreter's
+``csv``, ``socket``, ...: 23 to 30 ms on a small machine, more than twice a bare interpreter's
 start-up), and it parses every distribution's metadata. Installers leave entry points in a
 plain ``entry_points.txt`` inside each ``*.dist-info`` (or ``*.egg-info``) folder on
 ``sys.path``, so reading those few files directly gives the same answer for the cost of a

@@ -349,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else list(argv)
     debug = _debug_requested(args)
+    stdout = sys.stdout
     try:
         group = build_cli()
         result = group.main(args=args, prog_name="canfar", standalone_mode=False)
@@ -375,17 +376,15 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return EXIT_OK
     except SystemExit as exc:  # sys.exit() in a plugin, or click after a broken pipe
+        if getattr(sys.stdout, "wrapped", None) is stdout:  # click wraps stdout on EPIPE
+            _quiet_stdout()
+            return EXIT_OK
         return _exit_code(exc.code)
     except Exception as exc:  # every failure is one line unless --debug
         return report(exc, debug)
     if isinstance(result, int) and not isinstance(result, bool):
         return result
     return EXIT_OK
-
-
-def run() -> None:  # pragma: no cover - the console script
-    """The ``canfar`` console script."""
-    sys.exit(main())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,8 +2,8 @@
 
 :class:`Session` resolves the context (where sessions run), builds the backend through the
 registry, and runs the plugin hooks around every launch. :class:`AsyncSession` offers the same
-methods as coroutines (asyncio is imported only when they are used: it costs every command
-about 20 ms).
+methods as coroutines; it lives in :mod:`canfar_core.async_sessions` and is imported from here
+only when asked for.
 
 Every failure is a :class:`~canfar_core.errors.CanfarError`: a network failure that a backend lets
 escape as a library exception (``requests``, ``urllib3``, ``ConnectionError``) is turned into
@@ -18,16 +18,8 @@ import shlex
 import sys
 import threading
 import time
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterable,
-    Iterator,
-    Mapping,
-    Sequence,
-)
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from canfar_core.backend import Backend
 from canfar_core.contexts import Context, active_context, get_context
@@ -51,6 +43,9 @@ from canfar_core.models import (
     SessionSpec,
 )
 from canfar_core.validation import check_session_id, check_spec
+
+if TYPE_CHECKING:
+    from canfar_core.async_sessions import AsyncSession
 
 #: One session id, or several.
 IdOrIds = str | Sequence[str]
@@ -539,177 +534,16 @@ def _pause(poll: float, deadline: float | None) -> float:
     return poll if deadline is None else max(0.0, min(poll, deadline - time.monotonic()))
 
 
-def _to_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> Awaitable[T]:
-    """``asyncio.to_thread``; asyncio is imported only by code that uses the async API."""
-    import asyncio
+if not TYPE_CHECKING:
 
-    return asyncio.to_thread(function, *args, **kwargs)
+    def __getattr__(name: str) -> Any:
+        """``AsyncSession``, from :mod:`canfar_core.async_sessions` on first use (that module
+        imports this one)."""
+        if name == "AsyncSession":
+            from canfar_core.async_sessions import AsyncSession
 
-
-async def _sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
-
-
-class AsyncSession:
-    """:class:`Session`'s methods as coroutines, for notebooks that watch many sessions at once.
-
-    Each call runs the blocking call in a worker thread, so many can be awaited together::
-
-        async with AsyncSession() as session:
-            ids = await session.create(image="skaha/astroml:latest", cmd="python", args=["a.py"])
-            infos = await asyncio.gather(*(session.info(i) for i in ids))
-
-    It takes the same arguments as :class:`Session`; ``sync`` is the :class:`Session` it uses.
-    """
-
-    def __init__(
-        self,
-        *,
-        context: str | None = None,
-        backend: str | None = None,
-        url: str | None = None,
-        token: str | None = None,
-    ) -> None:
-        self.sync = Session(context=context, backend=backend, url=url, token=token)
-
-    def __repr__(self) -> str:
-        return f"Async{self.sync!r}"
-
-    @property
-    def context(self) -> Context:
-        return self.sync.context
-
-    async def __aenter__(self) -> AsyncSession:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        await _to_thread(self.sync.close)
-
-    async def create(
-        self,
-        name: str | None = None,
-        image: str | None = None,
-        *,
-        kind: str | None = None,
-        cores: float | None = None,
-        ram: float | None = None,
-        gpus: int | None = None,
-        cmd: str | None = None,
-        args: str | Iterable[str] | None = None,
-        env: Mapping[str, str] | None = None,
-        replicas: int = 1,
-        **options: Any,
-    ) -> list[str]:
-        """See :meth:`Session.create`."""
-        return await _to_thread(
-            self.sync.create,
-            name,
-            image,
-            kind=kind,
-            cores=cores,
-            ram=ram,
-            gpus=gpus,
-            cmd=cmd,
-            args=args,
-            env=env,
-            replicas=replicas,
-            **options,
-        )
-
-    async def fetch(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
-        """See :meth:`Session.fetch`."""
-        return await _to_thread(self.sync.fetch, kind=kind, status=status)
-
-    async def info(self, session_id: str) -> SessionInfo:
-        """See :meth:`Session.info`."""
-        return await _to_thread(self.sync.info, session_id)
-
-    async def logs(self, session_id: str) -> str:
-        """See :meth:`Session.logs`."""
-        return await _to_thread(self.sync.logs, session_id)
-
-    async def follow_logs(self, session_id: str, poll: float = 1.0) -> AsyncIterator[str]:
-        """See :meth:`Session.follow_logs`; ``async for chunk in session.follow_logs(id)``."""
-        chunks = self.sync.follow_logs(session_id, poll=poll)
-        while True:
-            chunk = await _to_thread(next, chunks, None)
-            if chunk is None:
-                return
-            yield chunk
-
-    async def events(self, session_id: str) -> str:
-        """See :meth:`Session.events`."""
-        return await _to_thread(self.sync.events, session_id)
-
-    async def destroy(self, ids: IdOrIds) -> dict[str, str | None]:
-        """See :meth:`Session.destroy`."""
-        return await _to_thread(self.sync.destroy, ids)
-
-    async def destroy_with(
-        self,
-        prefix: str | None = None,
-        kind: str | None = "headless",
-        status: StatusOrStatuses | None = "Completed",
-    ) -> dict[str, str | None]:
-        """See :meth:`Session.destroy_with`."""
-        return await _to_thread(self.sync.destroy_with, prefix, kind, status)
-
-    async def matching(
-        self,
-        prefix: str | None = None,
-        kind: str | None = None,
-        status: StatusOrStatuses | None = None,
-    ) -> list[SessionInfo]:
-        """See :meth:`Session.matching`."""
-        return await _to_thread(self.sync.matching, prefix, kind, status)
-
-    async def renew(self, ids: IdOrIds) -> dict[str, str | None]:
-        """See :meth:`Session.renew`."""
-        return await _to_thread(self.sync.renew, ids)
-
-    async def stats(self) -> PlatformStats:
-        """See :meth:`Session.stats`."""
-        return await _to_thread(self.sync.stats)
-
-    async def images(self, kind: str | None = None) -> list[Image]:
-        """See :meth:`Session.images`."""
-        return await _to_thread(self.sync.images, kind=kind)
-
-    async def resources(self) -> ResourceContext:
-        """See :meth:`Session.resources`."""
-        return await _to_thread(self.sync.resources)
-
-    async def open_url(self, session_id: str) -> str:
-        """See :meth:`Session.open_url`."""
-        return await _to_thread(self.sync.open_url, session_id)
-
-    async def wait(
-        self,
-        ids: IdOrIds,
-        status: StatusOrStatuses = ("Running", *FINAL_STATUSES),
-        timeout: float | None = None,
-        poll: float = 2.0,
-        progress: Progress | None = None,
-    ) -> dict[str, SessionInfo]:
-        """See :meth:`Session.wait`; other coroutines run while it waits."""
-        wanted = _wanted(status)
-        targets = check_ids(ids)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            current = await _to_thread(self.sync._poll, targets)
-            if progress is not None:
-                progress(current)
-            pending = _pending(current, wanted)
-            if not pending:
-                return current
-            if deadline is not None and time.monotonic() >= deadline:
-                raise _timed_out(pending, wanted, timeout, current)
-            await _sleep(_pause(poll, deadline))
+            return AsyncSession
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

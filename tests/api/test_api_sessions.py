@@ -317,3 +317,30 @@ def test_async_follow_logs_and_wait_timeout(world):
         return chunks
 
     assert asyncio.run(main()) == ["one\n", "two\n"]
+
+
+def test_async_session_is_importable_from_every_documented_place():
+    import canfar.sessions
+    import canfar_core.sessions
+    from canfar_core.async_sessions import AsyncSession as Defined
+
+    assert canfar.sessions.AsyncSession is Defined
+    assert canfar_core.sessions.AsyncSession is Defined
+    assert "AsyncSession" in canfar_core.sessions.__all__
+    with pytest.raises(AttributeError, match="no attribute 'AsyncSessions'"):
+        canfar_core.sessions.AsyncSessions  # noqa: B018 - a typo is still an AttributeError
+
+
+def test_importing_the_session_api_does_not_start_an_event_loop_library():
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "from canfar.sessions import AsyncSession, Session\n"
+        "print('asyncio' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "False\n", "")

@@ -119,9 +119,20 @@ def test_open_refuses_headless_and_pending_sessions(world, run, opened):
     pending = world.add("nb", kind="notebook", status="Pending")
     result = run("open", "--no-browser", job, pending)
     assert result.code == 1
-    assert f"session {job} is headless" in result.err
-    assert f"session {pending} is Pending" in result.err
+    lines = result.err.splitlines()
+    assert len(lines) == 2  # one line per failed id, no summary after them
+    assert lines[0].startswith(f"Error: session {job} is headless")
+    assert lines[1].startswith(f"Error: session {pending} is Pending")
     assert result.out == ""
+
+
+def test_open_prints_the_urls_it_can_and_one_error_line_per_other_id(world, run, opened):
+    ids = run("create", "-q", "notebook", IMAGE).out.split()
+    run("ps")
+    result = run("open", "--no-browser", ids[0], "m0000404")
+    assert result.code == 1
+    assert result.out == f"https://sp.example.org/session/{ids[0]}/\n"
+    assert result.err == "Error: no session with id 'm0000404'\n"
 
 
 def test_delete_prints_deleted_ids_and_names_failures(world, run):
@@ -131,9 +142,39 @@ def test_delete_prints_deleted_ids_and_names_failures(world, run):
     result = run("delete", keep, gone, "m0000099")
     assert result.code == 1
     assert result.out.split() == [gone]
-    assert f"Error: {keep}: permission denied" in result.err
-    assert "m0000099" in result.err
-    assert "2 of 3 sessions could not be deleted" in result.err
+    # what was done, then one line per failed id naming it once; no summary after them
+    assert result.err == (
+        "Deleted 1 session.\n"
+        f"Error: {keep}: permission denied\n"
+        "Error: no session with id 'm0000099'\n"
+    )
+
+
+def test_delete_where_nothing_could_be_deleted_names_only_the_failures(world, run):
+    sid = world.add("a")
+    world.delete_failures[sid] = "permission denied"
+    result = run("delete", sid)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == f"Error: {sid}: permission denied\n"
+
+
+def test_delete_json_still_names_failures_on_stderr_and_exits_1(world, run):
+    keep, gone = world.add("a"), world.add("b")
+    world.delete_failures[keep] = "permission denied"
+    result = run("delete", "--json", keep, gone)
+    assert result.code == 1
+    assert json.loads(result.out) == [
+        {"id": keep, "ok": False, "error": "permission denied"},
+        {"id": gone, "ok": True, "error": None},
+    ]
+    assert result.err == f"Error: {keep}: permission denied\n"
+
+
+def test_a_reason_from_the_server_stays_on_one_line(world, run):
+    sid = world.add("a")
+    world.delete_failures[sid] = "denied\nby \x1b[31mpolicy"
+    result = run("delete", sid)
+    assert result.err == f"Error: {sid}: denied\\nby \\x1b[31mpolicy\n"
 
 
 def test_delete_json_and_success(world, run):
@@ -211,7 +252,8 @@ def test_renew_reports_each_session(world, run):
     result = run("renew", sid, "m0000404")
     assert result.code == 1
     assert result.out.split() == [sid]
-    assert "m0000404" in result.err
+    assert result.err == "Renewed 1 session.\nError: no session with id 'm0000404'\n"
+    assert world.sessions[sid].info.expiry_time == "2026-01-05T00:00:00Z"
 
 
 def test_stats_table_and_json(world, run):

@@ -63,10 +63,10 @@ def entry_point_modules() -> set[str]:
 
 def allowed_plugin_module(name: str, entry_points: set[str]) -> bool:
     """A built-in plugin's entry-point module, a package above one, or a small ``commands``
-    module that lists a plugin's commands."""
+    module (or package, with its modules) that lists a plugin's commands."""
     if name in entry_points or any(ep.startswith(name + ".") for ep in entry_points):
         return True
-    return name.rsplit(".", 1)[-1] == "commands" or name.endswith("_commands")
+    return any(part == "commands" or part.endswith("_commands") for part in name.split(".")[1:])
 
 
 @pytest.mark.parametrize("module", sorted(FORBIDDEN))

@@ -239,7 +239,7 @@ class _OneRound:
 @pytest.fixture(autouse=True)
 def contained(monkeypatch: pytest.MonkeyPatch, server: FakeSkaha) -> None:
     """No network beyond loopback, no endless loops, no identity provider on the Internet."""
-    import canfar_plugins.session_commands as session_commands
+    import canfar_plugins.session_commands.show as session_commands
 
     monkeypatch.setattr(session_commands, "time", _OneRound())
     monkeypatch.setenv("CANFAR_OIDC_ISSUER", server.root)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ HEAVY = {
     "tabulate": "a table printer",
     "sqlite3": "a database (the local backend's state)",
     "asyncio": "an event loop (the async API)",
-    "importlib.metadata": "about 30 ms of imports (email, zipfile, csv, ...) to find plugins",
+    "importlib.metadata": "about 25 ms of imports (email, zipfile, csv, ...) to find plugins",
 }
 
 #: Each command and the heavy modules it does use.
@@ -37,12 +38,13 @@ COMMANDS = {
     "config path": set(),
 }
 
-#: Runs the ``canfar`` console script's code with the given arguments, then writes the names in
-#: ``sys.modules`` to the file named by IMPORTS_REPORT. ``sys.modules`` is the full truth:
-#: ``-X importtime`` misses modules loaded through ``importlib.import_module`` (entry points
-#: are), so its output is used only to say which import brought a module in.
+#: Runs the ``canfar`` console script's function (named by CONSOLE_SCRIPT, ``module:function``)
+#: with the given arguments, then writes the names in ``sys.modules`` to the file named by
+#: IMPORTS_REPORT. ``sys.modules`` is the full truth: ``-X importtime`` misses modules loaded
+#: through ``importlib.import_module`` (entry points are), so its output is used only to say
+#: which import brought a module in.
 DRIVER = """
-import atexit, os, sys
+import atexit, importlib, os, sys
 
 def _report():
     with open(os.environ["IMPORTS_REPORT"], "w") as out:
@@ -50,14 +52,24 @@ def _report():
 
 atexit.register(_report)
 sys.argv = ["canfar", *sys.argv[1:]]
-from canfar_core.cli import run
-run()
+module, _, function = os.environ["CONSOLE_SCRIPT"].partition(":")
+getattr(importlib.import_module(module), function)()
 """
+
+
+def console_script() -> str:
+    """What the installed ``canfar`` command runs, as ``module:function``."""
+    (script,) = [
+        ep.value
+        for ep in metadata.distribution("canfar").entry_points
+        if ep.group == "console_scripts" and ep.name == "canfar"
+    ]
+    return script
 
 
 def run_command(args: list[str], report: Path) -> tuple[set[str], str]:
     """Run ``canfar ARGS`` under ``-X importtime``: the modules it imported, and its stderr."""
-    env = dict(os.environ, IMPORTS_REPORT=str(report))
+    env = dict(os.environ, IMPORTS_REPORT=str(report), CONSOLE_SCRIPT=console_script())
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", DRIVER, *args],
         capture_output=True,

@@ -1,7 +1,7 @@
 """Plugins are found without importing importlib.metadata, and exactly as it finds them.
 
 Start-up reads the ``entry_points.txt`` files on ``sys.path`` directly (importing
-``importlib.metadata`` would cost about 30 ms); these tests hold that shortcut to the standard
+``importlib.metadata`` would cost about 25 ms); these tests hold that shortcut to the standard
 library's answer.
 """
 

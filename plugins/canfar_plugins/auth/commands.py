@@ -377,11 +377,14 @@ def switch(name: str) -> None:
     """Make a saved context (or local) the one commands use."""
     import os
 
-    from canfar_plugins.auth.store import set_active
+    from canfar_core.output import warn
+    from canfar_plugins.auth.store import broken_contexts, set_active
 
     context = set_active(name)
     where = context.url or "this machine"
     _stderr(f"Active context: {name} ({where}).")
+    for reason in broken_contexts().values():
+        warn(reason)
     if os.environ.get("CANFAR_URL") or os.environ.get("CANFAR_BACKEND"):
         _stderr("Note: CANFAR_URL / CANFAR_BACKEND are set and take precedence in this shell.")
 
@@ -391,11 +394,10 @@ def switch(name: str) -> None:
 @click.option("--all", "everything", is_flag=True, help="Log out of every saved context.")
 def logout(name: str | None, everything: bool) -> None:
     """Forget a context and its credentials (the active one by default)."""
-    from canfar_core.contexts import saved_contexts
-    from canfar_plugins.auth.store import active_name, remove_context
+    from canfar_plugins.auth.store import active_name, remove_context, saved_names
 
     if everything:
-        names = list(saved_contexts())
+        names = saved_names()  # broken entries too: logging out is how they are removed
     else:
         chosen = name or _root_option("context") or active_name()
         if not chosen:

@@ -6,7 +6,7 @@ from typing import Any
 
 from canfar_core import config
 from canfar_core.contexts import LOCAL, Context, saved_contexts
-from canfar_core.errors import NotFound, ValidationError
+from canfar_core.errors import ConfigError, NotFound, ValidationError
 
 
 def save_context(context: Context, secrets: dict[str, Any], *, activate: bool = True) -> None:
@@ -28,17 +28,52 @@ def save_context(context: Context, secrets: dict[str, Any], *, activate: bool = 
     store.write(data)
 
 
+def _entries(data: dict[str, Any]) -> dict[str, Any]:
+    """The saved contexts as they are written in the config, broken ones included."""
+    entries = data.get("contexts") or {}
+    if not isinstance(entries, dict):
+        saved_contexts(data)  # raises the error that names the file
+    return entries
+
+
+def saved_names() -> list[str]:
+    """The names of the saved contexts, including any too broken to use."""
+    return list(_entries(config.config_file().read()))
+
+
+def broken_contexts() -> dict[str, str]:
+    """Why each saved context that cannot be used cannot, by name."""
+    broken: dict[str, str] = {}
+    for name, entry in _entries(config.config_file().read()).items():
+        try:
+            saved_contexts({"contexts": {name: entry}})
+        except ConfigError as exc:
+            broken[name] = str(exc)
+    return broken
+
+
 def set_active(name: str) -> Context:
-    """Make a saved context (or ``local``) the active one."""
-    contexts = saved_contexts()
-    if name != LOCAL and name not in contexts:
-        known = ", ".join([LOCAL, *contexts])
-        raise NotFound(f"no context named '{name}' (known: {known})")
+    """Make a saved context (or ``local``) the active one.
+
+    Only the chosen entry is read: another one that is broken (the active one, say) never
+    stops a switch away from it.
+    """
     store = config.config_file()
     data = store.read()
+    if name == LOCAL and not isinstance(data.get("contexts"), dict):
+        entries: dict[str, Any] = {}  # even a broken file never keeps sessions off this machine
+    else:
+        entries = _entries(data)
+    if name in entries:
+        chosen = saved_contexts({"contexts": {name: entries[name]}})[name]
+    elif name == LOCAL:
+        chosen = Context(name=LOCAL, backend=LOCAL, source="default")
+    else:
+        known = ", ".join([LOCAL, *(n for n in entries if n != LOCAL)])
+        raise NotFound(f"no context named '{name}' (known: {known})")
     data["active"] = name
     store.write(data)
-    return contexts.get(name) or Context(name=LOCAL, backend=LOCAL, source="default")
+    return chosen
 
 
 def active_name() -> str | None:
@@ -54,9 +89,7 @@ def remove_context(name: str) -> Context:
     """
     store = config.config_file()
     data = store.read()
-    entries = data.get("contexts") or {}
-    if not isinstance(entries, dict):
-        saved_contexts(data)  # raises the error that names the file
+    entries = _entries(data)
     if name not in entries:
         if name == LOCAL:
             raise ValidationError("the local backend needs no logout")

@@ -1,0 +1,145 @@
+"""Ending sessions, or keeping them: ``canfar delete``, ``prune`` and ``renew``."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from canfar_core.errors import ValidationError
+from canfar_plugins.session_commands.common import (
+    PS_HEADERS,
+    backend_option,
+    dicts,
+    json_option,
+    ps_rows,
+    report_results,
+    session_for,
+)
+from canfar_plugins.session_commands.completion import complete_kinds, complete_session_ids
+
+if TYPE_CHECKING:
+    from canfar_core.sessions import Session
+
+#: Deleting at least this many sessions on a terminal shows a progress bar.
+PROGRESS_THRESHOLD = 10
+#: How many sessions one backend call deletes while a progress bar is shown.
+PROGRESS_BATCH = 16
+
+
+def destroy(session: Session, ids: list[str]) -> dict[str, str | None]:
+    """Delete sessions; with many on a terminal, in batches under a progress bar on stderr."""
+    if len(ids) < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+        return session.destroy(ids)
+    results: dict[str, str | None] = {}
+    with click.progressbar(length=len(ids), label="Deleting", file=sys.stderr) as bar:
+        for start in range(0, len(ids), PROGRESS_BATCH):
+            batch = ids[start : start + PROGRESS_BATCH]
+            results.update(session.destroy(batch))
+            bar.update(len(batch))
+    return results
+
+
+@click.command()
+@click.argument(
+    "ids", nargs=-1, required=True, metavar="ID...", shell_complete=complete_session_ids
+)
+@backend_option
+@json_option
+@click.pass_context
+def delete(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json: bool) -> None:
+    """Delete sessions (running ones are stopped). Prints the ids deleted.
+
+    \b
+      canfar ps -q --status Failed | xargs canfar delete
+    """
+    from canfar_core.sessions import check_ids
+
+    checked = check_ids(ids)
+    session = session_for(ctx, backend)
+    report_results(ctx, destroy(session, checked), "deleted", as_json)
+
+
+@click.command(short_help="Delete finished sessions, by name prefix.")
+@click.argument("prefix", required=False)
+@click.option(
+    "-k",
+    "--kind",
+    shell_complete=complete_kinds,
+    default="headless",
+    show_default=True,
+    help="Only sessions of this kind.",
+)
+@click.option(
+    "-s",
+    "--status",
+    "statuses",
+    multiple=True,
+    default=("Completed",),
+    show_default=True,
+    help="Only sessions in this status (repeat for several).",
+)
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@backend_option
+@json_option
+@click.pass_context
+def prune(
+    ctx: click.Context,
+    prefix: str | None,
+    kind: str,
+    statuses: tuple[str, ...],
+    dry_run: bool,
+    yes: bool,
+    backend: str | None,
+    as_json: bool,
+) -> None:
+    """Delete the sessions whose name starts with PREFIX: by default finished headless ones.
+
+    \b
+      canfar prune galaxy-batch --dry-run
+      canfar prune --status Failed --yes
+    """
+    from canfar_core.output import emit_json, info, table
+
+    session = session_for(ctx, backend)
+    found = session.matching(prefix=prefix, kind=kind, status=list(statuses))
+    if not found:
+        if as_json:
+            emit_json([])
+        named = f" named {prefix}*" if prefix else ""
+        info(f"Nothing to prune: no {'/'.join(statuses)} {kind} sessions{named}.")
+        return
+    if dry_run:
+        if as_json:
+            emit_json(dicts(found))
+        else:
+            table(ps_rows(found), headers=PS_HEADERS)
+            info(f"{len(found)} session(s) would be deleted (dry run: nothing was).")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ValidationError(
+                f"refusing to delete {len(found)} sessions without confirmation: add --yes"
+            )
+        table(ps_rows(found), headers=PS_HEADERS)
+        if not click.confirm(f"Delete these {len(found)} sessions?", err=True):
+            info("Nothing was deleted.")
+            return
+    report_results(ctx, destroy(session, [s.id for s in found]), "deleted", as_json)
+
+
+@click.command()
+@click.argument(
+    "ids", nargs=-1, required=True, metavar="ID...", shell_complete=complete_session_ids
+)
+@backend_option
+@json_option
+@click.pass_context
+def renew(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json: bool) -> None:
+    """Extend the lifetime of interactive sessions."""
+    from canfar_core.sessions import check_ids
+
+    checked = check_ids(ids)
+    report_results(ctx, session_for(ctx, backend).renew(checked), "renewed", as_json)

@@ -1,0 +1,129 @@
+"""What the session commands share: the Session a command uses, the common options, per-id
+results and raw output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED
+from canfar_plugins.session_commands.completion import complete_backends
+
+if TYPE_CHECKING:
+    from canfar_core.models import SessionInfo
+    from canfar_core.sessions import Session
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Colours of statuses, where colour is allowed (a terminal, and no NO_COLOR).
+STATUS_COLOURS = {"Running": "green", "Pending": "yellow", "Failed": "red", "Terminating": "yellow"}
+#: Columns of ``canfar ps`` (and of the sessions ``canfar prune`` lists).
+PS_HEADERS = ("ID", "NAME", "KIND", "STATUS", "IMAGE", "STARTED")
+
+
+def session_for(ctx: click.Context, backend: str | None = None) -> Session:
+    """The Session a command uses: the group's ``--context``, the command's ``--backend``."""
+    from canfar_core.sessions import Session
+
+    obj = ctx.find_object(dict) or {}
+    return Session(context=obj.get("context"), backend=backend)
+
+
+def backend_option(func: F) -> F:
+    return click.option(
+        "--backend",
+        metavar="NAME",
+        shell_complete=complete_backends,
+        help="Use this backend (local, canfar, ...) instead of the active context's.",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print as JSON (stable keys).")(
+        func
+    )
+
+
+def quiet_option(func: F) -> F:
+    return click.option("-q", "--quiet", is_flag=True, help="Print only ids, one per line.")(func)
+
+
+def one_format(as_json: bool, quiet: bool) -> None:
+    """Refuse ``--json`` with ``--quiet``: they ask for two different outputs."""
+    if as_json and quiet:
+        raise click.UsageError("--json and --quiet cannot be used together")
+
+
+def interrupted(ctx: click.Context, message: str) -> None:
+    """Say what is still going on after Ctrl-C, and exit 130."""
+    click.echo(message, err=True)
+    ctx.exit(EXIT_INTERRUPTED)
+
+
+def write_raw(text: str) -> None:
+    """Write text to stdout exactly as it is: no markup, no wrapping, no tab expansion."""
+    out = sys.stdout
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        out.write(text)
+        out.flush()
+        return
+    out.flush()
+    buffer.write(text.encode("utf-8", "surrogateescape"))
+    buffer.flush()
+
+
+def ps_rows(sessions: Iterable[SessionInfo]) -> list[tuple[Any, ...]]:
+    """The rows of a ``canfar ps`` table, in :data:`PS_HEADERS` order."""
+    return [(s.id, s.name, s.kind, s.status, s.image, s.start_time or "-") for s in sessions]
+
+
+def dicts(records: Iterable[Any]) -> list[dict[str, Any]]:
+    """Records as the dictionaries ``--json`` prints."""
+    from canfar_core.models import to_dict
+
+    return [to_dict(record) for record in records]
+
+
+def report_failure(session_id: str, reason: str) -> None:
+    """One line on stderr for an id that failed: ``Error: ID: reason``, the id named once.
+
+    A reason can come from a server: a line break or a terminal escape in it is shown escaped,
+    so each failed id stays one line.
+    """
+    text = reason if session_id in reason else f"{session_id}: {reason}"
+    click.echo(
+        "Error: " + "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text), err=True
+    )
+
+
+def report_results(
+    ctx: click.Context,
+    results: dict[str, str | None],
+    verb: str,
+    as_json: bool,
+    what: str = "sessions",
+) -> None:
+    """Print what a delete or renew did: done ids on stdout, one line per failure on stderr,
+    exit 1 if any failed. JSON: a list of ``{"id", "ok", "error"}``."""
+    from canfar_core.output import echo, emit_json, info
+
+    failed = {sid: reason for sid, reason in results.items() if reason is not None}
+    if as_json:
+        emit_json(
+            [{"id": sid, "ok": reason is None, "error": reason} for sid, reason in results.items()]
+        )
+    else:
+        for sid, reason in results.items():
+            if reason is None:
+                echo(sid)
+        done = len(results) - len(failed)
+        if done:  # failures are named below, one line each
+            info(f"{verb.capitalize()} {done} {what if done != 1 else what.rstrip('s')}.")
+    for sid, reason in failed.items():
+        report_failure(sid, reason)
+    if failed:  # each was named on its own line above
+        ctx.exit(EXIT_ERROR)

@@ -1,0 +1,313 @@
+"""``canfar create``: canfar's options apart from the user's command, the launch, and the
+``--wait`` progress line."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from canfar_core.errors import CanfarError, ValidationError
+from canfar_plugins.session_commands.common import (
+    backend_option,
+    interrupted,
+    json_option,
+    one_format,
+    quiet_option,
+    session_for,
+)
+from canfar_plugins.session_commands.completion import complete_kinds
+
+if TYPE_CHECKING:
+    from canfar_core.models import SessionInfo, SessionSpec
+    from canfar_core.sessions import Session
+
+#: ``create --wait`` looks up the events of at most this many failed sessions.
+FAILURES_EXPLAINED = 10
+
+
+def split_command_line(
+    command: click.Command, ctx: click.Context, args: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Split ``create``'s arguments into canfar's part and the user's command.
+
+    canfar's options may come anywhere before the command. The command starts after ``--``, or
+    at the first word after KIND and IMAGE; from there on every word is the user's, even words
+    that look like canfar options (``python -c 4`` keeps its ``-c``).
+    """
+    takes_value: set[str] = set()
+    for param in command.get_params(ctx):
+        if isinstance(param, click.Option) and not param.is_flag and not param.count:
+            takes_value.update(param.opts)
+    positionals = 0
+    index = 0
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            return list(args[:index]), list(args[index + 1 :])
+        if word.startswith("--"):
+            if "=" not in word and word in takes_value:
+                index += 1  # the option's value, whatever it looks like
+        elif word.startswith("-") and len(word) > 1:
+            for position in range(1, len(word)):  # a cluster such as -qr 3 or -r3
+                if f"-{word[position]}" in takes_value:
+                    if position == len(word) - 1:
+                        index += 1
+                    break
+        else:
+            positionals += 1
+            if positionals == 3:
+                return list(args[:index]), list(args[index:])
+        index += 1
+    return list(args), []
+
+
+class CreateCommand(click.Command):
+    """``create``: options anywhere before the user's command, which is never parsed."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        head, tail = split_command_line(self, ctx, args)
+        rest = super().parse_args(ctx, head)
+        ctx.params["command"] = tail
+        return rest
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "[--] [CMD [ARGS]...]"]
+
+
+class WaitProgress:
+    """The ``create --wait`` progress line on stderr: rewritten on a terminal, else one line per
+    change."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+        self.current: dict[str, SessionInfo] = {}
+
+    def __call__(self, current: dict[str, SessionInfo]) -> None:
+        from canfar_core.models import STATUSES
+
+        self.current = current
+        counts: dict[str, int] = {}
+        for state in current.values():
+            counts[state.status] = counts.get(state.status, 0) + 1
+        order = [*STATUSES, *sorted(set(counts) - set(STATUSES))]
+        line = "Waiting: " + ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
+        if self.tty:
+            sys.stderr.write("\r" + line + "\x1b[K")
+            sys.stderr.flush()
+        elif line != self.last:
+            click.echo(line, err=True)
+        self.last = line
+
+    def done(self) -> None:
+        if self.tty and self.last:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+        self.last = ""
+
+
+def launched_entries(
+    spec: SessionSpec, ids: list[str], failures: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Each launched session with its replica number and name, in replica order."""
+    replicas = [k for k in range(1, spec.replicas + 1) if k not in failures]
+    if len(replicas) != len(ids):  # a backend that did not keep replica order: names unknown
+        return [{"id": sid, "name": None, "replica": None} for sid in ids]
+    return [
+        {"id": sid, "name": spec.replica_name(k), "replica": k}
+        for sid, k in zip(ids, replicas, strict=True)
+    ]
+
+
+@click.command(cls=CreateCommand, short_help="Launch sessions of one kind from an image.")
+@click.argument("kind", shell_complete=complete_kinds)
+@click.argument("image")
+@click.option("-n", "--name", metavar="NAME", help="Session name (replicas get NAME-1, NAME-2...).")
+@click.option(
+    "-r", "--replicas", type=int, default=1, metavar="N", show_default=True, help="How many copies."
+)
+@click.option("-c", "--cores", type=float, metavar="N", help="CPU cores per session.")
+@click.option("-m", "--ram", type=float, metavar="GB", help="Memory per session, in GB.")
+@click.option("-g", "--gpus", type=int, metavar="N", help="GPUs per session.")
+@click.option(
+    "-e", "--env", "env_pairs", multiple=True, metavar="K=V", help="Environment variable (repeat)."
+)
+@click.option("--runtime", metavar="NAME", help="Local backend: the container runtime to use.")
+@click.option(
+    "-w", "--wait", is_flag=True, help="Wait until every replica is Running or has ended."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Stop --wait after this long.",
+)
+@backend_option
+@json_option
+@quiet_option
+@click.pass_context
+def create(
+    ctx: click.Context,
+    kind: str,
+    image: str,
+    name: str | None,
+    replicas: int,
+    cores: float | None,
+    ram: float | None,
+    gpus: int | None,
+    env_pairs: tuple[str, ...],
+    runtime: str | None,
+    wait: bool,
+    timeout: float | None,
+    backend: str | None,
+    as_json: bool,
+    quiet: bool,
+    command: list[str],
+) -> None:
+    """Launch sessions: KIND (headless, notebook, ...) from IMAGE.
+
+    Everything after IMAGE that is not a canfar option is the command a headless session runs,
+    passed word for word (put `--` before it to be explicit):
+
+    \b
+      canfar create headless skaha/astroml:latest --replicas 10 -- python fit.py --all
+      canfar create headless skaha/astroml:latest python -c 'print(4)'
+      canfar create notebook skaha/astroml:latest --cores 2 --ram 8
+
+    Each replica gets REPLICA_ID (1..N) and REPLICA_COUNT in its environment.
+    """
+    from canfar_core.errors import LaunchError
+    from canfar_core.output import echo, emit_json, info, table
+    from canfar_core.sessions import WaitTimeout
+    from canfar_core.validation import check_name, parse_env_pairs
+
+    one_format(as_json, quiet)
+    if not kind.strip():
+        raise ValidationError("a session kind is required (for example headless)")
+    if name is not None:  # an empty --name is a slip, not a request for a made-up name
+        check_name(name)
+    env = parse_env_pairs(env_pairs)
+    session = session_for(ctx, backend)
+    options = {"runtime": runtime} if runtime else {}
+    spec = session.build_spec(
+        image=image,
+        name=name,
+        kind=kind,
+        cores=cores,
+        ram=ram,
+        gpus=gpus,
+        cmd=command[0] if command else None,
+        args=command[1:],
+        env=env,
+        replicas=replicas,
+        **options,
+    )
+    failures: dict[int, str] = {}
+    try:
+        ids = session.launch(spec)
+    except LaunchError as exc:
+        ids, failures = list(exc.ids), dict(exc.failures)
+    launched = launched_entries(spec, ids, failures)
+    if not as_json and not quiet and ids and not failures:
+        where = session.context.name
+        if spec.backend != where:
+            where += f" ({spec.backend})"
+        plural = "s" if len(ids) != 1 else ""
+        info(f"Launched {len(ids)} {spec.kind} session{plural} on {where}.")
+
+    states: dict[str, SessionInfo] = {}
+    gave_up: CanfarError | None = None
+    if wait and ids and not failures:
+        try:
+            states = wait_for(ctx, session, ids, timeout)
+        except WaitTimeout as exc:  # still print the ids and the states last seen
+            states, gave_up = exc.sessions, exc
+    for entry in launched:
+        state = states.get(entry["id"])
+        entry["status"] = state.status if state else None
+        entry["exit_code"] = state.exit_code if state else None
+
+    if as_json:
+        emit_json(
+            {
+                "context": session.context.name,
+                "backend": spec.backend,
+                "kind": spec.kind,
+                "image": spec.image,
+                "name": spec.name,
+                "sessions": launched,
+                "failures": [
+                    {"replica": k, "name": spec.replica_name(k), "reason": reason}
+                    for k, reason in sorted(failures.items())
+                ],
+            }
+        )
+    elif quiet:
+        for entry in launched:
+            echo(entry["id"])
+    elif launched:
+        columns = ["ID", "NAME", *(["STATUS"] if states else [])]
+        table(
+            [(e["id"], e["name"] or "-", *([e["status"]] if states else [])) for e in launched],
+            headers=columns,
+        )
+    if failures:
+        for k, reason in sorted(failures.items()):
+            click.echo(f"Error: replica {k} ({spec.replica_name(k)}) failed: {reason}", err=True)
+        kept = f"; the {len(ids)} launched keep running" if ids else ""
+        raise CanfarError(f"{len(failures)} of {spec.replicas} replicas failed to launch{kept}")
+    failed = [s for s in states.values() if s.status == "Failed"]
+    for number, state in enumerate(failed):
+        why = why_failed(session, state, look=number < FAILURES_EXPLAINED)
+        click.echo(f"Error: {state.id} ({state.name}) failed: {why}", err=True)
+    if gave_up is not None:
+        raise gave_up
+    if failed:
+        raise CanfarError(f"{len(failed)} of {len(ids)} sessions failed")
+
+
+def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
+    """The exit code and the last scheduling event of a failed session, as far as known."""
+    parts = [] if state.exit_code is None else [f"exit code {state.exit_code}"]
+    reason = state.extra.get("reason")
+    if isinstance(reason, str) and reason and reason not in parts:
+        parts.append(reason)
+    if look:
+        with contextlib.suppress(CanfarError):
+            lines = [line.strip() for line in session.events(state.id).splitlines()]
+            lines = [line for line in lines if line and line != "<none>"]
+            if lines:
+                parts.append(lines[-1])
+    parts.append(f"see: canfar logs {state.id}; canfar events {state.id}")
+    return "; ".join(parts)
+
+
+def wait_for(
+    ctx: click.Context, session: Session, ids: list[str], timeout: float | None
+) -> dict[str, SessionInfo]:
+    """``create --wait``: the sessions' states once each is Running or has ended, with a
+    progress line meanwhile; Ctrl-C names the sessions that keep going, and exits 130."""
+    from canfar_core.models import ACTIVE_STATUSES
+
+    progress = WaitProgress()
+    try:
+        return session.wait(ids, timeout=timeout, progress=progress, poll=1.0)
+    except KeyboardInterrupt:
+        progress.done()
+        still = [
+            sid
+            for sid in ids
+            if sid not in progress.current or progress.current[sid].status in ACTIVE_STATUSES
+        ]
+        interrupted(
+            ctx,
+            f"Interrupted: {len(still)} of {len(ids)} sessions are still pending or running "
+            f"and keep going: {' '.join(still)}\nStop them with: canfar delete {' '.join(still)}",
+        )
+        raise  # not reached: interrupted() exits
+    finally:
+        progress.done()
