@@ -25,6 +25,8 @@ from canfar_core.errors import ConfigError, NotFound
 
 LOCAL = "local"
 ENV_CONTEXT = "environment"
+#: Saved secrets of a context that a new login or token refresh keeps (a registry login).
+KEPT_SECRETS = ("registry",)
 
 
 @dataclass
@@ -51,12 +53,18 @@ class Context:
         return saved
 
     def save_credentials(self, secrets: dict[str, Any]) -> None:
-        """Store this context's secrets (mode 0600, atomically)."""
+        """Store this context's secrets (mode 0600, atomically).
+
+        Secrets that are not the auth provider's (:data:`KEPT_SECRETS`: a container-registry
+        login) survive a new login or a token refresh, unless ``secrets`` replaces them.
+        """
         if self.source != "config":
             return
         store = config.credentials_file()
         data = store.read()
-        data[self.name] = secrets
+        old = data.get(self.name)
+        kept = {k: old[k] for k in KEPT_SECRETS if isinstance(old, dict) and k in old}
+        data[self.name] = {**kept, **secrets}
         store.write(data)
 
     def to_config(self) -> dict[str, Any]:

@@ -408,3 +408,112 @@ def logout(name: str | None, everything: bool) -> None:
         _stderr(f"Logged out of {each} ({removed.url or removed.backend}); credentials removed.")
     if active_name() is None:
         _stderr("Sessions now run on this machine until you log in again.")
+
+
+@auth.group(short_help="Save, show or clear your registry login, for private images.")
+def registry() -> None:
+    """Your container-registry login, to launch private images (one per context).
+
+    The platform pulls an image that is not in its public cache with this login; it is sent
+    with session launches only, and kept in the credentials file (mode 0600), never in the
+    configuration and never printed.
+    """
+
+
+def _registry_context() -> Context:
+    """The saved context a registry command is for: ``--context``, else the active one."""
+    from canfar_core.contexts import LOCAL, active_context, get_context
+
+    name = _root_option("context")
+    context = get_context(name) if name else active_context()
+    if context.backend == LOCAL:
+        raise ValidationError(
+            "sessions run on this machine (the local context), which needs no registry login "
+            "here; log in to a server first (canfar auth login), or name one with --context"
+        )
+    if context.source != "config":
+        raise ValidationError(
+            f"the context '{context.name}' comes from the environment (CANFAR_URL) and is not "
+            "saved; log in with canfar auth login, then set the registry login"
+        )
+    return context
+
+
+def _read_secret(username: str, from_stdin: bool) -> str:
+    """The secret from standard input, or from a hidden prompt on a terminal."""
+    if from_stdin:
+        secret = sys.stdin.read().strip()
+        if not secret:
+            raise ValidationError("no secret on standard input; nothing was saved")
+        return secret
+    if not sys.stdin.isatty():
+        raise ValidationError(
+            "no terminal to ask for the secret on; pipe it in with --secret-stdin"
+        )
+    answer = click.prompt(f"Registry secret for {username}", hide_input=True, err=True)
+    return str(answer).strip()
+
+
+@registry.command("set", short_help="Save the registry login of this context.")
+@click.argument("username")
+@click.option(
+    "--secret-stdin", is_flag=True, help="Read the secret from standard input (one line)."
+)
+def registry_set(username: str, secret_stdin: bool) -> None:
+    """Save the registry login (USERNAME and a secret) the platform pulls private images with.
+
+    The secret (a password or a registry CLI secret) is asked for without echo, or read from
+    standard input with --secret-stdin; it is never taken as an argument.
+
+    \b
+      canfar auth registry set jdoe
+      pass show harbor | canfar auth registry set jdoe --secret-stdin
+      canfar --context other auth registry set jdoe
+    """
+    from canfar_plugins.auth.store import save_registry_login
+    from canfar_plugins.skaha.wire import check_registry_login
+
+    context = _registry_context()
+    check_registry_login(username)  # before asking for a secret
+    save_registry_login(context, username, _read_secret(username, secret_stdin))
+    _stderr(
+        f"Registry login for {username} saved for context '{context.name}'; "
+        "it is sent when a session is launched."
+    )
+
+
+@registry.command("show", short_help="Show the registry username (never the secret).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def registry_show(as_json: bool) -> None:
+    """The saved registry username, and whether a secret is stored (never the secret)."""
+    from canfar_core.output import echo, emit_json
+    from canfar_plugins.auth.store import registry_login
+
+    context = _registry_context()
+    login = registry_login(context) or {}
+    username = login.get("username") if isinstance(login.get("username"), str) else None
+    stored = bool(login.get("secret"))
+    if as_json:
+        emit_json({"context": context.name, "username": username, "secret_stored": stored})
+        return
+    if username is None and not stored:
+        _stderr(
+            f"No registry login saved for context '{context.name}' "
+            "(save one: canfar auth registry set USERNAME)."
+        )
+        return
+    echo(f"{'context':<9} {context.name}")
+    echo(f"{'username':<9} {username or 'none'}")
+    echo(f"{'secret':<9} {'stored' if stored else 'none'}")
+
+
+@registry.command("clear")
+def registry_clear() -> None:
+    """Forget the registry login saved for the context."""
+    from canfar_plugins.auth.store import clear_registry_login
+
+    context = _registry_context()
+    if clear_registry_login(context):
+        _stderr(f"Registry login removed from context '{context.name}'.")
+    else:
+        _stderr(f"No registry login was saved for context '{context.name}'.")

@@ -112,3 +112,45 @@ def remove_context(name: str) -> Context:
         stored.pop(name)
         secrets.write(stored)
     return removed
+
+
+def registry_login(context: Context) -> dict[str, Any] | None:
+    """The container-registry login saved for ``context``: ``{"username", "secret"}``."""
+    from canfar_plugins.skaha.wire import REGISTRY_LOGIN
+
+    entry = config.credentials_file().read().get(context.name)
+    login = entry.get(REGISTRY_LOGIN) if isinstance(entry, dict) else None
+    return login if isinstance(login, dict) else None
+
+
+def save_registry_login(context: Context, username: str, secret: str) -> None:
+    """Save a registry login beside the context's other secrets, in the credentials file only.
+
+    The stored entry is read as it is on disk (never with secrets from the environment), so
+    nothing but the registry login is added to it.
+    """
+    from canfar_plugins.skaha.wire import REGISTRY_LOGIN, check_registry_login
+
+    check_registry_login(username, secret)
+    stored = config.credentials_file().read().get(context.name)
+    entry = dict(stored) if isinstance(stored, dict) else {}
+    entry[REGISTRY_LOGIN] = {"username": username, "secret": secret}
+    Context(name=context.name, backend=context.backend, source="config").save_credentials(entry)
+
+
+def clear_registry_login(context: Context) -> bool:
+    """Forget ``context``'s registry login; ``False`` when none was saved."""
+    from canfar_plugins.skaha.wire import REGISTRY_LOGIN
+
+    store = config.credentials_file()
+    data = store.read()
+    entry = data.get(context.name)
+    if not isinstance(entry, dict) or REGISTRY_LOGIN not in entry:
+        return False
+    del entry[REGISTRY_LOGIN]
+    if entry:
+        data[context.name] = entry
+    else:
+        del data[context.name]
+    store.write(data)
+    return True

@@ -6,7 +6,8 @@ import contextlib
 import os
 import sys
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -29,6 +30,9 @@ from canfar_plugins.session_commands.completion import complete_kinds, complete_
 
 if TYPE_CHECKING:
     from canfar_core.models import SessionInfo
+    from canfar_core.sessions import Session
+
+T = TypeVar("T")
 
 #: Fields ``canfar info`` shows, with their labels, in order.
 INFO_FIELDS = (
@@ -214,24 +218,73 @@ def events(ctx: click.Context, session_id: str, backend: str | None, as_json: bo
         write_raw(text if not text or text.endswith("\n") else text + "\n")
 
 
-@click.command()
-@click.argument("session_id", metavar="ID", shell_complete=complete_session_ids)
+#: Logs fetched at once by ``canfar logs`` with several ids.
+LOG_CONCURRENCY = 8
+
+
+@click.command(short_help="Print or save sessions' output.")
+@click.argument(
+    "ids", nargs=-1, required=True, metavar="ID...", shell_complete=complete_session_ids
+)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing output until the session ends.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="DIR",
+    help="Save each session's output to DIR/NAME.ID.log instead of printing it.",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="With --output: print only the paths written, on stdout."
+)
 @backend_option
 @json_option
 @click.pass_context
 def logs(
-    ctx: click.Context, session_id: str, follow: bool, backend: str | None, as_json: bool
+    ctx: click.Context,
+    ids: tuple[str, ...],
+    follow: bool,
+    output: str | None,
+    quiet: bool,
+    backend: str | None,
+    as_json: bool,
 ) -> None:
-    """Print a session's output, exactly as it was written.
+    """Print sessions' output exactly as it was written, or save it to files.
 
-    Save it before a finished headless session is removed: canfar logs ID > ID.log
+    One ID: its output, unaltered (-f follows it as it grows). Several: each one's output
+    after a line ==> ID <== (as tail does).
+
+    With -o DIR each session's output is saved to DIR/NAME.ID.log (DIR is created): the
+    session's name with its trailing replica number padded to three digits, so that ls lists
+    replicas in order (fit-7 gives fit-007.ID.log), then its id, which keeps every name unique.
+    A file is replaced whole, never left half-written. One line per file on stderr (-q: the
+    paths on stdout), one error line per session that failed (exit 1).
+
+    Finished headless sessions are removed about an hour after they end: save their output
+    before that.
+
+    \b
+      canfar logs -o logs/ $(canfar ps -q --all)
+      canfar logs ID > ID.log
     """
     from canfar_core.output import emit_json
+    from canfar_core.sessions import check_ids
 
+    one_format(as_json, quiet)
     if follow and as_json:
         raise click.UsageError("--follow cannot be combined with --json")
+    if follow and (output is not None or len(ids) > 1):
+        raise click.UsageError("--follow follows one session, to stdout: give one ID and no -o")
+    if quiet and output is None:
+        raise click.UsageError("--quiet goes with --output (it prints the paths written)")
+    checked = check_ids(ids)
     session = session_for(ctx, backend)
+    if output is not None:
+        _save_logs(ctx, session, checked, output, quiet=quiet, as_json=as_json)
+        return
+    if len(checked) > 1:
+        _print_logs(ctx, session, checked, as_json=as_json)
+        return
+    session_id = checked[0]
     if not follow:
         text = session.logs(session_id)
         if as_json:
@@ -247,6 +300,119 @@ def logs(
         with contextlib.suppress(Exception):  # a courtesy note; never fail the interrupt on it
             state = f"still {session.info(session_id).status}"
         interrupted(ctx, f"Stopped following; session {session_id} is {state}.")
+
+
+def _fetch_logs(
+    session: Session, ids: list[str], work: Callable[[str], T]
+) -> list[tuple[str, T | None, CanfarError | None]]:
+    """``work`` on each id, a few at a time; it stops sending once the server is unreachable or
+    refuses the credentials (the ids not tried fail with that error)."""
+    from canfar_core.errors import AuthError, ConnectionFailed
+    from canfar_plugins.parallel import concurrently
+
+    return concurrently(ids, work, limit=LOG_CONCURRENCY, stop_on=(AuthError, ConnectionFailed))
+
+
+def _print_logs(ctx: click.Context, session: Session, ids: list[str], as_json: bool) -> None:
+    """Several sessions' output on stdout: after ``==> ID <==`` lines, or as a JSON list."""
+    from canfar_core.output import emit_json
+
+    results = _fetch_logs(session, ids, session.logs)
+    found: list[dict[str, str]] = []
+    failed = False
+    for session_id, text, error in results:
+        if error is not None or text is None:
+            failed = True
+            report_failure(session_id, str(error))
+            continue
+        if as_json:
+            found.append({"id": session_id, "logs": text})
+            continue
+        write_raw(("\n" if found else "") + f"==> {session_id} <==\n")
+        write_raw(text)
+        found.append({"id": session_id})
+    if as_json:
+        emit_json(found)
+    if failed:  # each was named on its own line above
+        ctx.exit(EXIT_ERROR)
+
+
+def _session_names(session: Session, ids: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The name of each session (one listing, ``info`` for ids it lacks), and why each id
+    that has none was not found."""
+    from canfar_core.errors import NotFound
+
+    listed = {s.id: s.name for s in session.fetch()}
+    names: dict[str, str] = {}
+    missing: dict[str, str] = {}
+    for session_id in ids:
+        if session_id in listed:
+            names[session_id] = listed[session_id]
+            continue
+        try:
+            names[session_id] = session.info(session_id).name
+        except NotFound as exc:
+            missing[session_id] = str(exc)
+    return names, missing
+
+
+def _save_logs(
+    ctx: click.Context,
+    session: Session,
+    ids: list[str],
+    output: str,
+    *,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Each session's output to ``output/NAME.ID.log``; what was written, per id."""
+    from pathlib import Path
+
+    from canfar_core.output import echo, emit_json, info
+    from canfar_plugins.session_commands.logfiles import (
+        current_umask,
+        log_filename,
+        make_folder,
+        write_file,
+    )
+
+    folder = Path(output)
+    make_folder(folder)
+    names, missing = _session_names(session, ids)
+    mode = 0o666 & ~current_umask()
+
+    def save(session_id: str) -> tuple[Path, int]:
+        data = session.logs(session_id).encode("utf-8", "surrogateescape")
+        path = folder / log_filename(names[session_id], session_id)
+        write_file(path, data, mode)
+        return path, len(data)
+
+    saved = {
+        sid: (result, error)
+        for sid, result, error in _fetch_logs(session, [i for i in ids if i in names], save)
+    }
+    rows: list[dict[str, object]] = []
+    failed = False
+    for session_id in ids:
+        result, error = saved.get(session_id, (None, None))
+        reason = missing.get(session_id) or (str(error) if error is not None else None)
+        if reason is not None or result is None:
+            failed = True
+            report_failure(session_id, reason or "not saved")
+            rows.append({"id": session_id, "path": None, "bytes": None, "error": reason})
+            continue
+        path, size = result
+        rows.append({"id": session_id, "path": str(path), "bytes": size, "error": None})
+        if as_json:
+            continue
+        if quiet:
+            echo(str(path))
+        else:
+            info(f"Saved {session_id} to {path} ({size} bytes).")
+    if as_json:
+        emit_json(rows)
+    if failed:  # each was named on its own line above
+        ctx.exit(EXIT_ERROR)
 
 
 def browser_available() -> bool:

@@ -8,10 +8,10 @@ and renewals of many sessions are concurrent too.
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from canfar_core import __version__
 from canfar_core.auth import get_provider, login_command
@@ -36,13 +36,13 @@ from canfar_core.models import (
     SessionInfo,
     SessionSpec,
 )
+from canfar_plugins.parallel import concurrently
 from canfar_plugins.skaha import parse, wire
-from canfar_plugins.skaha.http import HttpClient, quote_id
+from canfar_plugins.skaha.http import HttpClient, RequestRefused, quote_id
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
 
-T = TypeVar("T")
 #: Aliases for use inside the backend class, where ``list`` names a method.
 _Ids = list[str]
 _Outcomes = list[tuple[str, "CanfarError | None"]]
@@ -81,30 +81,21 @@ def api_url(url: str) -> str:
     return text if _VERSIONED.search(text) else f"{text}/{API_VERSION}"
 
 
-def _concurrently(
-    items: list[T], work: Callable[[T], Any], stop_on: tuple[type[BaseException], ...] = ()
-) -> list[tuple[T, Any, CanfarError | None]]:
-    """Run ``work`` on each item with bounded concurrency; results in input order.
-
-    Once an item fails with one of ``stop_on`` (credentials refused, server unreachable), items
-    not yet started are not sent; they fail with the same error.
-    """
-    stopped: list[CanfarError] = []
-
-    def run(item: T) -> tuple[T, Any, CanfarError | None]:
-        if stopped:
-            return item, None, stopped[0]
-        try:
-            return item, work(item), None
-        except CanfarError as exc:
-            if isinstance(exc, stop_on) and not isinstance(exc, PermissionDenied):
-                stopped.append(exc)
-            return item, None, exc
-
-    if len(items) == 1:
-        return [run(items[0])]
-    with ThreadPoolExecutor(max_workers=min(len(items), MAX_CONCURRENCY)) as pool:
-        return list(pool.map(run, items))
+def _registry_hint(message: str, image: str) -> str | None:
+    """What to do when the service refuses a launch for want of a registry login."""
+    lowered = message.lower()
+    if "private image" in lowered:
+        return (
+            f"{image} is not in the platform's public image cache: if it is private, save your "
+            "registry login with: canfar auth registry set USERNAME; "
+            "otherwise check its name (canfar images)"
+        )
+    if "username:secret" in lowered:
+        return (
+            "the saved registry login is not usable; save it again: "
+            "canfar auth registry set USERNAME"
+        )
+    return None
 
 
 class SkahaBackend(Backend):
@@ -120,6 +111,7 @@ class SkahaBackend(Backend):
             )
         self.api = api_url(context.url)
         self._http = http
+        self._http_lock = threading.Lock()
         self._resources: ResourceContext | None = None
         self._resources_at = 0.0
 
@@ -128,22 +120,27 @@ class SkahaBackend(Backend):
     @property
     def http(self) -> HttpClient:
         """The HTTP client, with the context's credentials checked and attached."""
-        if self._http is None:
-            provider = get_provider(self.context.auth or "token")
-            credentials = self.context.credentials()
-            provider.check(self.context, credentials)
-            if self.context.source == "login":
-                advice = "check them and try again"
-            else:
-                advice = f"log in again: {login_command(self.context)}"
-            client = HttpClient(
-                self.api,
-                login_hint=advice,
-                headers={"User-Agent": f"canfar/{__version__}", "Accept": "application/json"},
-            )
-            provider.apply(client.session, self.context, credentials)
-            self._http = client
+        with self._http_lock:  # logs of many sessions are fetched from several threads
+            if self._http is None:
+                self._http = self._connect()
         return self._http
+
+    def _connect(self) -> HttpClient:
+        """A new HTTP client with the context's credentials checked and attached."""
+        provider = get_provider(self.context.auth or "token")
+        credentials = self.context.credentials()
+        provider.check(self.context, credentials)
+        if self.context.source == "login":
+            advice = "check them and try again"
+        else:
+            advice = f"log in again: {login_command(self.context)}"
+        client = HttpClient(
+            self.api,
+            login_hint=advice,
+            headers={"User-Agent": f"canfar/{__version__}", "Accept": "application/json"},
+        )
+        provider.apply(client.session, self.context, credentials)
+        return client
 
     @property
     def server(self) -> str:
@@ -216,14 +213,20 @@ class SkahaBackend(Backend):
         wire.check_transport(spec)
         http = self.http
         replicas = list(range(1, spec.replicas + 1))
+        headers = self._registry_headers()
 
         def launch(replica: int) -> str:
-            response = http.request(
-                "POST",
-                "session",
-                data=wire.create_form(spec, replica),
-                unsure="the session may have been created",
-            )
+            try:
+                response = http.request(
+                    "POST",
+                    "session",
+                    data=wire.create_form(spec, replica),
+                    headers=headers,
+                    unsure="the session may have been created",
+                )
+            except RequestRefused as exc:
+                exc.hint = exc.hint or _registry_hint(exc.message, spec.image)
+                raise
             session_id = response.content.decode("utf-8", "replace").strip()
             if not session_id or len(session_id.split()) != 1:
                 raise ServerError(
@@ -232,13 +235,15 @@ class SkahaBackend(Backend):
                 )
             return session_id
 
-        results = _concurrently(replicas, launch, stop_on=(AuthError, ConnectionFailed))
+        results = concurrently(
+            replicas, launch, limit=MAX_CONCURRENCY, stop_on=(AuthError, ConnectionFailed)
+        )
         result = LaunchResult()
         first_error: CanfarError | None = None
         for replica, session_id, error in results:
-            if error is None:
+            if session_id is not None:
                 result.ids.append(session_id)
-            else:
+            elif error is not None:
                 first_error = first_error or error
                 result.failures[replica] = str(error)
         if first_error is not None and not result.ids:
@@ -246,6 +251,16 @@ class SkahaBackend(Backend):
                 first_error.hint = f"all {spec.replicas} replicas failed"
             raise first_error
         return result
+
+    def _registry_headers(self) -> dict[str, str]:
+        """The registry login header for a launch, when one is saved (it goes on nothing
+        else: the service reads it only to pull an image that is not in its public cache)."""
+        login = self.context.credentials().get(wire.REGISTRY_LOGIN)
+        value = wire.registry_auth(login)
+        if value is None or not isinstance(login, dict):
+            return {}
+        self.http.secrets.update({value, str(login["secret"])})
+        return {wire.REGISTRY_HEADER: value}
 
     def list(self, kind: str | None = None, status: str | None = None) -> _Sessions:
         params: _Params = []
@@ -296,9 +311,10 @@ class SkahaBackend(Backend):
         """``method`` on every session at once (bounded); per-id outcomes."""
         paths = {session_id: f"session/{quote_id(session_id)}" for session_id in session_ids}
         http = self.http
-        results = _concurrently(
+        results = concurrently(
             session_ids,
             lambda session_id: http.request(method, paths[session_id], data=data),
+            limit=MAX_CONCURRENCY,
             stop_on=(AuthError, ConnectionFailed),
         )
         return self._outcome([(session_id, error) for session_id, _, error in results])

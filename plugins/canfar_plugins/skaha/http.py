@@ -250,6 +250,8 @@ class HttpClient:
         self.session = session
         if headers:
             self.session.headers.update(headers)
+        #: Credentials sent on single requests only (a registry login), hidden like the rest.
+        self.secrets: set[str] = set()
 
     def url(self, path: str) -> str:
         """The full URL of ``path`` (already escaped) under the API root."""
@@ -398,6 +400,7 @@ class HttpClient:
                 continue
             _, _, credential = value.strip().partition(" ")  # "Bearer <token>"
             secrets.add(credential.strip() or value.strip())
+        secrets.update(self.secrets)
         for secret in sorted(secrets, key=len, reverse=True):
             if len(secret) >= _MIN_SECRET:
                 text = text.replace(secret, mask(secret))

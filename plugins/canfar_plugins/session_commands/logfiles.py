@@ -1,0 +1,73 @@
+"""Saving sessions' output to files (``canfar logs -o DIR``): the file names, and writes that
+never leave a half-written file.
+
+Imported by the ``logs`` command when it saves files, not at start-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from canfar_core.errors import CanfarError
+from canfar_core.validation import MAX_REPLICAS
+
+#: Replica numbers in file names are padded to this many digits (``fit-7`` -> ``fit-007``).
+REPLICA_DIGITS = len(str(MAX_REPLICAS))
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_REPLICA = re.compile(r"-(\d+)$")
+
+
+def log_filename(name: str, session_id: str) -> str:
+    """``NAME.ID.log``, where ``ls`` lists replicas in order and no two sessions share a name.
+
+    The session name keeps letters, digits, ``_`` and ``-`` (anything else becomes ``-``) and
+    its trailing replica number is padded (``fit-7`` -> ``fit-007``). The id follows the first
+    ``.``, which the name part never holds, so distinct ids always give distinct names.
+    """
+    safe = _UNSAFE.sub("-", name).strip("-") or "session"
+    safe = _REPLICA.sub(lambda m: "-" + m.group(1).zfill(REPLICA_DIGITS), safe)
+    return f"{safe}.{session_id}.log"
+
+
+def current_umask() -> int:
+    """The process umask (read once, before any thread writes: reading it means setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically: a reader sees the old file or the whole new
+    one, and an interrupted write leaves no partial file behind."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise CanfarError(f"cannot write in {path.parent}: {exc.strerror or exc}") from None
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise CanfarError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
+
+
+def make_folder(folder: Path) -> None:
+    """Create the output folder (and its parents); a clear error when that is not possible."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise CanfarError(f"cannot save logs in {folder}: it is a file, not a folder") from None
+    except OSError as exc:
+        raise CanfarError(f"cannot create {folder}: {exc.strerror or exc}") from None
