@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from canfar_core.errors import ValidationError
+
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
     from canfar_core.models import AuthStatus
@@ -125,3 +127,42 @@ def login_command(context: Context) -> str:
     if context.auth == "token" and context.url:
         return f"canfar auth login --url {context.url} --token-stdin --name {context.name}"
     return f"canfar auth login {context.name}"
+
+
+#: Key of a context's container-registry login (``{"username": ..., "secret": ...}``) in its
+#: credentials, for backends that launch private images.
+REGISTRY_LOGIN = "registry"
+
+
+def check_registry_login(username: str, secret: str | None = None) -> None:
+    """Refuse a container-registry login that cannot be carried as ``username:secret``.
+
+    Registries and the CANFAR service take the login as base64 of ``username:secret`` with
+    exactly one ``:`` (for CANFAR, in the ``X-Skaha-Registry-Auth`` header), so neither part
+    may hold one. The secret is never named in the message.
+    """
+    if not username:
+        raise ValidationError("the registry username must not be empty")
+    if ":" in username:
+        raise ValidationError(
+            f"registry username '{username}' contains ':'; the platform receives the login as "
+            "username:secret, so a username with ':' cannot be used"
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in username):
+        raise ValidationError(
+            f"registry username {username!r} contains a space or control character"
+        )
+    if secret is None:
+        return
+    if not secret:
+        raise ValidationError("the registry secret is empty; nothing was saved")
+    if ":" in secret:
+        raise ValidationError(
+            "the registry secret contains ':'; the platform receives the login as "
+            "username:secret and cannot carry it (nothing was saved)"
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in secret):
+        raise ValidationError(
+            "the registry secret contains a space, a line break or a control character; "
+            "give it on one line (nothing was saved)"
+        )

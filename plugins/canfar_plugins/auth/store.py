@@ -116,7 +116,7 @@ def remove_context(name: str) -> Context:
 
 def registry_login(context: Context) -> dict[str, Any] | None:
     """The container-registry login saved for ``context``: ``{"username", "secret"}``."""
-    from canfar_plugins.skaha.wire import REGISTRY_LOGIN
+    from canfar_core.auth import REGISTRY_LOGIN
 
     entry = config.credentials_file().read().get(context.name)
     login = entry.get(REGISTRY_LOGIN) if isinstance(entry, dict) else None
@@ -129,7 +129,7 @@ def save_registry_login(context: Context, username: str, secret: str) -> None:
     The stored entry is read as it is on disk (never with secrets from the environment), so
     nothing but the registry login is added to it.
     """
-    from canfar_plugins.skaha.wire import REGISTRY_LOGIN, check_registry_login
+    from canfar_core.auth import REGISTRY_LOGIN, check_registry_login
 
     check_registry_login(username, secret)
     stored = config.credentials_file().read().get(context.name)
@@ -140,7 +140,7 @@ def save_registry_login(context: Context, username: str, secret: str) -> None:
 
 def clear_registry_login(context: Context) -> bool:
     """Forget ``context``'s registry login; ``False`` when none was saved."""
-    from canfar_plugins.skaha.wire import REGISTRY_LOGIN
+    from canfar_core.auth import REGISTRY_LOGIN
 
     store = config.credentials_file()
     data = store.read()

@@ -307,8 +307,8 @@ def _fetch_logs(
 ) -> list[tuple[str, T | None, CanfarError | None]]:
     """``work`` on each id, a few at a time; it stops sending once the server is unreachable or
     refuses the credentials (the ids not tried fail with that error)."""
+    from canfar_core.concurrency import concurrently
     from canfar_core.errors import AuthError, ConnectionFailed
-    from canfar_plugins.parallel import concurrently
 
     return concurrently(ids, work, limit=LOG_CONCURRENCY, stop_on=(AuthError, ConnectionFailed))
 

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from canfar_core import __version__
-from canfar_core.auth import get_provider, login_command
+from canfar_core.auth import REGISTRY_LOGIN, get_provider, login_command
 from canfar_core.backend import Backend
+from canfar_core.concurrency import concurrently
 from canfar_core.errors import (
     AuthError,
     CanfarError,
@@ -36,7 +37,6 @@ from canfar_core.models import (
     SessionInfo,
     SessionSpec,
 )
-from canfar_plugins.parallel import concurrently
 from canfar_plugins.skaha import parse, wire
 from canfar_plugins.skaha.http import HttpClient, RequestRefused, quote_id
 
@@ -255,7 +255,7 @@ class SkahaBackend(Backend):
     def _registry_headers(self) -> dict[str, str]:
         """The registry login header for a launch, when one is saved (it goes on nothing
         else: the service reads it only to pull an image that is not in its public cache)."""
-        login = self.context.credentials().get(wire.REGISTRY_LOGIN)
+        login = self.context.credentials().get(REGISTRY_LOGIN)
         value = wire.registry_auth(login)
         if value is None or not isinstance(login, dict):
             return {}

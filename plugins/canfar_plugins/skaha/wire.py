@@ -17,9 +17,8 @@ from canfar_core.models import SessionSpec
 
 #: Where ``project/name`` images live when no registry host is given.
 DEFAULT_REGISTRY = "images.canfar.net"
-#: The key of the container-registry login in a context's credentials.
-REGISTRY_LOGIN = "registry"
-#: The request header that carries it, on session launches only.
+#: The request header that carries a context's registry login (``canfar_core.auth.REGISTRY_LOGIN``),
+#: on session launches only.
 REGISTRY_HEADER = "X-Skaha-Registry-Auth"
 
 _UNSAFE = re.compile(r'["\\\x00-\x08\x0a-\x1f\x7f]')
@@ -160,43 +159,10 @@ def create_form(spec: SessionSpec, replica: int) -> list[tuple[str, str]]:
     return form
 
 
-def check_registry_login(username: str, secret: str | None = None) -> None:
-    """Refuse a registry login the platform cannot carry.
-
-    The service reads ``X-Skaha-Registry-Auth`` as base64 of ``username:secret`` with exactly
-    one ``:``, so neither part may hold one. The secret is never named in the message.
-    """
-    if not username:
-        raise ValidationError("the registry username must not be empty")
-    if ":" in username:
-        raise ValidationError(
-            f"registry username '{username}' contains ':'; the platform receives the login as "
-            "username:secret, so a username with ':' cannot be used"
-        )
-    if any(ch.isspace() or not ch.isprintable() for ch in username):
-        raise ValidationError(
-            f"registry username {username!r} contains a space or control character"
-        )
-    if secret is None:
-        return
-    if not secret:
-        raise ValidationError("the registry secret is empty; nothing was saved")
-    if ":" in secret:
-        raise ValidationError(
-            "the registry secret contains ':'; the platform receives the login as "
-            "username:secret and cannot carry it (nothing was saved)"
-        )
-    if any(ch.isspace() or not ch.isprintable() for ch in secret):
-        raise ValidationError(
-            "the registry secret contains a space, a line break or a control character; "
-            "give it on one line (nothing was saved)"
-        )
-
-
 def registry_auth(login: object) -> str | None:
     """The ``X-Skaha-Registry-Auth`` value for a saved registry login (``{"username": ...,
-    "secret": ...}`` under :data:`REGISTRY_LOGIN` in a context's credentials), or ``None``
-    when there is none."""
+    "secret": ...}`` under ``canfar_core.auth.REGISTRY_LOGIN`` in a context's credentials),
+    or ``None`` when there is none."""
     if not isinstance(login, dict):
         return None
     username, secret = login.get("username"), login.get("secret")

@@ -1,6 +1,7 @@
 """Doing one thing to many sessions at once, with a bound: replicas, deletes, renewals, logs.
 
-Not imported at start-up: the commands and backends that need it import it inside functions.
+A helper for backends and commands, built in or third-party. Not imported at start-up: the
+code that needs it imports it inside functions.
 """
 
 from __future__ import annotations
