@@ -235,11 +235,12 @@ def chunk(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
     * another sized iterable (a dict, a numpy array): one pass up to the end of the share,
       constant extra memory;
     * an unsized iterable (a generator, a file object): the block boundaries depend on the
-      total, so the first ``next()`` reads the whole iterable into a list and then drops every
-      item outside the share. That pass costs time for every item and, at its peak, memory for
-      all of them (a reference each plus the items themselves): for 10 million paths of 45
-      characters, about 1 GiB and a few seconds. Pass a list, or use :func:`stripe`, which
-      streams any iterable in constant memory.
+      total, so the first ``next()`` reads the whole iterable. While reading, it drops every
+      item before the point where this replica's block would start if the input ended there
+      (that point only moves forward), so replica ``r`` holds at most ``(count - r + 1) /
+      count`` of the items at once: the last replica about its share, the first one all of
+      them (for 10 million paths of 45 characters, about 1 GiB and a few seconds). Pass a list,
+      or use :func:`stripe`, which streams any iterable in constant memory.
 
     A ``set`` is refused (``ValueError``): its order differs between processes.
 
@@ -258,15 +259,32 @@ def chunk(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
     return _chunk_stream(iter(items), replica, count)
 
 
-def _chunk_stream(iterator: Iterator[T], replica: int, count: int) -> Iterator[T]:
-    everything = list(iterator)
-    start, stop = chunk_bounds(len(everything), replica, count)
-    # Keep only the share, so the other items can be freed while this replica works. A copy
-    # of the share, not ``del everything[:start]``: deleting a slice first copies the
-    # references it drops, a second list as long as the input at the peak.
-    share = everything[start:stop]
-    del everything
-    yield from share
+#: Items read at a time from an unsized iterable by :func:`chunk`.
+STREAM_BATCH = 4096
+
+
+def _chunk_stream(
+    iterator: Iterator[T], replica: int, count: int, batch: int = STREAM_BATCH
+) -> Iterator[T]:
+    # The block's start for the items read so far never decreases as more are read, so a batch
+    # that ends before it can never hold an item of this replica's and is freed at once.
+    kept: deque[tuple[int, list[T]]] = deque()  # (index of the batch's first item, its items)
+    seen = 0
+    while True:
+        items = list(islice(iterator, batch))
+        if not items:
+            break
+        kept.append((seen, items))
+        seen += len(items)
+        start = chunk_bounds(seen, replica, count)[0]
+        while kept and kept[0][0] + len(kept[0][1]) <= start:
+            kept.popleft()
+    start, stop = chunk_bounds(seen, replica, count)
+    while kept:
+        first, items = kept.popleft()
+        low, high = max(start - first, 0), min(stop - first, len(items))
+        if low < high:
+            yield from items[low:high]
 
 
 def stripe(items: Iterable[T], replica: int, count: int) -> Iterator[T]:

@@ -137,3 +137,37 @@ def test_the_seed_workflow_1000_files_on_100_replicas_with_replica_variables(mon
     assert [f for c in chunks for f in c] == files
     assert stripes[0][:2] == [files[0], files[100]]
     assert sorted(f for s in stripes for f in s) == files
+
+
+@settings(max_examples=200, deadline=None)
+@given(size=sizes, count=counts, batch=st.integers(min_value=1, max_value=9))
+def test_chunk_of_a_stream_drops_batches_without_losing_items(size, count, batch):
+    # Small batches make the stream drop items while reading, as 4096-item batches do on
+    # millions of paths; the shares must be exactly those of the same items in a list.
+    from canfar_core.distribution import _chunk_stream
+
+    labels = [f"file-{i:04d}.fits" for i in range(size)]
+    for replica in range(1, count + 1):
+        streamed = list(_chunk_stream(iter(labels), replica, count, batch=batch))
+        assert streamed == list(distributed.chunk(labels, replica, count))
+
+
+def test_the_last_replica_of_a_stream_holds_little_more_than_its_share():
+    import tracemalloc
+
+    def paths():
+        return (f"/arc/projects/survey/image-{i:07d}.fits" for i in range(200_000))
+
+    tracemalloc.start()
+    try:
+        first = list(distributed.chunk(paths(), 1, 100))
+        _, first_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        last = list(distributed.chunk(paths(), 100, 100))
+        _, last_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(first) == len(last) == 2_000
+    # Replica 1 must read everything before it knows where its block ends; the last replica
+    # frees every batch before its block as it reads.
+    assert last_peak < first_peak / 10
