@@ -282,6 +282,21 @@ def test_completion_prints_a_script_for_each_shell(world, run, shell):
     assert "_CANFAR_COMPLETE" in result.out
 
 
+def test_completion_without_the_shell_installed_is_one_clear_line(world, run, monkeypatch):
+    # click 8.1 runs bash to learn its version before writing the bash script.
+    from click.shell_completion import BashComplete
+
+    def no_bash(self):
+        raise FileNotFoundError(2, "No such file or directory", "bash")
+
+    monkeypatch.setattr(BashComplete, "source", no_bash)
+    result = run("completion", "bash")
+    assert result.code == 1
+    [line] = result.err.strip().splitlines()
+    assert line.startswith("Error: cannot make the bash completion script")
+    assert "installed" in line
+
+
 def complete(capsys, words: str, cword: int) -> list[str]:
     """What bash completion offers for ``words`` (click's bash_complete protocol)."""
     import os

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from canfar_core.errors import ValidationError
+from canfar_core.errors import CanfarError, ValidationError
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
@@ -105,4 +105,11 @@ def completion(ctx: click.Context, shell: str) -> None:
     if cls is None:  # pragma: no cover - click knows the three shells offered
         raise ValidationError(f"no completion for shell '{shell}'")
     root = ctx.find_root().command
-    click.echo(cls(root, {}, "canfar", "_CANFAR_COMPLETE").source())
+    try:
+        script = cls(root, {}, "canfar", "_CANFAR_COMPLETE").source()
+    except OSError as exc:  # click runs the shell to check its version
+        raise CanfarError(
+            f"cannot make the {shell} completion script: {exc.strerror or exc} "
+            f"({exc.filename or shell}); is {shell} installed and on PATH?"
+        ) from None
+    click.echo(script)
