@@ -12,12 +12,13 @@ from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     backend_option,
     dicts,
+    ids_argument,
     json_option,
     ps_rows,
     report_results,
     session_for,
 )
-from canfar_plugins.session_commands.completion import complete_kinds, complete_session_ids
+from canfar_plugins.session_commands.completion import complete_kinds
 
 if TYPE_CHECKING:
     from canfar_core.sessions import Session
@@ -42,9 +43,7 @@ def destroy(session: Session, ids: list[str]) -> dict[str, str | None]:
 
 
 @click.command()
-@click.argument(
-    "ids", nargs=-1, required=True, metavar="ID...", shell_complete=complete_session_ids
-)
+@ids_argument
 @backend_option
 @json_option
 @click.pass_context
@@ -131,9 +130,7 @@ def prune(
 
 
 @click.command()
-@click.argument(
-    "ids", nargs=-1, required=True, metavar="ID...", shell_complete=complete_session_ids
-)
+@ids_argument
 @backend_option
 @json_option
 @click.pass_context

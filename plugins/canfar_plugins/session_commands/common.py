@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED
-from canfar_plugins.session_commands.completion import complete_backends
+from canfar_plugins.session_commands.completion import complete_backends, complete_session_ids
 
 if TYPE_CHECKING:
     from canfar_core.models import SessionInfo
@@ -38,6 +38,13 @@ def backend_option(func: F) -> F:
         metavar="NAME",
         shell_complete=complete_backends,
         help="Use this backend (local, canfar, ...) instead of the active context's.",
+    )(func)
+
+
+def ids_argument(func: F) -> F:
+    """One or more session ids, completed from the active backend's sessions."""
+    return click.argument(
+        "ids", nargs=-1, required=True, metavar="ID...", shell_complete=complete_session_ids
     )(func)
 
 

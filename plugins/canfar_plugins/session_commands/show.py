@@ -17,6 +17,7 @@ from canfar_plugins.session_commands.common import (
     STATUS_COLOURS,
     backend_option,
     dicts,
+    ids_argument,
     interrupted,
     json_option,
     one_format,
@@ -166,9 +167,7 @@ def info_lines(state: SessionInfo) -> list[tuple[str, str]]:
 
 
 @click.command()
-@click.argument(
-    "ids", nargs=-1, required=True, metavar="ID...", shell_complete=complete_session_ids
-)
+@ids_argument
 @backend_option
 @json_option
 @click.pass_context
@@ -223,9 +222,7 @@ LOG_CONCURRENCY = 8
 
 
 @click.command(short_help="Print or save sessions' output.")
-@click.argument(
-    "ids", nargs=-1, required=True, metavar="ID...", shell_complete=complete_session_ids
-)
+@ids_argument
 @click.option("-f", "--follow", is_flag=True, help="Keep printing output until the session ends.")
 @click.option(
     "-o",
@@ -433,9 +430,7 @@ def browser_available() -> bool:
 
 
 @click.command("open", short_help="Print and open the URL of interactive sessions.")
-@click.argument(
-    "ids", nargs=-1, required=True, metavar="ID...", shell_complete=complete_session_ids
-)
+@ids_argument
 @click.option("--no-browser", is_flag=True, help="Only print the URL.")
 @backend_option
 @json_option
