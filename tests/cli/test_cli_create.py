@@ -77,6 +77,14 @@ def test_default_output_is_a_table_of_ids_and_names(world, run):
     assert lines[0].split() == ["ID", "NAME"]
     assert [line.split() for line in lines[2:]] == [[ids[0], "fit-1"], [ids[1], "fit-2"]]
     assert "Launched 2 headless sessions on memory" in result.err
+    assert f"Next: canfar ps, canfar logs -f {ids[0]}" in result.err
+
+
+def test_an_interactive_session_is_followed_by_opening_it(world, run):
+    result = run("create", "notebook", IMAGE)
+    (session_id,) = world.sessions
+    assert f"canfar open {session_id}" in result.err
+    assert "canfar" not in result.out
 
 
 def test_quiet_prints_only_ids(world, run):

@@ -217,7 +217,12 @@ def create(
         if spec.backend != where:
             where += f" ({spec.backend})"
         plural = "s" if len(ids) != 1 else ""
-        info(f"Launched {len(ids)} {spec.kind} session{plural} on {where}.")
+        kind_info = session.kinds().get(spec.kind)
+        follow = "open" if kind_info is not None and kind_info.interactive else "logs -f"
+        info(
+            f"Launched {len(ids)} {spec.kind} session{plural} on {where}. "
+            f"Next: canfar ps, canfar {follow} {ids[0]}"
+        )
 
     states: dict[str, SessionInfo] = {}
     gave_up: CanfarError | None = None
