@@ -175,8 +175,8 @@ def test_a_corrupt_config_is_one_line_naming_the_file_and_is_left_byte_for_byte(
 def test_invalid_json_says_where(canfar_home):
     path = canfar_home / "config" / "canfar" / "config.json"
     path.parent.mkdir(parents=True)
-    path.write_text('{\n  "a": 1,\n}\n')
-    with pytest.raises(ConfigError, match=r"line 3, column 1"):
+    path.write_text('{\n  "a": 1,\n  "b": tru\n}\n')
+    with pytest.raises(ConfigError, match=r"line 3, column 8"):
         config.config_file().read()
 
 
