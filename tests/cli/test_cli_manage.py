@@ -368,3 +368,19 @@ def test_deleting_many_off_a_terminal_is_one_call_and_no_bar(world, run):
 def test_completion_offers_session_kinds(world, capsys):
     assert complete(capsys, "canfar create head", 2) == ["plain,headless"]
     assert complete(capsys, "canfar ps --kind no", 3) == ["plain,notebook"]
+
+
+@pytest.mark.parametrize(
+    ("key", "label"),
+    [
+        ("end_time", "end time"),
+        ("runAsUID", "run as UID"),
+        ("requestedGPUCores", "requested GPU cores"),
+        ("ram_free_gb", "ram free GB"),
+        ("pgid", "pgid"),
+    ],
+)
+def test_backend_fields_read_like_the_others(key, label):
+    from canfar_plugins.session_commands.common import field_label
+
+    assert field_label(key) == label

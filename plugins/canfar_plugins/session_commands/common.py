@@ -41,6 +41,20 @@ def backend_option(func: F) -> F:
     )(func)
 
 
+def field_label(key: str) -> str:
+    """A backend's own field name as a table label: ``end_time`` and ``endTime`` as
+    ``end time``, ``runAsUID`` as ``run as UID``, ``requestedGPUCores`` as
+    ``requested GPU cores``."""
+    import re
+
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", key.replace("_", " "))
+    words = spaced.split()
+    units = {"gb": "GB", "mb": "MB", "gib": "GiB", "cpu": "CPU", "gpu": "GPU", "id": "id"}
+    return " ".join(
+        units.get(word.lower(), word if word.isupper() else word.lower()) for word in words
+    )
+
+
 def ids_argument(func: F) -> F:
     """One or more session ids, completed from the active backend's sessions."""
     return click.argument(

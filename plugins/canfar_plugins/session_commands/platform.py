@@ -7,6 +7,7 @@ import click
 from canfar_plugins.session_commands.common import (
     backend_option,
     dicts,
+    field_label,
     json_option,
     one_format,
     quiet_option,
@@ -43,7 +44,7 @@ def stats(ctx: click.Context, backend: str | None, as_json: bool) -> None:
         if (value := getattr(result, attr)) is not None
     ]
     rows.extend(
-        (str(key), value)
+        (field_label(str(key)), value)
         for key, value in result.extra.items()
         if not isinstance(value, (dict, list))
     )

@@ -17,6 +17,7 @@ from canfar_plugins.session_commands.common import (
     STATUS_COLOURS,
     backend_option,
     dicts,
+    field_label,
     ids_argument,
     interrupted,
     json_option,
@@ -162,7 +163,7 @@ def info_lines(state: SessionInfo) -> list[tuple[str, str]]:
             lines.append((label, f"{value:g}" if isinstance(value, float) else str(value)))
     for key, value in state.extra.items():
         if value is not None and value != "" and not isinstance(value, (dict, list)):
-            lines.append((str(key), str(value)))
+            lines.append((field_label(str(key)), str(value)))
     return lines
 
 
