@@ -101,7 +101,9 @@ def canfar_register_commands(cli: click.Group) -> None:
     Called once at start-up with the top-level click group; call ``cli.add_command(...)`` or
     decorate functions with ``@cli.command()``. The command appears in ``canfar --help``. Import
     what the command needs inside its function body, not at module level, so that start-up stays
-    fast for every other command.
+    fast for every other command. Add the same commands every time: which commands exist must
+    depend only on your installed package, never on a setting or the environment, because the
+    top-level help is cached until a plugin distribution is installed, upgraded or removed.
 
     Example::
 
