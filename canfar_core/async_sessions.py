@@ -99,6 +99,7 @@ class AsyncSession:
         args: str | Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
         replicas: int = 1,
+        only_replicas: Iterable[int] | None = None,
         **options: Any,
     ) -> list[str]:
         """See :meth:`Session.create`."""
@@ -114,6 +115,7 @@ class AsyncSession:
             args=args,
             env=env,
             replicas=replicas,
+            only_replicas=only_replicas,
             **options,
         )
 

@@ -45,12 +45,21 @@ class SessionSpec:
     args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     replicas: int = 1
+    #: Launch only these replica numbers (1-based) of ``replicas``, to run failed ones again
+    #: with the same ``REPLICA_ID``, ``REPLICA_COUNT`` and names; ``None`` launches them all.
+    only_replicas: list[int] | None = None
     cores: float | None = None
     ram: float | None = None
     gpus: int | None = None
     backend: str = ""
     #: Backend-specific choices (``runtime`` for local, for example). Unknown keys are ignored.
     options: dict[str, Any] = field(default_factory=dict)
+
+    def replica_numbers(self) -> list[int]:
+        """The replica numbers to launch, in order: ``only_replicas``, else ``1..replicas``."""
+        if self.only_replicas is None:
+            return list(range(1, self.replicas + 1))
+        return sorted(self.only_replicas)
 
     def replica_name(self, replica: int) -> str:
         """The name replica ``replica`` (1-based) gets: ``NAME`` alone, ``NAME-k`` for several."""

@@ -101,6 +101,14 @@ def _statuses(status: StatusOrStatuses | None) -> list[str] | None:
     return [s for s in (check_status(item) for item in listed) if s is not None]
 
 
+def _listed(only_replicas: Any) -> Any:
+    """``only_replicas`` as a list; anything that is not a collection is left for validation
+    to name."""
+    if isinstance(only_replicas, Iterable) and not isinstance(only_replicas, (str, bytes)):
+        return list(only_replicas)
+    return only_replicas
+
+
 def default_name(image: str) -> str:
     """A readable name for a session that was given none: the image's name and a short tag."""
     base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
@@ -246,6 +254,7 @@ class Session:
         args: str | Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
         replicas: int = 1,
+        only_replicas: Iterable[int] | None = None,
         **options: Any,
     ) -> SessionSpec:
         """The request :meth:`create` would send, with config defaults applied (no hooks yet)."""
@@ -263,6 +272,7 @@ class Session:
             args=list(args or []),
             env=dict(env or {}),
             replicas=replicas,
+            only_replicas=_listed(only_replicas),
             cores=cores if cores is not None else defaults.get("cores"),
             ram=ram if ram is not None else defaults.get("ram"),
             gpus=gpus if gpus is not None else defaults.get("gpus"),
@@ -304,7 +314,7 @@ class Session:
         if result.failures:
             count = len(result.failures)
             raise LaunchError(
-                f"{count} of {spec.replicas} replicas failed to launch",
+                f"{count} of {len(spec.replica_numbers())} replicas failed to launch",
                 ids=list(result.ids),
                 failures=dict(result.failures),
             )
@@ -323,6 +333,7 @@ class Session:
         args: str | Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
         replicas: int = 1,
+        only_replicas: Iterable[int] | None = None,
         **options: Any,
     ) -> list[str]:
         """Launch ``replicas`` sessions and return their ids, in replica order.
@@ -331,6 +342,12 @@ class Session:
         With several replicas, replica ``k`` is named ``NAME-k``; with no name, one is made from
         the image. ``args`` is a list of words (a string is split as a shell would). ``ram`` is
         in GB. Other keyword arguments are backend options (``runtime`` for the local backend).
+
+        ``only_replicas`` launches just those replica numbers of ``replicas``, each with the
+        ``REPLICA_ID``, ``REPLICA_COUNT`` and name it would have had in the full launch, so a
+        failed replica runs again on the same share of the work: ``create("fit", image,
+        replicas=100, only_replicas=[3, 7])`` starts ``fit-3`` and ``fit-7`` only. Pass the
+        same ``name`` as the first launch (a name made from the image differs on every call).
 
         Raises :class:`~canfar_core.errors.ValidationError` before anything is sent when a value
         is not acceptable, :class:`~canfar_core.errors.PolicyError` when a plugin refuses the
@@ -349,6 +366,7 @@ class Session:
             args=args,
             env=env,
             replicas=replicas,
+            only_replicas=only_replicas,
             **options,
         )
         return self.launch(spec)

@@ -51,6 +51,25 @@ def check_replicas(replicas: int, limit: int = MAX_REPLICAS) -> int:
     return replicas
 
 
+def check_only_replicas(only: object, replicas: int) -> list[int]:
+    """The chosen replica numbers: a non-empty list of distinct whole numbers in 1..replicas."""
+    if isinstance(only, (str, bytes)) or not isinstance(only, Iterable):
+        raise ValidationError(f"only_replicas must be a list of replica numbers, not {only!r}")
+    chosen = list(only)
+    if not chosen:
+        raise ValidationError("only_replicas must name at least one replica")
+    seen: set[int] = set()
+    for number in chosen:
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ValidationError(f"replica {number!r} is not a whole number")
+        if not 1 <= number <= replicas:
+            raise ValidationError(f"replica {number} is not between 1 and {replicas}")
+        if number in seen:
+            raise ValidationError(f"replica {number} is chosen twice")
+        seen.add(number)
+    return chosen
+
+
 def _check_number(label: str, value: float | None, high: float, whole: bool = False) -> None:
     if value is None:
         return
@@ -96,6 +115,8 @@ def check_spec(spec: SessionSpec, *, accepts_command: bool, max_replicas: int | 
     check_image(spec.image)
     check_name(spec.name)
     check_replicas(spec.replicas, max_replicas or MAX_REPLICAS)
+    if spec.only_replicas is not None:
+        check_only_replicas(spec.only_replicas, spec.replicas)
     _check_number("cores", spec.cores, MAX_CORES)
     _check_number("ram", spec.ram, MAX_RAM_GB)
     _check_number("gpus", spec.gpus, MAX_GPUS, whole=True)

@@ -98,7 +98,7 @@ class MemoryBackend(Backend):
     def create(self, spec: SessionSpec) -> LaunchResult:
         self.world.specs.append(spec)
         result = LaunchResult()
-        for replica in range(1, spec.replicas + 1):
+        for replica in spec.replica_numbers():
             reason = self.world.fail(spec, replica)
             if reason:
                 result.failures[replica] = reason

@@ -166,7 +166,7 @@ class LocalBackend(Backend):
         return workdir
 
     def create(self, spec: SessionSpec) -> LaunchResult:
-        """Start ``spec.replicas`` detached process groups; one that fails leaves the others."""
+        """Start a detached process group per chosen replica; one that fails leaves the others."""
         chosen, workdir = self._plan(spec)
         processes.reap()  # collect replicas this process started before, now ended
         name = (spec.name or spec.image.rsplit("/", 1)[-1].split(":", 1)[0] or "session").lower()
@@ -189,7 +189,7 @@ class LocalBackend(Backend):
                 gpus=spec.gpus,
                 created=now,
             )
-            for replica in range(1, spec.replicas + 1)
+            for replica in spec.replica_numbers()
         ]
         self.store.insert(records)
         if chosen == runtime.HOST and self._requested_runtime(spec) in (None, runtime.AUTO):

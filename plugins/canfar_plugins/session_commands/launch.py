@@ -114,7 +114,7 @@ def launched_entries(
     spec: SessionSpec, ids: list[str], failures: dict[int, str]
 ) -> list[dict[str, Any]]:
     """Each launched session with its replica number and name, in replica order."""
-    replicas = [k for k in range(1, spec.replicas + 1) if k not in failures]
+    replicas = [k for k in spec.replica_numbers() if k not in failures]
     if len(replicas) != len(ids):  # a backend that did not keep replica order: names unknown
         return [{"id": sid, "name": None, "replica": None} for sid in ids]
     return [
@@ -123,12 +123,75 @@ def launched_entries(
     ]
 
 
+def parse_only_replicas(values: Sequence[str]) -> list[int] | None:
+    """``--only-replicas 3,7 --only-replicas 10-12`` as ``[3, 7, 10, 11, 12]``; ``None`` when
+    the option is absent. Whether each number fits ``--replicas`` is checked with the request."""
+    if not values:
+        return None
+    numbers: list[int] = []
+    for value in values:
+        for word in value.split(","):
+            low, dash, high = word.strip().partition("-")
+            try:
+                first = int(low)
+                last = int(high) if dash else first
+            except ValueError:
+                raise ValidationError(
+                    f"--only-replicas: {word.strip()!r} is not a replica number "
+                    "(write them like 3,7 or 10-12)"
+                ) from None
+            if last < first:
+                raise ValidationError(f"--only-replicas: the range {word.strip()} runs backwards")
+            numbers.extend(range(first, last + 1))
+    return numbers
+
+
+def replica_list(numbers: Sequence[int]) -> str:
+    """Replica numbers as ``--only-replicas`` reads them, runs shortened: ``3,7,10-12``."""
+    parts: list[str] = []
+    ordered = sorted(set(numbers))
+    start = 0
+    for index, number in enumerate(ordered):
+        if index + 1 < len(ordered) and ordered[index + 1] == number + 1:
+            continue
+        first = ordered[start]
+        if number == first:
+            parts.append(str(first))
+        elif number == first + 1:
+            parts.extend((str(first), str(number)))
+        else:
+            parts.append(f"{first}-{number}")
+        start = index + 1
+    return ",".join(parts)
+
+
+def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -> str:
+    """How to launch just these replicas again, with their REPLICA_ID, REPLICA_COUNT and names."""
+    chosen = f"--only-replicas {replica_list(numbers)}"
+    if name_given:
+        return (
+            f"To launch only these again: add {chosen} to the same command "
+            "(same --name and --replicas)."
+        )
+    return (
+        f"To launch only these again: add --name {spec.name} {chosen} to the same command "
+        "(same --replicas)."
+    )
+
+
 @click.command(cls=CreateCommand, short_help="Launch sessions of one kind from an image.")
 @click.argument("kind", shell_complete=complete_kinds)
 @click.argument("image")
 @click.option("-n", "--name", metavar="NAME", help="Session name (replicas get NAME-1, NAME-2...).")
 @click.option(
     "-r", "--replicas", type=int, default=1, metavar="N", show_default=True, help="How many copies."
+)
+@click.option(
+    "--only-replicas",
+    "only_replicas",
+    multiple=True,
+    metavar="K,K...",
+    help="Launch only these replicas of --replicas (e.g. 3,7 or 10-12), to re-run failed ones.",
 )
 @click.option("-c", "--cores", type=float, metavar="N", help="CPU cores per session.")
 @click.option("-m", "--ram", type=float, metavar="GB", help="Memory per session, in GB.")
@@ -156,6 +219,7 @@ def create(
     image: str,
     name: str | None,
     replicas: int,
+    only_replicas: tuple[str, ...],
     cores: float | None,
     ram: float | None,
     gpus: int | None,
@@ -178,7 +242,9 @@ def create(
       canfar create headless skaha/astroml:latest python -c 'print(4)'
       canfar create notebook skaha/astroml:latest --cores 2 --ram 8
 
-    Each replica gets REPLICA_ID (1..N) and REPLICA_COUNT in its environment.
+    Each replica gets REPLICA_ID (1..N) and REPLICA_COUNT in its environment. To re-run
+    replicas that failed, repeat the command with the same --name and --replicas and add
+    --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
     """
     from canfar_core.errors import LaunchError
     from canfar_core.output import echo, emit_json, info, table
@@ -191,6 +257,7 @@ def create(
     if name is not None:  # an empty --name is a slip, not a request for a made-up name
         check_name(name)
     env = parse_env_pairs(env_pairs)
+    chosen = parse_only_replicas(only_replicas)
     session = session_for(ctx, backend)
     options = {"runtime": runtime} if runtime else {}
     spec = session.build_spec(
@@ -204,6 +271,7 @@ def create(
         args=command[1:],
         env=env,
         replicas=replicas,
+        only_replicas=chosen,
         **options,
     )
     failures: dict[int, str] = {}
@@ -263,12 +331,19 @@ def create(
     if failures:
         for k, reason in sorted(failures.items()):
             click.echo(f"Error: replica {k} ({spec.replica_name(k)}) failed: {reason}", err=True)
+        if spec.replicas > 1:
+            click.echo(relaunch_hint(spec, list(failures), name is not None), err=True)
         kept = f"; the {len(ids)} launched keep running" if ids else ""
-        raise CanfarError(f"{len(failures)} of {spec.replicas} replicas failed to launch{kept}")
+        total = len(spec.replica_numbers())
+        raise CanfarError(f"{len(failures)} of {total} replicas failed to launch{kept}")
     failed = [s for s in states.values() if s.status == "Failed"]
     for number, state in enumerate(failed):
         why = why_failed(session, state, look=number < FAILURES_EXPLAINED)
         click.echo(f"Error: {state.id} ({state.name}) failed: {why}", err=True)
+    replica_of = {e["id"]: e["replica"] for e in launched}
+    failed_numbers = [replica_of[s.id] for s in failed if replica_of.get(s.id) is not None]
+    if failed_numbers and spec.replicas > 1:
+        click.echo(relaunch_hint(spec, failed_numbers, name is not None), err=True)
     if gave_up is not None:
         raise gave_up
     if failed:

@@ -212,7 +212,7 @@ class SkahaBackend(Backend):
         spec.image = wire.normalise_image(spec.image)
         wire.check_transport(spec)
         http = self.http
-        replicas = list(range(1, spec.replicas + 1))
+        replicas = spec.replica_numbers()
         headers = self._registry_headers()
 
         def launch(replica: int) -> str:
@@ -247,8 +247,8 @@ class SkahaBackend(Backend):
                 first_error = first_error or error
                 result.failures[replica] = str(error)
         if first_error is not None and not result.ids:
-            if spec.replicas > 1 and first_error.hint is None:
-                first_error.hint = f"all {spec.replicas} replicas failed"
+            if len(replicas) > 1 and first_error.hint is None:
+                first_error.hint = f"all {len(replicas)} replicas failed"
             raise first_error
         return result
 
