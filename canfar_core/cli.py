@@ -16,7 +16,14 @@ from typing import Any
 import click
 
 from canfar_core import __version__
-from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CanfarError
+from canfar_core.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CanfarError,
+    ValidationError,
+)
 
 #: Who added the commands that no plugin added.
 CORE = "canfar core"
@@ -323,6 +330,24 @@ def _debug_requested(args: list[str]) -> bool:
     return "--debug" in own
 
 
+def _check_utf8(args: list[str]) -> None:
+    """Refuse canfar's own arguments that are not UTF-8 text (the bytes of another encoding).
+
+    They could not be saved in the config, the local database or a request. The words after
+    ``--`` are a replica's own command and are passed on byte for byte.
+    """
+    own = args[: args.index("--")] if "--" in args else args
+    for arg in own:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = arg.encode("utf-8", "surrogateescape")
+            shown = raw.decode("utf-8", "backslashreplace")
+            raise ValidationError(
+                f"the argument '{shown}' is not UTF-8 text; give it in UTF-8"
+            ) from None
+
+
 def _exit_code(code: object) -> int:
     """The exit status ``sys.exit(code)`` would give."""
     if code is None:
@@ -351,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = _debug_requested(args)
     stdout = sys.stdout
     try:
+        _check_utf8(args)
         group = build_cli()
         result = group.main(args=args, prog_name="canfar", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -52,6 +52,25 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents as private folders (0700), whatever the umask.
+
+    ``Path.mkdir(parents=True)`` gives the parents it creates the default mode, which is
+    0777 under a umask of 000; folders that already exist are left as they are.
+    """
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another command made it meanwhile
+            folder.mkdir(mode=0o700)
+    if not path.is_dir():
+        path.mkdir(mode=0o700)  # raises the error that says why (a file in the way)
+    return path
+
+
 def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
     """Replace ``path`` with ``text`` so that readers see the old file or the new, never half.
 
@@ -63,7 +82,7 @@ def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
         path = path.resolve()
     with contextlib.suppress(OSError):
         mode &= stat.S_IMODE(path.stat().st_mode)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     import tempfile  # here: it imports shutil and random, which only a write needs
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
