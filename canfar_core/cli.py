@@ -228,19 +228,17 @@ def config_set(key: str, value: str) -> None:
     from canfar_core.config import config_file, parse_setting, set_path
 
     parsed = parse_setting(key, value)
-    store = config_file()
-    data = store.read()
-    if key == "active":
-        from canfar_core.contexts import LOCAL, saved_contexts
+    with config_file().update() as data:
+        if key == "active":
+            from canfar_core.contexts import LOCAL, saved_contexts
 
-        known = saved_contexts(data)
-        if parsed != LOCAL and parsed not in known:
-            from canfar_core.errors import NotFound
+            known = saved_contexts(data)
+            if parsed != LOCAL and parsed not in known:
+                from canfar_core.errors import NotFound
 
-            names = ", ".join([LOCAL, *known])
-            raise NotFound(f"no context named '{parsed}' (known: {names})")
-    set_path(data, key, parsed)
-    store.write(data)
+                names = ", ".join([LOCAL, *known])
+                raise NotFound(f"no context named '{parsed}' (known: {names})")
+        set_path(data, key, parsed)
 
 
 @config.command("unset")
@@ -250,11 +248,9 @@ def config_unset(key: str) -> None:
     from canfar_core.config import config_file, unset_path
     from canfar_core.errors import NotFound
 
-    store = config_file()
-    data = store.read()
-    if not unset_path(data, key):
-        raise NotFound(f"'{key}' is not set")
-    store.write(data)
+    with config_file().update() as data:
+        if not unset_path(data, key):
+            raise NotFound(f"'{key}' is not set")
 
 
 @config.command("path")
