@@ -83,7 +83,7 @@ def test_cli_bad_environment_level_is_exit_2(canfar_home, monkeypatch, capsys):
     assert main(["config", "path"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "CANFAR_LOGLEVEL" in captured.err and "chatty" in captured.err
+    assert "CANFAR_LOGLEVEL: 'chatty'" in captured.err
 
 
 def test_cli_log_file_that_is_a_folder_is_exit_2(canfar_home, tmp_path, capsys):
