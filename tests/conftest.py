@@ -41,3 +41,19 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _home is not None:
         shutil.rmtree(_home, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found():
+    """A command run in-process with ``--debug`` or ``--log-file`` configures canfar's logger;
+    the next test starts without those handlers (which may hold a closed capture stream)."""
+    yield
+    import logging
+
+    logger = logging.getLogger("canfar")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_canfar_handler", False):
+            logger.removeHandler(handler)
+            handler.close()
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
