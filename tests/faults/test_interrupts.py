@@ -7,7 +7,6 @@ following any printed hint (0).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -65,9 +64,7 @@ def test_ctrl_c_in_delete_against_a_silent_server_exits_within_2_seconds(fake):
     first = fake.add_session(name="one")
     second = fake.add_session(name="two")
     fake.inject("DELETE", r"/v1/session/", delay=60, times=None)
-    done, took = interrupt(
-        ["delete", first, second], lambda: len(fake.requests_to("DELETE")) >= 2
-    )
+    done, took = interrupt(["delete", first, second], lambda: len(fake.requests_to("DELETE")) >= 2)
     assert done.returncode == 130, done.stderr
     assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
     assert "Traceback" not in done.stderr

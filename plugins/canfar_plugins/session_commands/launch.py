@@ -330,7 +330,7 @@ def create(
             headers=columns,
         )
     if unlaunched and len(spec.replica_numbers()) == 1 and uncertain and stopped is None:
-        (k, reason), = uncertain.items()  # one launch, one line
+        ((k, reason),) = uncertain.items()  # one launch, one line
         raise CanfarError(f"session {spec.replica_name(k)} may exist: {reason}")
     if unlaunched:
         report_unlaunched(spec, failures, uncertain, not_sent, name is not None)
