@@ -282,7 +282,7 @@ class SkahaBackend(Backend):
             except Redirected as exc:
                 raise AnswerLost(exc.message) from None
             session_id = response.content.decode("utf-8", "replace").strip()
-            if not SESSION_ID.match(session_id):
+            if not SESSION_ID.fullmatch(session_id):
                 raise AnswerLost(
                     f"{http.label} accepted replica {replica} but its answer is not a session id "
                     f"({session_id[:60]!r}); the session may have been created"
