@@ -13,6 +13,7 @@ import click
 
 from canfar_core.errors import CanfarError
 from canfar_plugins.session_commands.common import (
+    Seconds,
     backend_option,
     ids_argument,
     interrupted,
@@ -167,9 +168,7 @@ def report_not_reached(session: Session, states: list[SessionInfo], wanted: str)
     metavar="STATUS",
     help="Wait until every session is Running, Completed or Failed.",
 )
-@click.option(
-    "--timeout", type=click.FloatRange(min=0), metavar="SECONDS", help="Give up after this long."
-)
+@click.option("--timeout", type=Seconds(), metavar="SECONDS", help="Give up after this long.")
 @backend_option
 @json_option
 @quiet_option
