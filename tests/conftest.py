@@ -1,9 +1,10 @@
 """Set-up shared by every test: nothing reads or writes the real user's canfar files.
 
-Before any test runs, the config, state, data and cache folders point into a temporary folder
-and the ``CANFAR_*`` variables of the developer's shell are dropped, so that a test which forgot
-the ``canfar_home`` fixture (and every ``canfar`` process a test starts) still cannot touch
-``~/.config/canfar`` or talk to the server the developer is logged in to.
+Before any test runs, the home, config, state, data and cache folders point into a temporary
+folder and the ``CANFAR_*`` variables of the developer's shell are dropped, so that a test which
+forgot the ``canfar_home`` fixture (and every ``canfar`` process a test starts) still cannot touch
+``~/.config/canfar``, read the public client's ``~/.canfar`` login, or talk to the server the
+developer is logged in to.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _home = tempfile.mkdtemp(prefix="canfar-tests-")
     for variable in _ISOLATED:
         os.environ[variable] = os.path.join(_home, variable.lower())
+    os.environ["HOME"] = os.path.join(_home, "home")
+    os.makedirs(os.environ["HOME"])
     for variable in list(os.environ):
         if variable.startswith("CANFAR_") or variable in _DROPPED:
             del os.environ[variable]
