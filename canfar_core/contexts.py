@@ -60,12 +60,10 @@ class Context:
         """
         if self.source != "config":
             return
-        store = config.credentials_file()
-        data = store.read()
-        old = data.get(self.name)
-        kept = {k: old[k] for k in KEPT_SECRETS if isinstance(old, dict) and k in old}
-        data[self.name] = {**kept, **secrets}
-        store.write(data)
+        with config.credentials_file().update() as data:
+            old = data.get(self.name)
+            kept = {k: old[k] for k in KEPT_SECRETS if isinstance(old, dict) and k in old}
+            data[self.name] = {**kept, **secrets}
 
     def to_config(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"backend": self.backend}
@@ -109,16 +107,17 @@ def save_context(context: Context, secrets: dict[str, Any], *, activate: bool = 
     """
     if context.name == LOCAL:
         raise ValidationError("'local' is the name of this machine's backend; choose another name")
-    store = config.config_file()
-    data = store.read()  # a config that cannot be read stops here, before any secret is saved
-    Context(name=context.name, backend=context.backend, source="config").save_credentials(secrets)
-    contexts = data.get("contexts")
-    if not isinstance(contexts, dict):
-        contexts = data["contexts"] = {}
-    contexts[context.name] = context.to_config()
-    if activate:
-        data["active"] = context.name
-    store.write(data)
+    # One lock covers both files: a config that cannot be read stops here, before any secret
+    # is saved, and no other command changes either file in between.
+    with config.config_file().update() as data:
+        saved = Context(name=context.name, backend=context.backend, source="config")
+        saved.save_credentials(secrets)
+        contexts = data.get("contexts")
+        if not isinstance(contexts, dict):
+            contexts = data["contexts"] = {}
+        contexts[context.name] = context.to_config()
+        if activate:
+            data["active"] = context.name
 
 
 def local_context(source: str = "default") -> Context:
@@ -167,7 +166,7 @@ def active_context(environ: Mapping[str, str] | None = None) -> Context:
                 f"the active context '{active}' is not defined in {config.config_file().path}; "
                 "run: canfar auth switch NAME"
             )
-        context = contexts.get(active) or (local_context("config") if active == LOCAL else None)
+        context = contexts.get(active) or (local_context() if active == LOCAL else None)
     if context is None:
         from canfar_core.public_login import default_context
 
