@@ -84,3 +84,8 @@ def test_a_timeout_that_is_not_a_number_of_seconds_is_a_usage_error(world, run, 
     result = run(*argv, "--timeout", "nan")
     assert result.code == 2
     assert "--timeout" in result.err
+
+
+def test_the_public_clients_status_words_are_understood(world, run):
+    sid = world.add("job", status="Completed")
+    assert run("wait", "--status", "Succeeded", sid).code == 0

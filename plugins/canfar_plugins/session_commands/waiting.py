@@ -34,17 +34,20 @@ POLL_SECONDS = 1.0
 
 
 def check_wanted(status: str, option: str = "--status") -> str:
-    """A status one can wait for, canonically spelt: Running, Completed or Failed."""
-    from canfar_core.models import STATUSES
+    """A status one can wait for, canonically spelt: Running, Completed (or the public client's
+    Succeeded) or Failed (Error)."""
+    from canfar_core.errors import ValidationError
+    from canfar_core.public_names import canonical_status
 
-    for wanted in ("Running", "Completed", "Failed"):
-        if status.strip().lower() == wanted.lower():
-            return wanted
-    known = status.strip().capitalize() in STATUSES
+    try:
+        wanted = canonical_status(status)
+    except ValidationError:
+        wanted = None
+    if wanted in ("Running", "Completed", "Failed"):
+        return wanted
+    what = "cannot be waited for" if wanted else "is not a status"
     raise click.BadParameter(
-        f"{status!r}{' cannot be waited for' if known else ' is not a status'}: "
-        "wait for Running, Completed or Failed",
-        param_hint=f"'{option}'",
+        f"{status!r} {what}: wait for Running, Completed or Failed", param_hint=f"'{option}'"
     )
 
 
