@@ -1,6 +1,15 @@
 # The few commands people type. CI (.ci/run) runs `make lint`, `make test` and `make test-lowest`.
+#
+# Which virtual environment is which:
+#   .venv         the README's: plain canfar with its built-in plugins, made by
+#                 `python3 -m venv .venv && .venv/bin/pip install .`. No target here reads,
+#                 creates or changes it, so testing never changes the canfar a user runs.
+#   .venv-test    `make install` (and `make test`, `make lint`, ...): canfar editable with the dev
+#                 and notebook extras, and the example plugins (plugins/canfar-*) editable. Run
+#                 chosen tests with `.venv-test/bin/python -m pytest -q tests/...`.
+#   .venv-lowest  `make test-lowest`, rebuilt on every run; .venv-tools holds uv for it.
 PYTHON ?= python3
-VENV ?= .venv
+VENV ?= .venv-test
 BIN := $(VENV)/bin
 EXAMPLES := $(patsubst %/pyproject.toml,%,$(wildcard plugins/canfar-*/pyproject.toml))
 TEST_PATHS := tests $(wildcard $(addsuffix /tests,$(EXAMPLES)))
@@ -64,5 +73,6 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+# Leaves the README's .venv alone.
 clean:
 	rm -rf $(VENV) $(LOWEST) $(TOOLS) build dist .pytest_cache .mypy_cache .ruff_cache

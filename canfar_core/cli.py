@@ -16,7 +16,14 @@ from typing import Any
 import click
 
 from canfar_core import __version__
-from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CanfarError
+from canfar_core.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CanfarError,
+    ValidationError,
+)
 
 #: Who added the commands that no plugin added.
 CORE = "canfar core"
@@ -86,8 +93,26 @@ def _who(owner: str) -> str:
     envvar="CANFAR_CONTEXT",
     help="Use this saved context for this command.",
 )
+@click.option(
+    "--log-level",
+    metavar="LEVEL",
+    help="Log at LEVEL: debug, info, warning, error or critical (default: $CANFAR_LOGLEVEL).",
+)
+@click.option("-v", "--verbose", "verbosity", count=True, help="Log more: -v info, -vv debug.")
+@click.option(
+    "--log-file",
+    metavar="FILE",
+    help="Also write the log to FILE, one JSON object per line.",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, context_name: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    debug: bool,
+    context_name: str | None,
+    log_level: str | None,
+    verbosity: int,
+    log_file: str | None,
+) -> None:
     """canfar: run code on the CANFAR Science Platform, or on this machine.
 
     With no login, sessions run on this machine (the local backend); after
@@ -102,10 +127,51 @@ def cli(ctx: click.Context, debug: bool, context_name: str | None) -> None:
     ctx.obj["context"] = context_name
     if "NO_COLOR" in os.environ:
         ctx.color = False
-    if debug:
-        import logging
+    setup_logging(log_level, verbosity, debug, log_file)
 
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+
+def setup_logging(log_level: str | None, verbosity: int, debug: bool, log_file: str | None) -> None:
+    """Configure logging when an option or ``CANFAR_LOGLEVEL`` asks for it (else leave
+    Python's defaults, and the ``logging`` module unimported)."""
+    from canfar_core.log import choose_level, configure_logging
+
+    level = choose_level(log_level, verbosity, debug)
+    if level is not None or log_file is not None:
+        configure_logging(level, log_file)
+
+
+#: Set when ``--debug`` comes after a command (``canfar ps --debug``).
+_late_debug = False
+
+
+def _debug_after_command(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    global _late_debug
+    if value and not _late_debug:
+        _late_debug = True
+        obj = ctx.find_root().obj
+        if isinstance(obj, dict):
+            obj["debug"] = True
+        from canfar_core.log import lower_level_to
+
+        lower_level_to("debug")
+
+
+def accept_debug_anywhere(command: click.Command) -> None:
+    """Give ``command`` (and, for a group, each of its commands) a hidden ``--debug`` that does
+    what the root one does, so that it may come after the command as well as before."""
+    if not any(param.name == "late_debug" for param in command.params):
+        command.params.append(
+            click.Option(
+                ["--debug", "late_debug"],
+                is_flag=True,
+                hidden=True,
+                expose_value=False,
+                callback=_debug_after_command,
+            )
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_debug_anywhere(sub)
 
 
 @cli.command()
@@ -221,19 +287,17 @@ def config_set(key: str, value: str) -> None:
     from canfar_core.config import config_file, parse_setting, set_path
 
     parsed = parse_setting(key, value)
-    store = config_file()
-    data = store.read()
-    if key == "active":
-        from canfar_core.contexts import LOCAL, saved_contexts
+    with config_file().update() as data:
+        if key == "active":
+            from canfar_core.contexts import LOCAL, saved_contexts
 
-        known = saved_contexts(data)
-        if parsed != LOCAL and parsed not in known:
-            from canfar_core.errors import NotFound
+            known = saved_contexts(data)
+            if parsed != LOCAL and parsed not in known:
+                from canfar_core.errors import NotFound
 
-            names = ", ".join([LOCAL, *known])
-            raise NotFound(f"no context named '{parsed}' (known: {names})")
-    set_path(data, key, parsed)
-    store.write(data)
+                names = ", ".join([LOCAL, *known])
+                raise NotFound(f"no context named '{parsed}' (known: {names})")
+        set_path(data, key, parsed)
 
 
 @config.command("unset")
@@ -243,11 +307,9 @@ def config_unset(key: str) -> None:
     from canfar_core.config import config_file, unset_path
     from canfar_core.errors import NotFound
 
-    store = config_file()
-    data = store.read()
-    if not unset_path(data, key):
-        raise NotFound(f"'{key}' is not set")
-    store.write(data)
+    with config_file().update() as data:
+        if not unset_path(data, key):
+            raise NotFound(f"'{key}' is not set")
 
 
 @config.command("path")
@@ -286,6 +348,8 @@ def build_cli() -> click.Group:
                 f"{_one_line(exc)}",
                 err=True,
             )
+    for command in group.commands.values():
+        accept_debug_anywhere(command)
     return group
 
 
@@ -323,6 +387,24 @@ def _debug_requested(args: list[str]) -> bool:
     return "--debug" in own
 
 
+def _check_utf8(args: list[str]) -> None:
+    """Refuse canfar's own arguments that are not UTF-8 text (the bytes of another encoding).
+
+    They could not be saved in the config, the local database or a request. The words after
+    ``--`` are a replica's own command and are passed on byte for byte.
+    """
+    own = args[: args.index("--")] if "--" in args else args
+    for arg in own:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = arg.encode("utf-8", "surrogateescape")
+            shown = raw.decode("utf-8", "backslashreplace")
+            raise ValidationError(
+                f"the argument '{shown}' is not UTF-8 text; give it in UTF-8"
+            ) from None
+
+
 def _exit_code(code: object) -> int:
     """The exit status ``sys.exit(code)`` would give."""
     if code is None:
@@ -347,10 +429,13 @@ def main(argv: list[str] | None = None) -> int:
     :class:`~canfar_core.errors.CanfarError` (1 for anything unexpected). A traceback is printed
     only with ``--debug`` or ``CANFAR_DEBUG=1``.
     """
+    global _late_debug
+    _late_debug = False
     args = sys.argv[1:] if argv is None else list(argv)
     debug = _debug_requested(args)
     stdout = sys.stdout
     try:
+        _check_utf8(args)
         group = build_cli()
         result = group.main(args=args, prog_name="canfar", standalone_mode=False)
     except click.exceptions.Exit as exc:
