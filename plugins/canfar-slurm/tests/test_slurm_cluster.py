@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from canfar.sessions import Session
-from canfar_core.errors import CanfarError, ConnectionFailed, NotFound
+from canfar_core.errors import CanfarError, NotFound
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("slurm_cluster", "canfar_home")]
 
@@ -109,9 +109,11 @@ def test_a_failing_task_is_failed_with_its_exit_code(session: Session) -> None:
     assert info.extra["slurm_state"] == "FAILED"
     assert info.extra["slurm_reason"] == "NonZeroExitCode"
     shown = canfar("info", "--backend", "slurm", session_id)
-    assert "Failed" in shown.stdout and "3" in shown.stdout
+    assert "Failed" in shown.stdout
+    assert "3" in shown.stdout
     events = canfar("events", "--backend", "slurm", session_id).stdout
-    assert "Ended" in events and "exit code 3" in events
+    assert "Ended" in events
+    assert "exit code 3" in events
 
 
 def test_delete_cancels_a_running_array(session: Session) -> None:
@@ -204,7 +206,13 @@ def test_a_controller_that_does_not_answer(session: Session, tmp_path: Path) -> 
 
 def test_missing_slurm_commands_are_named(session: Session) -> None:
     result = canfar(
-        "create", "headless", "img", "--backend", "slurm", "--", "true",
+        "create",
+        "headless",
+        "img",
+        "--backend",
+        "slurm",
+        "--",
+        "true",
         env={"PATH": os.path.dirname(sys.executable)},
     )
     assert result.returncode == 1

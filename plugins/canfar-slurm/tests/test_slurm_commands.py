@@ -67,7 +67,9 @@ def test_array_spec_names_exactly_the_replicas(replicas: list[int], expected: st
     assert commands.array_spec(replicas) == expected
 
 
-@pytest.mark.parametrize("good", ["30", "10:00", "2:00:00", "1-0", "1-12:30", "3-00:00:00", "UNLIMITED"])
+@pytest.mark.parametrize(
+    "good", ["30", "10:00", "2:00:00", "1-0", "1-12:30", "3-00:00:00", "UNLIMITED"]
+)
 def test_time_limits_slurm_accepts(good: str) -> None:
     assert commands.check_time(good) == good
 
@@ -134,9 +136,12 @@ def test_recorded_squeue_states_in_the_platforms_words() -> None:
     }
     assert tasks["24_2"].reason == "NonZeroExitCode"
     assert tasks["26_1"].reason == "Resources"
-    assert tasks["26_1"].start is None and tasks["26_1"].nodes is None
-    assert tasks["25_1"].start == "2026-11-29T20:20:15" and tasks["25_1"].end is None
-    assert tasks["25_1"].reason is None and tasks["25_1"].nodes == "vm"
+    assert tasks["26_1"].start is None
+    assert tasks["26_1"].nodes is None
+    assert tasks["25_1"].start == "2026-11-29T20:20:15"
+    assert tasks["25_1"].end is None
+    assert tasks["25_1"].reason is None
+    assert tasks["25_1"].nodes == "vm"
 
 
 def test_recorded_squeue_after_scancel() -> None:

@@ -43,7 +43,7 @@ def test_a_missing_command_names_it_and_says_where_to_run(fake_bin) -> None:
 
 def test_a_controller_that_does_not_answer(fake_bin) -> None:
     fake_bin("squeue", "squeue-controller-down.txt", 1)
-    with pytest.raises(ConnectionFailed, match="controller does not answer: .*Unable to contact"):
+    with pytest.raises(ConnectionFailed, match=r"controller does not answer: .*Unable to contact"):
         runner.run(["squeue"])
 
 

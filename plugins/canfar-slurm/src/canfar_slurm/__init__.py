@@ -16,7 +16,6 @@ from canfar_core import hookimpl
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
     from canfar_core.models import Register
-
     from canfar_slurm.backend import SlurmBackend
 
 __version__ = "0.1.0"

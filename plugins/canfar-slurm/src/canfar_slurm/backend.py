@@ -24,18 +24,18 @@ import os
 import re
 import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from canfar_core.backend import Backend
 from canfar_core.contexts import Context
 from canfar_core.errors import CanfarError, NotFound, Unsupported, ValidationError
 from canfar_core.models import LaunchResult, PlatformStats, SessionInfo, SessionSpec
-
 from canfar_slurm import commands, runner, script, settings
 from canfar_slurm.commands import TaskState
-from canfar_slurm.ids import JobRef, parse_id
+from canfar_slurm.ids import parse_id
 from canfar_slurm.states import is_final, status_of
 from canfar_slurm.store import ArrayRecord, Store
 
@@ -380,7 +380,7 @@ class SlurmBackend(Backend):
 
     def events(self, session_id: str) -> str:
         record, task, state = self._find(session_id)
-        rows = [
+        rows: builtins.list[tuple[str | None, str, str]] = [
             (
                 iso(state.submit) or _stamp(record.created),
                 "Submitted",
@@ -403,7 +403,9 @@ class SlurmBackend(Backend):
             if state.reason and state.reason != "None":
                 detail += f" ({state.reason})"
             rows.append((iso(state.end) or "", "Ended", f"{status}: {detail}"))
-        widths = [max(len(str(row[i] or "")) for row in [("TIME", "EVENT", ""), *rows]) for i in (0, 1)]
+        widths = [
+            max(len(str(row[i] or "")) for row in [("TIME", "EVENT", ""), *rows]) for i in (0, 1)
+        ]
         lines = [f"{'TIME':<{widths[0]}}  {'EVENT':<{widths[1]}}  MESSAGE"]
         lines += [f"{t or '':<{widths[0]}}  {e:<{widths[1]}}  {m}" for t, e, m in rows]
         return "\n".join(lines) + "\n"
@@ -448,7 +450,10 @@ class SlurmBackend(Backend):
         return {sid: result[sid] for sid in refs}
 
     def _forget(
-        self, job: str, tasks: builtins.list[int], terminating: builtins.list[int] = ()  # type: ignore[assignment]
+        self,
+        job: str,
+        tasks: builtins.list[int],
+        terminating: Sequence[int] = (),
     ) -> None:
         """Drop ``tasks`` (and their logs); mark ``terminating`` ones deleted until they end."""
 
@@ -492,9 +497,9 @@ class SlurmBackend(Backend):
         )
 
 
-def _read_exit(path: Any) -> int | None:
+def _read_exit(path: Path) -> int | None:
     try:
-        text = open(path).read().strip()
+        text = path.read_text().strip()
     except OSError:
         return None
     return int(text) if text.lstrip("-").isdigit() else None
@@ -502,6 +507,3 @@ def _read_exit(path: Any) -> int | None:
 
 def _stamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-
-
-__all__ = ["JobRef", "SlurmBackend"]

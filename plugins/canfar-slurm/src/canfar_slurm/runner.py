@@ -80,7 +80,9 @@ def run(argv: list[str], *, stdin: str | None = None, env: Mapping[str, str] | N
     message = _message(command, done.stderr or done.stdout)
     if any(sign.lower() in message.lower() for sign in CONTROLLER_DOWN):
         raise ConnectionFailed(f"the Slurm controller does not answer: {message}")
-    raise SlurmCommandFailed(message or f"{command} failed (exit {done.returncode})", output=message)
+    raise SlurmCommandFailed(
+        message or f"{command} failed (exit {done.returncode})", output=message
+    )
 
 
 def _message(command: str, text: str) -> str:

@@ -47,7 +47,9 @@ def place(image: str, container: str, workdir: str) -> Placement:
             return Placement(HOST)
         container = found
     elif shutil.which(container) is None:
-        raise ValidationError(f"container '{container}' was chosen but {container} is not installed")
+        raise ValidationError(
+            f"container '{container}' was chosen but {container} is not installed"
+        )
     if not runnable_image(image):
         raise ValidationError(
             f"{container} runs docker://IMAGE references and .sif files, not '{image}'"
@@ -89,11 +91,11 @@ def batch_script(
         if gpus:
             prefix.append("--nv")
         argv = [*prefix, str(placement.image_reference), *argv]
-    exit_file = shlex.quote(exit_dir.rstrip("/") + "/")
+    exit_file = shlex.quote(exit_dir.rstrip("/") + "/") + '"$skaha_sessionid.exit"'
     lines += [
         shlex.join(argv),
         "code=$?",
-        f'printf \'%s\\n\' "$code" > {exit_file}"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}.exit"',
+        f"printf '%s\\n' \"$code\" > {exit_file}",
         'exit "$code"',
     ]
     return "\n".join(lines) + "\n"

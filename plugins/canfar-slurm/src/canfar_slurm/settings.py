@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from canfar_core.errors import ValidationError
-
 from canfar_slurm import commands
 
 KEYS = ("partition", "account", "time", "qos", "log_dir", "container")
