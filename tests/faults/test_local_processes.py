@@ -236,3 +236,44 @@ def test_deleting_during_a_launch_leaves_0_processes(tag):
     delete_everything()
     assert tagged(tag) == []
     assert canfar("ps", "--all", "-q").stdout.split() == []
+
+
+@linux_only
+@pytest.mark.slow
+def test_ctrl_c_in_local_create_r100_prints_every_id_that_exists(tag):
+    """Ctrl-C part way through ``create -r 100``: every session that exists is printed, and
+    every process running belongs to a printed session."""
+    launch = subprocess.Popen(
+        canfar_command(
+            "create",
+            "headless",
+            "img/x:1",
+            "-r",
+            "100",
+            "--env",
+            f"CANFAR_TEST_TAG={tag}",
+            "--",
+            "sleep",
+            "300",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: len(tagged_sessions(tag)) >= 5, timeout=30, what="5 replicas")
+        launch.send_signal(signal.SIGINT)
+        out, err = launch.communicate(timeout=30)
+    finally:
+        if launch.poll() is None:
+            launch.kill()
+            launch.communicate()
+    assert launch.returncode == 130, err
+    assert "Traceback" not in err
+    printed = {line.split()[0] for line in out.splitlines()[2:] if line.strip()}
+    existing = set(canfar("ps", "--all", "-q").stdout.split())
+    assert existing, err
+    assert printed == existing, out + err
+    assert tagged_sessions(tag) <= printed
+    assert f"{len(existing)} of 100 replicas launched" in err
+    delete_everything()

@@ -40,7 +40,13 @@ from typing import Any
 
 from canfar_core.backend import Backend
 from canfar_core.contexts import Context
-from canfar_core.errors import CanfarError, NotFound, Unsupported, ValidationError
+from canfar_core.errors import (
+    CanfarError,
+    LaunchInterrupted,
+    NotFound,
+    Unsupported,
+    ValidationError,
+)
 from canfar_core.models import (
     ACTIVE_STATUSES,
     Image,
@@ -218,6 +224,7 @@ class LocalBackend(Backend):
         failures: dict[int, str] = {}
         unrecorded: dict[str, tuple[Record, dict[str, Any]]] = {}
         flushed = time.monotonic()
+        interrupted = False
         try:
             for record, secret_env in zip(records, secrets, strict=True):
                 try:
@@ -233,6 +240,8 @@ class LocalBackend(Backend):
                 if time.monotonic() - flushed > RECORD_INTERVAL:
                     self._record_starts(unrecorded, started, failures)
                     flushed = time.monotonic()
+        except KeyboardInterrupt:
+            interrupted = True
         finally:
             # Even when interrupted (Ctrl-C), what was started is recorded; records whose
             # process never started are forgotten (a process found by its marker is kept).
@@ -242,6 +251,18 @@ class LocalBackend(Backend):
                 done = set(started)
                 self._settle([r for r in records if r.id not in done], started)
         self.store.record_image(spec.image, spec.kind)
+        if interrupted:
+            order = {r.id: r.replica for r in records}
+            started.sort(key=order.__getitem__)
+            done = set(started)
+            raise LaunchInterrupted(
+                f"interrupted: {len(started)} of {len(records)} replicas launched",
+                ids=started,
+                failures=failures,
+                not_sent=[
+                    r.replica for r in records if r.id not in done and r.replica not in failures
+                ],
+            )
         return LaunchResult(ids=started, failures=failures)
 
     def _record_starts(
