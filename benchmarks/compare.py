@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 PEER_VERSION = "1.5.2"
 MIB = 1024 * 1024
-SECTIONS = ("startup", "distribution", "launch", "ps", "local-ps")
+SECTIONS = ("startup", "distribution", "launch", "ps", "local-ps", "replicas")
 DISTRIBUTED = "canfar.helpers.distributed"
 #: What is not source: left out of the copy of the tree that is installed.
 _NOT_SOURCE = (".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".*cache")
@@ -796,6 +796,152 @@ def local_ps(ours: Path, peer: Path, runs: int, sizes: list[int], work: Path) ->
     return figures
 
 
+# -- section: launching replicas on the platform, with latency -------------------------------------
+
+#: An image the fake Skaha server accepts.
+LAUNCH_IMAGE = "images.canfar.net/skaha/astroml:latest"
+
+
+def _worker_launch(replicas: int, concurrency: str) -> None:
+    """Runs inside the measured interpreter: one launch of ``replicas`` headless replicas, timed
+    from the call to the ids (the interpreter's start-up and imports left out).
+
+    Ours reaches the fake server through ``CANFAR_URL``/``CANFAR_TOKEN``; the public client
+    through its configuration file, with its ``AsyncSession`` (the one that launches replicas
+    concurrently). ``concurrency`` is a number, or ``default`` for each client's own.
+    """
+    import asyncio
+    import importlib.util
+    import inspect
+
+    limit = None if concurrency == "default" else int(concurrency)
+    if importlib.util.find_spec("canfar_core") is not None:
+        from canfar_core.sessions import Session
+
+        options: dict[str, int] = {}
+        if limit is not None:
+            if "concurrency" in inspect.signature(Session).parameters:
+                options["concurrency"] = limit
+            else:  # before the setting existed: the constant it replaced
+                import canfar_plugins.skaha.client as skaha
+
+                skaha.MAX_CONCURRENCY = limit  # type: ignore[misc]
+        with Session(**options) as session:  # type: ignore[arg-type]
+            start = time.perf_counter()
+            ids = session.create(
+                name="bench", image=LAUNCH_IMAGE, kind="headless", cmd="true", replicas=replicas
+            )
+            seconds = time.perf_counter() - start
+    else:
+        from canfar.sessions import AsyncSession  # type: ignore[attr-defined]
+
+        async def launch() -> tuple[float, list[str]]:
+            options = {} if limit is None else {"concurrency": limit}
+            async with AsyncSession(**options) as session:
+                start = time.perf_counter()
+                ids = await session.create(
+                    name="bench",
+                    image=LAUNCH_IMAGE,
+                    kind="headless",
+                    cmd="true",
+                    replicas=replicas,
+                    errors="raise",
+                )
+                return time.perf_counter() - start, ids
+
+        seconds, ids = asyncio.run(launch())
+    print(json.dumps({"seconds": seconds, "ids": len(ids)}))
+
+
+def _current_default(ours: Path) -> int | None:
+    """Our launch concurrency when none is chosen, read from our installation."""
+    done = subprocess.run(
+        [str(venv_bin(ours, "python")), "-c", _DEFAULT_CONCURRENCY],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
+    return int(done.stdout) if done.returncode == 0 and done.stdout.strip().isdigit() else None
+
+
+_DEFAULT_CONCURRENCY = """
+import canfar_plugins.skaha.client as skaha
+print(getattr(skaha, "DEFAULT_CONCURRENCY", getattr(skaha, "MAX_CONCURRENCY", "")))
+"""
+
+
+def replicas_launch(
+    ours: Path,
+    peer: Path,
+    runs: int,
+    counts: list[int],
+    latencies: list[float],
+    limits: list[int],
+    work: Path,
+) -> list[Figure]:
+    """Launching ``counts`` headless replicas on the fake Skaha server answering each create
+    after ``latencies`` seconds, with each of ``limits`` requests in flight, ours and the public
+    client's ``AsyncSession`` side by side at the same limit (both take ``concurrency``), plus
+    the public client at its own default.
+
+    The runs of ours and the public client's take turns; the server forgets its sessions
+    between runs. A run in which a replica failed is reported, not timed.
+    """
+    server = _fake_skaha()
+    if server is None:
+        return [Figure("launching replicas", "s", note="not measured: no tests/fakeskaha.")]
+    default = _current_default(ours)
+    ours_env = isolated_env(work / "launch-ours", CANFAR_URL=server.url, CANFAR_TOKEN=server.token)  # type: ignore[attr-defined]
+    peer_env = isolated_env(work / "launch-peer")
+    peer_home(Path(peer_env["HOME"]), server.url, server.token)  # type: ignore[attr-defined]
+    sides = {"ours": (str(venv_bin(ours, "python")), ours_env)}
+    sides["peer"] = (str(venv_bin(peer, "python")), peer_env)
+    figures = []
+    try:
+        for latency in latencies:
+            server.clear_faults()  # type: ignore[attr-defined]
+            server.inject("POST", r"/session$", delay=latency, times=None)  # type: ignore[attr-defined]
+            for count in counts:
+                for limit in [*limits, "default"]:
+                    label = "the public client's default (32)" if limit == "default" else limit
+                    fig = Figure(
+                        f"launch {count} replicas, {latency * 1000:g} ms per create, "
+                        f"concurrency {label}",
+                        "s",
+                    )
+                    if limit == default:
+                        fig.case += " (ours: default)"
+                    times: dict[str, list[float]] = {"ours": [], "peer": []}
+                    failed: dict[str, str] = {}
+                    for _ in range(runs):
+                        for side, (python, env) in sides.items():
+                            if side == "ours" and limit == "default":
+                                continue
+                            with server._lock:  # type: ignore[attr-defined]
+                                server.sessions.clear()  # type: ignore[attr-defined]
+                            try:
+                                got = _run_worker(
+                                    python, ["launch", str(count), str(limit)], 1, env
+                                )
+                            except RuntimeError as exc:
+                                failed[side] = str(exc)
+                                continue
+                            if got[0]["ids"] != count:
+                                failed[side] = f"{got[0]['ids']} of {count} launched"
+                                continue
+                            times[side].append(got[0]["seconds"])
+                    for side, samples in times.items():
+                        if samples:
+                            setattr(fig, side, statistics.median(samples))
+                    fig.note = "; ".join(
+                        f"{side} failed in a run: {why}" for side, why in failed.items()
+                    )
+                    figures.append(fig)
+    finally:
+        server.stop()  # type: ignore[attr-defined]
+    return figures
+
+
 # -- main ------------------------------------------------------------------------------------------
 
 
@@ -819,6 +965,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=100, help="replicas sharing the paths")
     parser.add_argument("--replicas", type=int, default=100, help="local replicas to launch")
     parser.add_argument("--sessions", type=int, default=5000, help="sessions for ps")
+    parser.add_argument(
+        "--launch-replicas", default="100,256", help="replicas launched on the fake server"
+    )
+    parser.add_argument("--latency", default="20,100", help="milliseconds per create request")
+    parser.add_argument(
+        "--concurrency", default="16,32,64", help="requests in flight (both clients)"
+    )
     parser.add_argument(
         "--local-sessions", default="0,1000,5000", help="finished local sessions for local-ps"
     )
@@ -854,6 +1007,16 @@ def main(argv: list[str] | None = None) -> int:
             figures += launch(ours, args.heavy_runs, args.replicas, work)
         if "ps" in sections:
             figures += ps_many(ours, peer, args.heavy_runs, args.sessions, work)
+        if "replicas" in sections:
+            figures += replicas_launch(
+                ours,
+                peer,
+                args.heavy_runs,
+                [int(c) for c in args.launch_replicas.split(",")],
+                [float(ms) / 1000 for ms in args.latency.split(",")],
+                [int(c) for c in args.concurrency.split(",")],
+                work,
+            )
         if "local-ps" in sections:
             local_sizes = [int(s) for s in args.local_sessions.split(",") if s.strip()]
             figures += local_ps(ours, peer, args.runs, local_sizes, work)
@@ -873,6 +1036,9 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--worker" and sys.argv[2] == "distribution":
         size, source, strategy, replica, count = sys.argv[3:8]
         _worker_distribution(int(size), source, strategy, int(replica), int(count))
+        sys.exit(0)
+    if len(sys.argv) > 4 and sys.argv[1] == "--worker" and sys.argv[2] == "launch":
+        _worker_launch(int(sys.argv[3]), sys.argv[4])
         sys.exit(0)
     if len(sys.argv) > 3 and sys.argv[1] == "--worker" and sys.argv[2] == "populate":
         _worker_populate(int(sys.argv[3]))
