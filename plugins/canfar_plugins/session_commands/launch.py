@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,13 +18,17 @@ from canfar_plugins.session_commands.common import (
     session_for,
 )
 from canfar_plugins.session_commands.completion import complete_kinds
+from canfar_plugins.session_commands.waiting import (
+    check_wanted,
+    default_wanted,
+    ended_elsewhere,
+    report_not_reached,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from canfar_core.models import SessionInfo, SessionSpec
     from canfar_core.sessions import Session
-
-#: ``create --wait`` looks up the events of at most this many failed sessions.
-FAILURES_EXPLAINED = 10
 
 
 def split_command_line(
@@ -78,43 +80,12 @@ class CreateCommand(click.Command):
         return [*super().collect_usage_pieces(ctx), "[--] [CMD [ARGS]...]"]
 
 
-class WaitProgress:
-    """The ``create --wait`` progress line on stderr: rewritten on a terminal, else one line per
-    change."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.last = ""
-        self.current: dict[str, SessionInfo] = {}
-
-    def __call__(self, current: dict[str, SessionInfo]) -> None:
-        from canfar_core.models import STATUSES
-
-        self.current = current
-        counts: dict[str, int] = {}
-        for state in current.values():
-            counts[state.status] = counts.get(state.status, 0) + 1
-        order = [*STATUSES, *sorted(set(counts) - set(STATUSES))]
-        line = "Waiting: " + ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
-        if self.tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
-            sys.stderr.flush()
-        elif line != self.last:
-            click.echo(line, err=True)
-        self.last = line
-
-    def done(self) -> None:
-        if self.tty and self.last:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-        self.last = ""
-
-
 def launched_entries(
-    spec: SessionSpec, ids: list[str], failures: dict[int, str]
+    spec: SessionSpec, ids: list[str], unlaunched: Collection[int]
 ) -> list[dict[str, Any]]:
-    """Each launched session with its replica number and name, in replica order."""
-    replicas = [k for k in spec.replica_numbers() if k not in failures]
+    """Each launched session with its replica number and name, in replica order
+    (``unlaunched``: the replicas that failed, may exist, or were never sent)."""
+    replicas = [k for k in spec.replica_numbers() if k not in unlaunched]
     if len(replicas) != len(ids):  # a backend that did not keep replica order: names unknown
         return [{"id": sid, "name": None, "replica": None} for sid in ids]
     return [
@@ -201,7 +172,16 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 )
 @click.option("--runtime", metavar="NAME", help="Local backend: the container runtime to use.")
 @click.option(
-    "-w", "--wait", is_flag=True, help="Wait until every replica is Running or has ended."
+    "-w",
+    "--wait",
+    is_flag=True,
+    help="Wait until every replica has Completed (a notebook or other interactive kind: until "
+    "it is Running); exit 1 if one failed.",
+)
+@click.option(
+    "--until",
+    metavar="STATUS",
+    help="With --wait (which it implies): wait for this status instead (e.g. Running).",
 )
 @click.option(
     "--timeout",
@@ -226,6 +206,7 @@ def create(
     env_pairs: tuple[str, ...],
     runtime: str | None,
     wait: bool,
+    until: str | None,
     timeout: float | None,
     backend: str | None,
     as_json: bool,
@@ -242,16 +223,22 @@ def create(
       canfar create headless skaha/astroml:latest python -c 'print(4)'
       canfar create notebook skaha/astroml:latest --cores 2 --ram 8
 
+    With --wait, canfar stays until the work is done: a headless session until it has
+    Completed (exit 1, naming it, if it Failed), an interactive one until it is Running. Add
+    --until Running to stop as soon as headless replicas run; `canfar wait` waits later.
+
     Each replica gets REPLICA_ID (1..N) and REPLICA_COUNT in its environment. To re-run
     replicas that failed, repeat the command with the same --name and --replicas and add
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
     """
-    from canfar_core.errors import LaunchError
+    from canfar_core.errors import LaunchError, LaunchInterrupted
     from canfar_core.output import echo, emit_json, info, table
     from canfar_core.sessions import WaitTimeout
     from canfar_core.validation import check_name, parse_env_pairs
 
     one_format(as_json, quiet)
+    wanted = None if until is None else check_wanted(until, "--until")
+    wait = wait or wanted is not None
     if not kind.strip():
         raise ValidationError("a session kind is required (for example headless)")
     if name is not None:  # an empty --name is a slip, not a request for a made-up name
@@ -275,12 +262,25 @@ def create(
         **options,
     )
     failures: dict[int, str] = {}
+    uncertain: dict[int, str] = {}
+    not_sent: list[int] = []
+    stopped: LaunchInterrupted | None = None
     try:
         ids = session.launch(spec)
     except LaunchError as exc:
         ids, failures = list(exc.ids), dict(exc.failures)
-    launched = launched_entries(spec, ids, failures)
-    if not as_json and not quiet and ids and not failures:
+        uncertain, not_sent = dict(exc.uncertain), list(exc.not_sent)
+        if isinstance(exc, LaunchInterrupted):
+            stopped = exc
+    except CanfarError as exc:
+        if as_json:  # the document still says what happened to every replica
+            emit_json(
+                launch_document(session, spec, [], dict.fromkeys(spec.replica_numbers(), str(exc)))
+            )
+        raise
+    unlaunched = {*failures, *uncertain, *not_sent}
+    launched = launched_entries(spec, ids, unlaunched)
+    if not as_json and not quiet and ids and not unlaunched:
         where = session.context.name
         if spec.backend != where:
             where += f" ({spec.backend})"
@@ -294,9 +294,10 @@ def create(
 
     states: dict[str, SessionInfo] = {}
     gave_up: CanfarError | None = None
-    if wait and ids and not failures:
+    if wait and ids and not unlaunched:
+        wanted = wanted or default_wanted(session, spec.kind)
         try:
-            states = wait_for(ctx, session, ids, timeout)
+            states = wait_for(ctx, session, ids, timeout, wanted)
         except WaitTimeout as exc:  # still print the ids and the states last seen
             states, gave_up = exc.sessions, exc
     for entry in launched:
@@ -305,20 +306,7 @@ def create(
         entry["exit_code"] = state.exit_code if state else None
 
     if as_json:
-        emit_json(
-            {
-                "context": session.context.name,
-                "backend": spec.backend,
-                "kind": spec.kind,
-                "image": spec.image,
-                "name": spec.name,
-                "sessions": launched,
-                "failures": [
-                    {"replica": k, "name": spec.replica_name(k), "reason": reason}
-                    for k, reason in sorted(failures.items())
-                ],
-            }
-        )
+        emit_json(launch_document(session, spec, launched, failures, uncertain, not_sent))
     elif quiet:
         for entry in launched:
             echo(entry["id"])
@@ -328,18 +316,29 @@ def create(
             [(e["id"], e["name"] or "-", *([e["status"]] if states else [])) for e in launched],
             headers=columns,
         )
-    if failures:
-        for k, reason in sorted(failures.items()):
-            click.echo(f"Error: replica {k} ({spec.replica_name(k)}) failed: {reason}", err=True)
-        if spec.replicas > 1:
-            click.echo(relaunch_hint(spec, list(failures), name is not None), err=True)
-        kept = f"; the {len(ids)} launched keep running" if ids else ""
+    if unlaunched and len(spec.replica_numbers()) == 1 and uncertain and stopped is None:
+        ((k, reason),) = uncertain.items()  # one launch, one line
+        raise CanfarError(f"session {spec.replica_name(k)} may exist: {reason}")
+    if unlaunched:
+        report_unlaunched(spec, failures, uncertain, not_sent, name is not None)
         total = len(spec.replica_numbers())
-        raise CanfarError(f"{len(failures)} of {total} replicas failed to launch{kept}")
-    failed = [s for s in states.values() if s.status == "Failed"]
-    for number, state in enumerate(failed):
-        why = why_failed(session, state, look=number < FAILURES_EXPLAINED)
-        click.echo(f"Error: {state.id} ({state.name}) failed: {why}", err=True)
+        kept = f"; the {len(ids)} launched keep running" if ids else ""
+        if stopped is not None:
+            interrupted(
+                ctx,
+                f"Interrupted: {len(ids)} of {total} replicas launched"
+                + (" and keep running (list them with: canfar ps)" if ids else "")
+                + (f"; {len(uncertain)} may exist" if uncertain else "")
+                + (f"; {len(not_sent)} not sent" if not_sent else ""),
+            )
+        if uncertain:
+            raise CanfarError(
+                f"{len(unlaunched)} of {total} replicas are not known to have launched "
+                f"({len(uncertain)} may exist){kept}"
+            )
+        raise CanfarError(f"{len(unlaunched)} of {total} replicas failed to launch{kept}")
+    failed = ended_elsewhere(states.values(), wanted or "Running")
+    report_not_reached(session, failed, wanted or "Running")
     replica_of = {e["id"]: e["replica"] for e in launched}
     failed_numbers = [replica_of[s.id] for s in failed if replica_of.get(s.id) is not None]
     if failed_numbers and spec.replicas > 1:
@@ -350,44 +349,55 @@ def create(
         raise CanfarError(f"{len(failed)} of {len(ids)} sessions failed")
 
 
-def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
-    """The exit code and the last scheduling event of a failed session, as far as known."""
-    parts = [] if state.exit_code is None else [f"exit code {state.exit_code}"]
-    reason = state.extra.get("reason")
-    if isinstance(reason, str) and reason and reason not in parts:
-        parts.append(reason)
-    if look:
-        with contextlib.suppress(CanfarError):
-            lines = [line.strip() for line in session.events(state.id).splitlines()]
-            lines = [line for line in lines if line and line != "<none>"]
-            if lines:
-                parts.append(lines[-1])
-    parts.append(f"see: canfar logs {state.id}; canfar events {state.id}")
-    return "; ".join(parts)
+def launch_document(
+    session: Session,
+    spec: SessionSpec,
+    launched: list[dict[str, Any]],
+    failures: dict[int, str],
+    uncertain: dict[int, str] | None = None,
+    not_sent: list[int] | None = None,
+) -> dict[str, Any]:
+    """What ``create --json`` prints: every launched session, and every replica that was not."""
+    return {
+        "context": session.context.name,
+        "backend": spec.backend,
+        "kind": spec.kind,
+        "image": spec.image,
+        "name": spec.name,
+        "sessions": launched,
+        "failures": [
+            {"replica": k, "name": spec.replica_name(k), "reason": reason}
+            for k, reason in sorted(failures.items())
+        ],
+        "uncertain": [
+            {"replica": k, "name": spec.replica_name(k), "reason": reason}
+            for k, reason in sorted((uncertain or {}).items())
+        ],
+        "not_sent": [{"replica": k, "name": spec.replica_name(k)} for k in sorted(not_sent or [])],
+    }
 
 
-def wait_for(
-    ctx: click.Context, session: Session, ids: list[str], timeout: float | None
-) -> dict[str, SessionInfo]:
-    """``create --wait``: the sessions' states once each is Running or has ended, with a
-    progress line meanwhile; Ctrl-C names the sessions that keep going, and exits 130."""
-    from canfar_core.models import ACTIVE_STATUSES
-
-    progress = WaitProgress()
-    try:
-        return session.wait(ids, timeout=timeout, progress=progress, poll=1.0)
-    except KeyboardInterrupt:
-        progress.done()
-        still = [
-            sid
-            for sid in ids
-            if sid not in progress.current or progress.current[sid].status in ACTIVE_STATUSES
-        ]
-        interrupted(
-            ctx,
-            f"Interrupted: {len(still)} of {len(ids)} sessions are still pending or running "
-            f"and keep going: {' '.join(still)}\nStop them with: canfar delete {' '.join(still)}",
+def report_unlaunched(
+    spec: SessionSpec,
+    failures: dict[int, str],
+    uncertain: dict[int, str],
+    not_sent: list[int],
+    name_given: bool,
+) -> None:
+    """On stderr: each failed replica, each that may exist, those never sent, and a relaunch
+    hint that names only replicas known not to exist (following it never makes a duplicate)."""
+    for k, reason in sorted(failures.items()):
+        click.echo(f"Error: replica {k} ({spec.replica_name(k)}) failed: {reason}", err=True)
+    for k, reason in sorted(uncertain.items()):
+        click.echo(f"Error: replica {k} ({spec.replica_name(k)}) may exist: {reason}", err=True)
+    if not_sent:
+        click.echo(f"Not sent (these do not exist): replicas {replica_list(not_sent)}", err=True)
+    if uncertain:
+        names = " ".join(spec.replica_name(k) for k in sorted(uncertain))
+        click.echo(
+            f"Look for {names} with: canfar ps -a; launch one again only if it is not listed.",
+            err=True,
         )
-        raise  # not reached: interrupted() exits
-    finally:
-        progress.done()
+    absent = [*failures, *not_sent]
+    if absent and spec.replicas > 1:
+        click.echo(relaunch_hint(spec, absent, name_given), err=True)
