@@ -54,7 +54,8 @@ def test_a_302_to_delete_or_renew_is_an_error_not_a_success(run, fake, command, 
     assert result.code == 1
     (entry,) = json.loads(result.out)
     assert entry["ok"] is False
-    assert "redirect" in entry["error"] and "HTTP 302" in entry["error"]
+    assert "redirect" in entry["error"]
+    assert "HTTP 302" in entry["error"]
     assert session_id in {s.id for s in fake.live_sessions()}
     assert [r.method for r in fake.requests] == [method]  # not followed as a GET
 
@@ -105,7 +106,8 @@ def test_0_duplicates_after_the_hint_when_a_session_cannot_be_looked_for(run, fa
     assert "may exist" in result.err
     assert "canfar ps -a" in result.err
     again = follow_hint(run, fake, result.err, args)
-    assert again is not None and again.code == 0, again
+    assert again is not None
+    assert again.code == 0, again
     assert duplicates(fake) == 0
     assert set(names_on(fake)) == {"fit-1", "fit-2", "fit-3", "fit-4"}
 
@@ -118,7 +120,8 @@ def test_one_connection_reset_does_not_stop_the_other_replicas(run, fake):
     assert len(fake.requests_to("POST")) == 40
     assert len(document["sessions"]) == 39
     assert document["not_sent"] == []
-    assert [u["reason"] for u in document["uncertain"]][0].startswith("the connection")
+    (lost,) = document["uncertain"]
+    assert lost["reason"].startswith("the connection")
     assert result.code == 1
     assert duplicates(fake) == 0
 
