@@ -149,10 +149,7 @@ def parse_only_replicas(values: Sequence[str], replicas: int) -> list[int] | Non
                 raise ValidationError(f"--only-replicas: the range {word.strip()} runs backwards")
             for number in (first, last):
                 if not 1 <= number <= replicas:
-                    raise ValidationError(
-                        f"--only-replicas: replica {number} is not between 1 and {replicas} "
-                        "(--replicas)"
-                    )
+                    raise ValidationError(f"replica {number} is not between 1 and {replicas}")
             if len(numbers) + last - first + 1 > replicas:
                 raise ValidationError(
                     f"--only-replicas names more than the {replicas} replicas of --replicas"
