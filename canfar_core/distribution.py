@@ -100,10 +100,11 @@ def _check(replica: int, count: int, replica_said: str, count_said: str) -> None
 
 
 def _ask_plugins(environ: Mapping[str, str]) -> tuple[int, int | None] | None:
-    """The first answer of the ``canfar_replica_position`` hook (loads the plugin manager)."""
-    from canfar_core.manager import get_manager
+    """The first answer of the ``canfar_replica_position`` hook (loads the plugins that may
+    answer it: the built-in engines and those the user installed, not the rest)."""
+    from canfar_core.manager import position_manager
 
-    answer: tuple[int, int | None] | None = get_manager().hook.canfar_replica_position(
+    answer: tuple[int, int | None] | None = position_manager().hook.canfar_replica_position(
         environ=environ
     )
     return answer
