@@ -206,3 +206,23 @@ def test_apptainer_runs_the_image_when_asked() -> None:
         gpus=1,
     )
     assert "apptainer exec --nv docker://python:3.12 python fit.py" in text.splitlines()
+
+
+def test_recorded_sacct_states_and_exit_codes() -> None:
+    tasks = commands.parse_sacct(recorded("sacct-mixed.txt"))
+    found = {task: (status_of(s.state), s.exit_code) for task, s in tasks.items()}
+    assert found == {
+        "221_1": ("Completed", 0),
+        "221_2": ("Failed", 1),
+        "221_3": ("Failed", 2),
+        "222_1": ("Running", 0),
+        "222_2": ("Failed", 0),
+    }
+    assert tasks["222_2"].state == "CANCELLED by 0"
+    assert tasks["222_1"].end is None
+    assert tasks["221_3"].nodes == "vm"
+
+
+def test_sacct_steps_are_not_sessions() -> None:
+    tasks = commands.parse_sacct(recorded("sacct-with-steps.txt"))
+    assert sorted(tasks) == ["221_1", "221_2", "221_3"]
