@@ -1,7 +1,17 @@
 # The few commands people type. CI (.ci/run) runs `make lint`, `make test`, `make test-lowest` and
 # `make docs`.
+#
+# Which virtual environment is which:
+#   .venv         the README's: plain canfar with its built-in plugins, made by
+#                 `python3 -m venv .venv && .venv/bin/pip install .`. No target here reads,
+#                 creates or changes it, so testing never changes the canfar a user runs.
+#   .venv-test    `make install` (and `make test`, `make lint`, ...): canfar editable with the dev
+#                 and notebook extras, and the example plugins (plugins/canfar-*) editable. Run
+#                 chosen tests with `.venv-test/bin/python -m pytest -q tests/...`.
+#   .venv-lowest  `make test-lowest`, rebuilt on every run; .venv-tools holds uv for it.
+#   .venv-docs    `make docs`: the pinned tools of docs/requirements.txt and canfar editable.
 PYTHON ?= python3
-VENV ?= .venv
+VENV ?= .venv-test
 BIN := $(VENV)/bin
 EXAMPLES := $(patsubst %/pyproject.toml,%,$(wildcard plugins/canfar-*/pyproject.toml))
 TEST_PATHS := tests $(wildcard $(addsuffix /tests,$(EXAMPLES)))
@@ -83,5 +93,6 @@ docs: $(DOCS_STAMP)
 docs-serve: $(DOCS_STAMP)
 	$(MKDOCS) serve
 
+# Leaves the README's .venv alone.
 clean:
 	rm -rf $(VENV) $(LOWEST) $(TOOLS) $(DOCS_VENV) site build dist .pytest_cache .mypy_cache .ruff_cache

@@ -86,8 +86,26 @@ def _who(owner: str) -> str:
     envvar="CANFAR_CONTEXT",
     help="Use this saved context for this command.",
 )
+@click.option(
+    "--log-level",
+    metavar="LEVEL",
+    help="Log at LEVEL: debug, info, warning, error or critical (default: $CANFAR_LOGLEVEL).",
+)
+@click.option("-v", "--verbose", "verbosity", count=True, help="Log more: -v info, -vv debug.")
+@click.option(
+    "--log-file",
+    metavar="FILE",
+    help="Also write the log to FILE, one JSON object per line.",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, context_name: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    debug: bool,
+    context_name: str | None,
+    log_level: str | None,
+    verbosity: int,
+    log_file: str | None,
+) -> None:
     """canfar: run code on the CANFAR Science Platform, or on this machine.
 
     With no login, sessions run on this machine (the local backend); after
@@ -102,10 +120,51 @@ def cli(ctx: click.Context, debug: bool, context_name: str | None) -> None:
     ctx.obj["context"] = context_name
     if "NO_COLOR" in os.environ:
         ctx.color = False
-    if debug:
-        import logging
+    setup_logging(log_level, verbosity, debug, log_file)
 
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+
+def setup_logging(log_level: str | None, verbosity: int, debug: bool, log_file: str | None) -> None:
+    """Configure logging when an option or ``CANFAR_LOGLEVEL`` asks for it (else leave
+    Python's defaults, and the ``logging`` module unimported)."""
+    from canfar_core.log import choose_level, configure_logging
+
+    level = choose_level(log_level, verbosity, debug)
+    if level is not None or log_file is not None:
+        configure_logging(level, log_file)
+
+
+#: Set when ``--debug`` comes after a command (``canfar ps --debug``).
+_late_debug = False
+
+
+def _debug_after_command(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    global _late_debug
+    if value and not _late_debug:
+        _late_debug = True
+        obj = ctx.find_root().obj
+        if isinstance(obj, dict):
+            obj["debug"] = True
+        from canfar_core.log import lower_level_to
+
+        lower_level_to("debug")
+
+
+def accept_debug_anywhere(command: click.Command) -> None:
+    """Give ``command`` (and, for a group, each of its commands) a hidden ``--debug`` that does
+    what the root one does, so that it may come after the command as well as before."""
+    if not any(param.name == "late_debug" for param in command.params):
+        command.params.append(
+            click.Option(
+                ["--debug", "late_debug"],
+                is_flag=True,
+                hidden=True,
+                expose_value=False,
+                callback=_debug_after_command,
+            )
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_debug_anywhere(sub)
 
 
 @cli.command()
@@ -286,6 +345,8 @@ def build_cli() -> click.Group:
                 f"{_one_line(exc)}",
                 err=True,
             )
+    for command in group.commands.values():
+        accept_debug_anywhere(command)
     return group
 
 
@@ -347,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     :class:`~canfar_core.errors.CanfarError` (1 for anything unexpected). A traceback is printed
     only with ``--debug`` or ``CANFAR_DEBUG=1``.
     """
+    global _late_debug
+    _late_debug = False
     args = sys.argv[1:] if argv is None else list(argv)
     debug = _debug_requested(args)
     stdout = sys.stdout

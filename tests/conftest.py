@@ -1,9 +1,10 @@
-"""Set-up shared by every test: nothing reads or writes the real user's canfar files.
+"""Set-up shared by every test: nothing reads or writes the real user's files.
 
-Before any test runs, the config, state, data and cache folders point into a temporary folder
-and the ``CANFAR_*`` variables of the developer's shell are dropped, so that a test which forgot
-the ``canfar_home`` fixture (and every ``canfar`` process a test starts) still cannot touch
-``~/.config/canfar`` or talk to the server the developer is logged in to.
+Before any test runs, the home folder and the config, state, data and cache folders point into a
+temporary folder and the ``CANFAR_*`` variables of the developer's shell are dropped, so that a
+test which forgot the ``canfar_home`` fixture (and every process a test starts: ``canfar``,
+Jupyter, ...) still cannot touch ``~/.config/canfar``, leave files such as ``~/.ipython`` behind,
+or talk to the server the developer is logged in to.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
-_ISOLATED = ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
+_ISOLATED = ("HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
 _DROPPED = ("REPLICA_ID", "REPLICA_COUNT")
 _home: str | None = None
 
@@ -31,6 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _home = tempfile.mkdtemp(prefix="canfar-tests-")
     for variable in _ISOLATED:
         os.environ[variable] = os.path.join(_home, variable.lower())
+    os.mkdir(os.environ["HOME"])
     for variable in list(os.environ):
         if variable.startswith("CANFAR_") or variable in _DROPPED:
             del os.environ[variable]
@@ -39,3 +41,19 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _home is not None:
         shutil.rmtree(_home, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found():
+    """A command run in-process with ``--debug`` or ``--log-file`` configures canfar's logger;
+    the next test starts without those handlers (which may hold a closed capture stream)."""
+    yield
+    import logging
+
+    logger = logging.getLogger("canfar")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_canfar_handler", False):
+            logger.removeHandler(handler)
+            handler.close()
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
