@@ -96,7 +96,17 @@ def test_quiet_prints_only_ids(world, run):
 def test_json_output_has_the_documented_keys(world, run):
     result = run("create", "--json", "headless", IMAGE, "-n", "j", "-r", "2", "--", "true")
     data = json.loads(result.out)
-    assert set(data) == {"context", "backend", "kind", "image", "name", "sessions", "failures"}
+    assert set(data) == {
+        "context",
+        "backend",
+        "kind",
+        "image",
+        "name",
+        "sessions",
+        "failures",
+        "uncertain",
+        "not_sent",
+    }
     assert data["sessions"][1] == {
         "id": list(world.sessions)[1],
         "name": "j-2",

@@ -140,8 +140,10 @@ class Store:
         return self.exit_dir / session_id
 
     def _prepare_dirs(self) -> None:
-        for folder in (self.root, self.logs_dir, self.exit_dir):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        from canfar_core.config import private_dir
+
+        for folder in (self.logs_dir, self.exit_dir):
+            private_dir(folder)
 
     # -- connection --------------------------------------------------------------------------
 

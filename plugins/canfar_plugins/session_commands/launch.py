@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -111,10 +111,11 @@ class WaitProgress:
 
 
 def launched_entries(
-    spec: SessionSpec, ids: list[str], failures: dict[int, str]
+    spec: SessionSpec, ids: list[str], unlaunched: Collection[int]
 ) -> list[dict[str, Any]]:
-    """Each launched session with its replica number and name, in replica order."""
-    replicas = [k for k in spec.replica_numbers() if k not in failures]
+    """Each launched session with its replica number and name, in replica order
+    (``unlaunched``: the replicas that failed, may exist, or were never sent)."""
+    replicas = [k for k in spec.replica_numbers() if k not in unlaunched]
     if len(replicas) != len(ids):  # a backend that did not keep replica order: names unknown
         return [{"id": sid, "name": None, "replica": None} for sid in ids]
     return [
@@ -246,7 +247,7 @@ def create(
     replicas that failed, repeat the command with the same --name and --replicas and add
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
     """
-    from canfar_core.errors import LaunchError
+    from canfar_core.errors import LaunchError, LaunchInterrupted
     from canfar_core.output import echo, emit_json, info, table
     from canfar_core.sessions import WaitTimeout
     from canfar_core.validation import check_name, parse_env_pairs
@@ -275,12 +276,25 @@ def create(
         **options,
     )
     failures: dict[int, str] = {}
+    uncertain: dict[int, str] = {}
+    not_sent: list[int] = []
+    stopped: LaunchInterrupted | None = None
     try:
         ids = session.launch(spec)
     except LaunchError as exc:
         ids, failures = list(exc.ids), dict(exc.failures)
-    launched = launched_entries(spec, ids, failures)
-    if not as_json and not quiet and ids and not failures:
+        uncertain, not_sent = dict(exc.uncertain), list(exc.not_sent)
+        if isinstance(exc, LaunchInterrupted):
+            stopped = exc
+    except CanfarError as exc:
+        if as_json:  # the document still says what happened to every replica
+            emit_json(
+                launch_document(session, spec, [], dict.fromkeys(spec.replica_numbers(), str(exc)))
+            )
+        raise
+    unlaunched = {*failures, *uncertain, *not_sent}
+    launched = launched_entries(spec, ids, unlaunched)
+    if not as_json and not quiet and ids and not unlaunched:
         where = session.context.name
         if spec.backend != where:
             where += f" ({spec.backend})"
@@ -294,7 +308,7 @@ def create(
 
     states: dict[str, SessionInfo] = {}
     gave_up: CanfarError | None = None
-    if wait and ids and not failures:
+    if wait and ids and not unlaunched:
         try:
             states = wait_for(ctx, session, ids, timeout)
         except WaitTimeout as exc:  # still print the ids and the states last seen
@@ -305,20 +319,7 @@ def create(
         entry["exit_code"] = state.exit_code if state else None
 
     if as_json:
-        emit_json(
-            {
-                "context": session.context.name,
-                "backend": spec.backend,
-                "kind": spec.kind,
-                "image": spec.image,
-                "name": spec.name,
-                "sessions": launched,
-                "failures": [
-                    {"replica": k, "name": spec.replica_name(k), "reason": reason}
-                    for k, reason in sorted(failures.items())
-                ],
-            }
-        )
+        emit_json(launch_document(session, spec, launched, failures, uncertain, not_sent))
     elif quiet:
         for entry in launched:
             echo(entry["id"])
@@ -328,14 +329,27 @@ def create(
             [(e["id"], e["name"] or "-", *([e["status"]] if states else [])) for e in launched],
             headers=columns,
         )
-    if failures:
-        for k, reason in sorted(failures.items()):
-            click.echo(f"Error: replica {k} ({spec.replica_name(k)}) failed: {reason}", err=True)
-        if spec.replicas > 1:
-            click.echo(relaunch_hint(spec, list(failures), name is not None), err=True)
-        kept = f"; the {len(ids)} launched keep running" if ids else ""
+    if unlaunched and len(spec.replica_numbers()) == 1 and uncertain and stopped is None:
+        ((k, reason),) = uncertain.items()  # one launch, one line
+        raise CanfarError(f"session {spec.replica_name(k)} may exist: {reason}")
+    if unlaunched:
+        report_unlaunched(spec, failures, uncertain, not_sent, name is not None)
         total = len(spec.replica_numbers())
-        raise CanfarError(f"{len(failures)} of {total} replicas failed to launch{kept}")
+        kept = f"; the {len(ids)} launched keep running" if ids else ""
+        if stopped is not None:
+            interrupted(
+                ctx,
+                f"Interrupted: {len(ids)} of {total} replicas launched"
+                + (" and keep running (list them with: canfar ps)" if ids else "")
+                + (f"; {len(uncertain)} may exist" if uncertain else "")
+                + (f"; {len(not_sent)} not sent" if not_sent else ""),
+            )
+        if uncertain:
+            raise CanfarError(
+                f"{len(unlaunched)} of {total} replicas are not known to have launched "
+                f"({len(uncertain)} may exist){kept}"
+            )
+        raise CanfarError(f"{len(unlaunched)} of {total} replicas failed to launch{kept}")
     failed = [s for s in states.values() if s.status == "Failed"]
     for number, state in enumerate(failed):
         why = why_failed(session, state, look=number < FAILURES_EXPLAINED)
@@ -348,6 +362,60 @@ def create(
         raise gave_up
     if failed:
         raise CanfarError(f"{len(failed)} of {len(ids)} sessions failed")
+
+
+def launch_document(
+    session: Session,
+    spec: SessionSpec,
+    launched: list[dict[str, Any]],
+    failures: dict[int, str],
+    uncertain: dict[int, str] | None = None,
+    not_sent: list[int] | None = None,
+) -> dict[str, Any]:
+    """What ``create --json`` prints: every launched session, and every replica that was not."""
+    return {
+        "context": session.context.name,
+        "backend": spec.backend,
+        "kind": spec.kind,
+        "image": spec.image,
+        "name": spec.name,
+        "sessions": launched,
+        "failures": [
+            {"replica": k, "name": spec.replica_name(k), "reason": reason}
+            for k, reason in sorted(failures.items())
+        ],
+        "uncertain": [
+            {"replica": k, "name": spec.replica_name(k), "reason": reason}
+            for k, reason in sorted((uncertain or {}).items())
+        ],
+        "not_sent": [{"replica": k, "name": spec.replica_name(k)} for k in sorted(not_sent or [])],
+    }
+
+
+def report_unlaunched(
+    spec: SessionSpec,
+    failures: dict[int, str],
+    uncertain: dict[int, str],
+    not_sent: list[int],
+    name_given: bool,
+) -> None:
+    """On stderr: each failed replica, each that may exist, those never sent, and a relaunch
+    hint that names only replicas known not to exist (following it never makes a duplicate)."""
+    for k, reason in sorted(failures.items()):
+        click.echo(f"Error: replica {k} ({spec.replica_name(k)}) failed: {reason}", err=True)
+    for k, reason in sorted(uncertain.items()):
+        click.echo(f"Error: replica {k} ({spec.replica_name(k)}) may exist: {reason}", err=True)
+    if not_sent:
+        click.echo(f"Not sent (these do not exist): replicas {replica_list(not_sent)}", err=True)
+    if uncertain:
+        names = " ".join(spec.replica_name(k) for k in sorted(uncertain))
+        click.echo(
+            f"Look for {names} with: canfar ps -a; launch one again only if it is not listed.",
+            err=True,
+        )
+    absent = [*failures, *not_sent]
+    if absent and spec.replicas > 1:
+        click.echo(relaunch_hint(spec, absent, name_given), err=True)
 
 
 def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
