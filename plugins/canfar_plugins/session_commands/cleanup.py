@@ -18,7 +18,7 @@ from canfar_plugins.session_commands.common import (
     report_results,
     session_for,
 )
-from canfar_plugins.session_commands.completion import complete_kinds
+from canfar_plugins.session_commands.completion import complete_kinds, complete_session_ids
 
 if TYPE_CHECKING:
     from canfar_core.sessions import Session
@@ -43,20 +43,51 @@ def destroy(session: Session, ids: list[str]) -> dict[str, str | None]:
 
 
 @click.command()
-@ids_argument
+@click.argument("ids", nargs=-1, metavar="[ID...]", shell_complete=complete_session_ids)
+@click.option(
+    "-a",
+    "--all",
+    "every_active",
+    is_flag=True,
+    help="Every pending or running session (nothing to do is not an error).",
+)
 @backend_option
 @json_option
 @click.pass_context
-def delete(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json: bool) -> None:
+def delete(
+    ctx: click.Context,
+    ids: tuple[str, ...],
+    every_active: bool,
+    backend: str | None,
+    as_json: bool,
+) -> None:
     """Delete sessions (running ones are stopped). Prints the ids deleted.
 
+    With --all, every pending or running session of the context: when there is none, it says
+    so and exits 0 (where `canfar delete $(canfar ps -q)` would have no ID to delete).
+
     \b
-      canfar ps -q --status Failed | xargs canfar delete
+      canfar delete --all
+      canfar ps -q --status Failed | xargs -r canfar delete
     """
+    from canfar_core.models import ACTIVE_STATUSES
+    from canfar_core.output import emit_json, info
     from canfar_core.sessions import check_ids
 
-    checked = check_ids(ids)
+    if every_active and ids:
+        raise click.UsageError("give session ids or --all, not both")
+    if not every_active and not ids:
+        raise click.UsageError("give the ids of the sessions to delete, or --all")
     session = session_for(ctx, backend)
+    if every_active:
+        checked = [s.id for s in session.matching(status=list(ACTIVE_STATUSES))]
+        if not checked:
+            if as_json:
+                emit_json([])
+            info(f"Nothing to delete: no pending or running sessions on {session.context.name}.")
+            return
+    else:
+        checked = check_ids(ids)
     report_results(ctx, destroy(session, checked), "deleted", as_json)
 
 
