@@ -406,7 +406,7 @@ class SlurmBackend(Backend):
             if finished and not chunk:
                 return
             if not chunk:
-                time.sleep(max(0.2, poll))
+                time.sleep(max(1.0, poll))  # each look asks squeue: spare the controller
             try:
                 record, task, state = self._find(session_id)
             except NotFound:  # deleted while followed
