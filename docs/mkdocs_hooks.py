@@ -14,6 +14,7 @@ them to share :func:`command_paths` and :func:`hidden_commands`.
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 from collections.abc import Iterator
@@ -74,13 +75,10 @@ def _hidden_section(group: click.Group) -> str:
                 "",
             ]
         else:
+            shown = copy.copy(command)  # rendered as if listed; its hidden options stay hidden
+            shown.hidden = False
             lines += make_command_docs(
-                prog_name=path,
-                command=command,
-                depth=2,
-                style="table",
-                show_hidden=True,
-                has_attr_list=True,
+                prog_name=path, command=shown, depth=2, style="table", has_attr_list=True
             )
             lines.append("")
     return "\n".join(lines) if lines else "None at present."
