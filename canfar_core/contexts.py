@@ -42,7 +42,7 @@ class Context:
     #: Where it came from: ``config``, ``environment`` or ``default``.
     source: str = "config"
     #: Secrets given by the environment; they are never written to disk.
-    env_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    env_secrets: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def credentials(self) -> dict[str, Any]:
         """This context's secrets: the saved ones, overridden by those from the environment."""

@@ -46,6 +46,7 @@ from canfar_plugins.skaha.http import (
     HttpClient,
     Redirected,
     RequestRefused,
+    Timeouts,
     Unreachable,
     quote_id,
 )
@@ -60,7 +61,8 @@ _Sessions = list[SessionInfo]
 _Images = list[Image]
 _Params = list[tuple[str, str]]
 
-#: At most this many requests in flight for one command (replicas, deletes, renewals).
+#: At most this many requests in flight for one command (replicas, deletes, renewals), unless the
+#: session sets ``concurrency`` (``Session(concurrency=N)``, ``CANFAR_CONCURRENCY``).
 MAX_CONCURRENCY = 16
 API_VERSION = "v1"
 #: Seconds the server's resource offer is trusted before it is asked again.
@@ -145,6 +147,8 @@ class SkahaBackend(Backend):
     """Sessions on a Skaha service (``context.url``), authenticated by ``context.auth``."""
 
     name = "canfar"
+    #: The keyword options ``Session.create`` passes through to this backend: none.
+    option_names: tuple[str, ...] = ()
 
     def __init__(self, context: Context, http: HttpClient | None = None) -> None:
         super().__init__(context)
@@ -159,6 +163,20 @@ class SkahaBackend(Backend):
         self._resources_at = 0.0
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at once: the session's ``concurrency``, else the default."""
+        chosen = self.context.options.get("concurrency")
+        return int(chosen) if isinstance(chosen, (int, float)) else MAX_CONCURRENCY
+
+    def _timeouts(self) -> Timeouts | None:
+        """The session's ``timeout`` as the read timeout (and the connect one, when shorter);
+        ``None`` leaves the HTTP layer's own (``CANFAR_HTTP_TIMEOUT``)."""
+        chosen = self.context.options.get("timeout")
+        if not isinstance(chosen, (int, float)):
+            return None
+        return Timeouts(connect=min(Timeouts.connect, float(chosen)), read=float(chosen))
 
     @property
     def http(self) -> HttpClient:
@@ -179,6 +197,8 @@ class SkahaBackend(Backend):
             advice = f"log in again: {login_command(self.context)}"
         client = HttpClient(
             self.api,
+            timeouts=self._timeouts(),
+            pool_size=max(self.concurrency, 1),
             login_hint=advice,
             headers={"User-Agent": f"canfar/{__version__}", "Accept": "application/json"},
         )
@@ -291,7 +311,7 @@ class SkahaBackend(Backend):
 
         try:
             results = concurrently(
-                replicas, launch, limit=MAX_CONCURRENCY, stop_on=(AuthError, Unreachable)
+                replicas, launch, limit=self.concurrency, stop_on=(AuthError, Unreachable)
             )
         except Interrupted as stop:
             tally = self._sort(stop.done, sent)
@@ -422,7 +442,7 @@ class SkahaBackend(Backend):
         results = concurrently(
             session_ids,
             lambda session_id: http.request(method, paths[session_id], data=data),
-            limit=MAX_CONCURRENCY,
+            limit=self.concurrency,
             stop_on=(AuthError, ConnectionFailed),
         )
         return self._outcome([(session_id, error) for session_id, _, error in results])
