@@ -234,9 +234,14 @@ class Image:
     digest: str | None = None
 
 
-@dataclass
-class ResourceContext:
-    """The resources a backend offers one session: the ranges it accepts for each request."""
+@dataclass(eq=True)
+class ResourceContext(Mapping[str, Any]):
+    """The resources a backend offers one session: the ranges it accepts for each request.
+
+    It also reads as the service's own record (``GET /v1/context``): ``offer["cores"]``,
+    ``offer.get("memoryGB")``, ``offer.get("gpus")``, ``offer.get("maxInteractiveSessions")``;
+    those keys are :meth:`platform_dict`'s.
+    """
 
     cores: list[float] = field(default_factory=list)
     ram: list[float] = field(default_factory=list)
@@ -245,6 +250,31 @@ class ResourceContext:
     default_ram: float | None = None
     max_interactive_sessions: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def platform_dict(self) -> dict[str, Any]:
+        """The offer as the service sends it: the server's own record when it came from one,
+        else the same shape built from the fields."""
+        if isinstance(self.extra.get("cores"), dict):
+            return dict(self.extra)
+        shaped: dict[str, Any] = {
+            "cores": {"default": self.default_cores, "options": list(self.cores)},
+            "memoryGB": {"default": self.default_ram, "options": list(self.ram)},
+            "gpus": {"options": list(self.gpus)},
+        }
+        if self.max_interactive_sessions is not None:
+            shaped["maxInteractiveSessions"] = self.max_interactive_sessions
+        return shaped
+
+    def __getitem__(self, key: str) -> Any:
+        return self.platform_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.platform_dict())
+
+    def __len__(self) -> int:
+        return len(self.platform_dict())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
 
 @dataclass(eq=True)

@@ -656,6 +656,18 @@ class Session:
         """What one session may request: cores, memory and GPUs on offer."""
         return self._call(self.backend.resources)
 
+    def available(self) -> bool:
+        """Whether the backend says it is available; one that cannot say is ``False``, with the
+        reason logged as a warning (a backend with no such check is available)."""
+        check = getattr(self.backend, "availability", None)
+        if check is None:
+            return True
+        try:
+            return bool(self._call(check))
+        except CanfarError as exc:
+            log.warning("availability: %s", exc)
+            return False
+
     def open_url(self, session_id: str) -> str:
         """The URL of an interactive session."""
         return self._call(self.backend.open_url, check_session_id(session_id))

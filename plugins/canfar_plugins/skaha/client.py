@@ -27,6 +27,7 @@ from canfar_core.errors import (
     LaunchInterrupted,
     NotFound,
     PermissionDenied,
+    ServerError,
     Unsupported,
     ValidationError,
 )
@@ -463,6 +464,19 @@ class SkahaBackend(Backend):
         return {session_id: None if error is None else str(error) for session_id, error in results}
 
     # -- the platform ------------------------------------------------------------------------
+
+    def availability(self) -> bool:
+        """The service's VOSI availability (``{root}/availability``): ``<available>true``."""
+        http = self.http
+        root = _VERSIONED.sub("", self.api)
+        timeout = (http.timeouts.connect, http.timeouts.read)
+        response = http.session.get(f"{root}/availability", timeout=timeout)
+        if response.status_code != 200:
+            raise ServerError(
+                f"{http.label} availability: HTTP {response.status_code}",
+                status=response.status_code,
+            )
+        return re.search(r"<(?:\w+:)?available>\s*true\s*<", response.text or "") is not None
 
     def stats(self) -> PlatformStats:
         return parse.stats(self.http.get_json("session", params={"view": "stats"}))
