@@ -49,6 +49,7 @@ from canfar_core.models import (
     SessionKind,
     SessionSpec,
 )
+from canfar_core.ordering import natural_order
 from canfar_core.public_names import canonical_kind, canonical_status
 from canfar_core.validation import check_session_id, check_spec
 
@@ -180,6 +181,10 @@ def make_context(
             env_secrets={"token": token} if token else {},
         )
     chosen = get_context(context) if context else active_context()
+    if not backend and not context and chosen.source != "environment":
+        from canfar_core.config import config_file
+
+        backend = (config_file().read().get("defaults") or {}).get("backend")
     if backend and backend != chosen.backend:
         chosen = Context(name=backend, backend=backend, source="argument")
     if token:
@@ -388,7 +393,10 @@ class Session:
         spec.backend = self.context.backend
         hook.canfar_prepare_session(spec=spec)  # a plugin may fill in a site's default image
         if not spec.image:
-            raise ValidationError("an image is required (for example skaha/astroml:latest)")
+            raise ValidationError(
+                "an image is required (for example skaha/astroml:latest), or a default one: "
+                "canfar config set defaults.image IMAGE"
+            )
         if not spec.name:
             spec.name = default_name(spec.image)
         self.validate(spec)
@@ -526,17 +534,20 @@ class Session:
     # -- looking -------------------------------------------------------------------------
 
     def fetch(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
-        """Your sessions, optionally only of one kind and one status.
+        """Your sessions, optionally only of one kind and one status: by creation time, then
+        replica number, whatever order the backend gave.
 
         Each record has typed attributes (``s.id``, ``s.status``) and reads as the platform's
         dictionary (``s["id"]``, ``s.get("startTime")``). The platform client's words are
         accepted: ``status="Succeeded"`` means ``Completed``, ``kind="desktop-app"`` lists the
         applications running inside desktops.
         """
-        return self._call(
-            self.backend.list,
-            kind=self._check_kind(kind, listing=True),
-            status=check_status(status),
+        return natural_order(
+            self._call(
+                self.backend.list,
+                kind=self._check_kind(kind, listing=True),
+                status=check_status(status),
+            )
         )
 
     def find(self, session_id: str) -> SessionInfo:
@@ -728,7 +739,8 @@ class Session:
         status: StatusOrStatuses | None = None,
     ) -> list[SessionInfo]:
         """Sessions whose name starts with ``prefix`` (ignoring case: the platform lower-cases
-        names), of ``kind``, in ``status`` (one or several); each filter is optional."""
+        names), of ``kind``, in ``status`` (one or several); each filter is optional. In
+        :meth:`fetch`'s order."""
         wanted = _statuses(status)
         kind = self._check_kind(kind)
         # A backend written without subclassing Backend may lack list_matching.
@@ -740,7 +752,7 @@ class Session:
         lowered = prefix.lower() if prefix else None
         return [
             s
-            for s in sessions
+            for s in natural_order(sessions)
             if (lowered is None or s.name.lower().startswith(lowered))
             and (wanted is None or s.status in wanted)
         ]

@@ -201,6 +201,7 @@ class SkahaBackend(Backend):
             timeouts=self._timeouts(),
             pool_size=max(self.concurrency, 1),
             login_hint=advice,
+            pool_size=MAX_CONCURRENCY,  # a pooled connection for each request in flight
             headers={"User-Agent": f"canfar/{__version__}", "Accept": "application/json"},
         )
         provider.apply(client.session, self.context, credentials)
