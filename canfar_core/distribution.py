@@ -214,7 +214,7 @@ class Share(Sequence["T"]):
     without changing what ``for`` or ``list`` see.
     """
 
-    __slots__ = ("_items", "_positions", "_cursor")
+    __slots__ = ("_cursor", "_items", "_positions")
 
     def __init__(self, items: Sequence[T], positions: range) -> None:
         self._items = items
@@ -334,8 +334,8 @@ def stripe(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
     same assignment as the CANFAR platform's other clients. A ``Sequence`` (list, tuple,
     ``range``, ...) gives a :class:`Share` (a view read by index: only the share is touched; it
     has a ``len()`` and can be iterated more than once), and any other iterable, a generator
-    included, is streamed in one pass with constant memory (an iterator, used once). A ``set`` is refused
-    (``ValueError``): its order differs between processes.
+    included, is streamed in one pass with constant memory (an iterator, used once). A ``set``
+    is refused (``ValueError``): its order differs between processes.
 
     ``items`` must not change while the iterator is used. Raises ``ValueError`` now (not at the
     first ``next()``) for an invalid position, and ``TypeError`` if ``items`` is not iterable.
