@@ -199,9 +199,8 @@ class SkahaBackend(Backend):
         client = HttpClient(
             self.api,
             timeouts=self._timeouts(),
-            pool_size=max(self.concurrency, 1),
             login_hint=advice,
-            pool_size=MAX_CONCURRENCY,  # a pooled connection for each request in flight
+            pool_size=self.concurrency,  # a pooled connection for each request in flight
             headers={"User-Agent": f"canfar/{__version__}", "Accept": "application/json"},
         )
         provider.apply(client.session, self.context, credentials)
