@@ -219,6 +219,10 @@ class AsyncSession:
         """See :meth:`Session.renew`."""
         return await _to_thread(self.sync.renew, ids, errors=errors)
 
+    async def available(self) -> bool:
+        """See :meth:`Session.available`."""
+        return await _to_thread(self.sync.available)
+
     async def connect(self, ids: IdOrIds) -> None:
         """See :meth:`Session.connect`."""
         await _to_thread(self.sync.connect, ids)
