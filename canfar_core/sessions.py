@@ -189,6 +189,8 @@ def make_context(
         chosen = Context(name=backend, backend=backend, source="argument")
     if token:
         chosen.env_secrets["token"] = token
+        if chosen.auth == "x509":  # a token wins over a certificate
+            chosen.auth, chosen.options = "token", {}
     elif cert and chosen.backend != "local":
         chosen.auth = "x509"
         chosen.options["cert"] = cert

@@ -339,3 +339,15 @@ def test_async_session_takes_the_same_calls(fake_skaha, skaha_context):
     ids, infos, deleted = asyncio.run(main())
     assert [s["id"] for s in infos] == ids
     assert deleted == dict.fromkeys(ids, True)
+
+
+def test_a_certificate_from_the_environment_is_used_for_the_url(canfar_home, monkeypatch, tmp_path):
+    cert = tmp_path / "proxy.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+    monkeypatch.setenv("CANFAR_URL", "https://sp.invalid/skaha")
+    monkeypatch.setenv("CANFAR_CERTIFICATE", str(cert))
+    session = Session()
+    assert (session.context.url, session.context.auth) == ("https://sp.invalid/skaha", "x509")
+    assert session.context.options["cert"] == str(cert)
+    token = Session(token="abc")
+    assert (token.context.auth, token.context.credentials()["token"]) == ("token", "abc")
