@@ -252,9 +252,13 @@ class Session:
         **options: Any,
     ) -> SessionSpec:
         """The request :meth:`create` would send, with config defaults applied (no hooks yet)."""
-        from canfar_core.config import config_file
+        from canfar_core.config import config_file, saved_setting
 
-        defaults = config_file().read().get("defaults") or {}
+        saved = config_file().read()
+        defaults = {
+            key: saved_setting(saved, f"defaults.{key}")
+            for key in ("kind", "image", "cores", "ram", "gpus")
+        }
         kind = kind or defaults.get("kind") or "headless"
         if isinstance(args, str):
             args = shlex.split(args)
