@@ -76,7 +76,8 @@ def test_a_damaged_row_is_named_and_every_other_command_works(run, state_db, tag
     info = run("info", damaged)
     assert info.code == 1
     line = info.error_line()
-    assert column in line and f"canfar delete {damaged}" in line
+    assert column in line
+    assert f"canfar delete {damaged}" in line
     assert "unexpected" not in info.err
     assert run("info", healthy).code == 0
 
@@ -116,7 +117,8 @@ def test_a_locked_database_is_waited_for_then_named_not_30_s_silently(
     assert deleted.code == 1
     assert "waiting" in deleted.err.lower()  # said at once, not after the wait
     line = deleted.err.strip().splitlines()[-1]
-    assert str(state_db) in line and "locked" in line
+    assert str(state_db) in line
+    assert "locked" in line
     assert run("delete", session_id).code == 0  # free again: it works
     assert tagged(tag) == []
 
