@@ -6,6 +6,7 @@ replicas are real processes.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -150,3 +151,135 @@ def test_ps_shows_the_truth_while_another_program_holds_the_database(
 
     [entry] = json.loads(shown.out)
     assert (entry["id"], entry["status"]) == (session_id, "Completed")
+
+
+# -- a full disk, a read-only disk ---------------------------------------------------------------
+#
+# Real file systems: a small tmpfs filled to the last byte, and a read-only bind mount, each in a
+# mount namespace of its own (``unshare``: as root there, without being root here).
+
+NAMESPACE = ["unshare", "--user", "--map-root-user", "--mount"]
+
+
+def _namespaces_work() -> bool:
+    try:
+        done = subprocess.run([*NAMESPACE, "true"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+needs_namespace = pytest.mark.skipif(
+    not _namespaces_work(), reason="needs unshare with user and mount namespaces"
+)
+
+#: Run in the namespace: mount what the test asks for, run canfar commands, print what each did.
+IN_NAMESPACE = """
+import json, os, subprocess, sys
+state = os.environ["XDG_STATE_HOME"]
+canfar = json.loads(sys.argv[1])
+results = {}
+
+def run(name, *args):
+    done = subprocess.run([*canfar, *args], capture_output=True, text=True, timeout=60)
+    results[name] = {"code": done.returncode, "out": done.stdout, "err": done.stderr}
+    return done
+
+def fill():
+    with open(os.path.join(state, "filler"), "wb") as handle:
+        for size in (1 << 16, 4096, 512, 1):
+            try:
+                while True:
+                    handle.write(b"\\0" * size)
+                    handle.flush()
+            except OSError:
+                pass
+        try:
+            handle.close()
+        except OSError:
+            pass
+
+mode = sys.argv[2]
+os.makedirs(state, exist_ok=True)
+if mode == "full":
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", state], check=True)
+made = run("create", "create", "headless", "img/x:1", "-q", "--env", sys.argv[3], "--",
+           "sh", "-c", "echo hello; sleep 300")
+session_id = made.stdout.strip()
+if mode == "full":
+    fill()
+    results["free"] = os.statvfs(state).f_bavail
+else:
+    subprocess.run(["mount", "--bind", state, state], check=True)
+    subprocess.run(["mount", "-o", "remount,bind,ro", state], check=True)
+run("ps", "ps", "-q")
+run("info", "info", session_id)
+run("logs", "logs", session_id)
+run("create2", "create", "headless", "img/x:1", "-q", "--", "true")
+run("delete", "delete", session_id)
+run("ps_after", "ps", "--all", "-q")
+print(json.dumps({"id": session_id, **results}))
+"""
+
+
+def _in_namespace(mode: str, tag: str) -> dict:
+    import json
+    import sys
+
+    from tests.local.conftest import canfar_command
+
+    done = subprocess.run(
+        [
+            *NAMESPACE,
+            sys.executable,
+            "-c",
+            IN_NAMESPACE,
+            json.dumps(canfar_command()),
+            mode,
+            f"CANFAR_TEST_TAG={tag}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@needs_namespace
+@pytest.mark.slow
+def test_ps_info_logs_and_delete_work_with_the_disk_full(tag):
+    seen = _in_namespace("full", tag)
+    assert seen["free"] == 0
+    session_id = seen["id"]
+    assert seen["ps"]["code"] == 0, seen["ps"]["err"]
+    assert seen["ps"]["out"].split() == [session_id]
+    assert "full" in seen["ps"]["err"]  # said, as a warning
+    assert seen["info"]["code"] == 0, seen["info"]["err"]
+    assert seen["logs"]["out"] == "hello\n"
+    # Nothing new can be recorded: refused, clearly.
+    assert seen["create2"]["code"] == 1
+    assert "is full" in seen["create2"]["err"]
+    # The one command that frees space works, and stops the replica.
+    assert seen["delete"]["code"] == 0, seen["delete"]["err"]
+    assert "Deleted 1 session" in seen["delete"]["err"]
+    assert seen["ps_after"]["out"] == ""
+    assert tagged(tag) == []
+
+
+@needs_namespace
+@pytest.mark.slow
+def test_a_read_only_database_does_not_break_ps(tag):
+    seen = _in_namespace("read-only", tag)
+    session_id = seen["id"]
+    for command in ("ps", "info", "logs"):
+        assert seen[command]["code"] == 0, seen[command]["err"]
+        assert "unexpected" not in seen[command]["err"]
+    assert seen["ps"]["out"].split() == [session_id]
+    assert "read-only" in seen["ps"]["err"]
+    assert seen["logs"]["out"] == "hello\n"
+    for command in ("create2", "delete"):  # changes are refused, saying why
+        assert seen[command]["code"] == 1
+        assert "read-only" in seen[command]["err"]
+        assert "unexpected" not in seen[command]["err"]

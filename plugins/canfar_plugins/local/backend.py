@@ -252,7 +252,8 @@ class LocalBackend(Backend):
             finally:
                 done = set(started)
                 self._settle([r for r in records if r.id not in done], started)
-        self.store.record_image(spec.image, spec.kind)
+        with contextlib.suppress(CanfarError):  # a convenience: never fails a launch
+            self.store.record_image(spec.image, spec.kind)
         if interrupted:
             order = {r.id: r.replica for r in records}
             started.sort(key=order.__getitem__)

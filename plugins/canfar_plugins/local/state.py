@@ -1,9 +1,18 @@
 """The local backend's records: one SQLite database, safe for several ``canfar`` commands at once.
 
-The database runs in WAL mode with a busy timeout, and every write is one short ``BEGIN
-IMMEDIATE`` transaction, so concurrent commands queue for a few milliseconds instead of failing.
-It lives in ``<state dir>/local/sessions.sqlite3`` (mode 0600: notebook URLs carry their token);
-logs and exit codes sit beside it in ``logs/<id>.log`` and ``exit/<id>``.
+The database runs in WAL mode, and every write is one short ``BEGIN IMMEDIATE`` transaction, so
+concurrent commands queue for a few milliseconds instead of failing. It lives in
+``<state dir>/local/sessions.sqlite3`` (mode 0600: notebook URLs carry their token); logs and exit
+codes sit beside it in ``logs/<id>.log`` and ``exit/<id>``.
+
+Under faults every command that can still work does:
+
+* a database another program holds is waited for up to :data:`LOCK_WAIT` seconds, saying so at
+  once, then named; reads (``ps``) never wait, and a status ``ps`` cannot save is shown anyway;
+* on a full disk or a read-only one the database is opened read-only, as last saved, so ``ps``,
+  ``info`` and ``logs`` work; ``delete`` frees the space kept aside (``reserve``, taken while
+  the disk has room) so that it can forget what it stopped;
+* a damaged row is named with the command that removes it, and left out of listings.
 """
 
 from __future__ import annotations
@@ -43,6 +52,8 @@ SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 200
 #: Seconds a change waits for a database another program holds, before it fails naming it.
 LOCK_WAIT = 10.0
+#: Bytes kept aside beside the database, for ``delete`` to free when the disk is full.
+RESERVE_BYTES = 512 * 1024
 ID_FIRST = string.ascii_lowercase
 ID_REST = string.ascii_lowercase + string.digits
 
@@ -258,6 +269,11 @@ class Store:
         self._local = threading.local()
         self._ready = False
         self._said_waiting = False
+        self.reserve_path = root / "reserve"
+        self._reserve_freed = False
+        self._said_read_only = False
+        #: Why the database is open for reading only (a full or read-only disk), or ``None``.
+        self._read_only: CanfarError | None = None
         #: Damaged rows met by :meth:`select` so far, by session id.
         self.damaged: dict[str, DamagedRecord] = {}
 
@@ -280,13 +296,20 @@ class Store:
     def _failure(self, exc: sqlite3.Error | OSError, doing: str) -> CanfarError:
         """A database error as the user should read it: what happened, and what to do."""
         text = str(exc)
-        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in text:
+        if (
+            (isinstance(exc, OSError) and exc.errno == errno.ENOSPC)
+            or "disk is full" in text
+            or ("disk I/O error" in text and self._disk_full())
+        ):
             return DiskFull(
                 f"cannot {doing}: the disk holding {self.db_path} is full "
                 f"(free some space, for example: canfar delete ID)"
             )
-        if "readonly" in text or (
-            isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES)
+        if (
+            "readonly" in text
+            or (isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES))
+            or (self.root.exists() and not os.access(self.root, os.W_OK))
+            or (self.db_path.exists() and not os.access(self.db_path, os.W_OK))
         ):
             return CanfarError(
                 f"cannot {doing}: the local session database {self.db_path} is read-only ({text})"
@@ -299,10 +322,19 @@ class Store:
             )
         return CanfarError(f"cannot {doing}: the local session database {self.db_path}: {text}")
 
+    def _disk_full(self) -> bool:
+        """Whether the disk holding the database has (almost) no room left."""
+        try:
+            found = os.statvfs(self.root)
+        except (OSError, AttributeError):
+            return False
+        return found.f_bavail * found.f_frsize < 64 * 1024
+
     def _connect(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
+        conn = None
         try:
             self._prepare_dirs()
             if not self.db_path.exists():
@@ -316,10 +348,69 @@ class Store:
             if not self._ready:
                 self._migrate(conn)
                 self._ready = True
+            self._keep_reserve()
         except (sqlite3.Error, OSError) as exc:
-            raise self._failure(exc, "open the local session database") from None
+            if conn is not None:
+                conn.close()
+            failure = self._failure(exc, "save to the local session database")
+            if _locked(exc) or not self.db_path.is_file():
+                raise self._failure(exc, "open the local session database") from None
+            conn = self._open_read_only(failure)
         self._local.conn = conn
         return conn
+
+    def _open_read_only(self, failure: CanfarError) -> sqlite3.Connection:
+        """The database opened for reading only, as last saved: what ``ps``, ``info`` and
+        ``delete`` need on a full disk or a read-only one (SQLite cannot even open it normally
+        there: it needs room for its shared-memory file). Writes fail with ``failure``."""
+        from canfar_core.output import warn
+
+        try:
+            uri = f"{self.db_path.resolve().as_uri()}?mode=ro&immutable=1"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("SELECT 1 FROM sessions LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise self._failure(exc, "open the local session database") from None
+        if self._read_only is None and not self._said_read_only:
+            self._said_read_only = True
+            warn(f"{failure}; sessions are shown as last saved")
+        self._read_only = failure
+        return conn
+
+    def _keep_reserve(self) -> None:
+        """Keep :data:`RESERVE_BYTES` set aside beside the database, for ``delete`` to free on
+        a full disk (SQLite needs a little room even to delete a row). It is only taken when
+        the disk has ten times that free, and not again by the command that freed it."""
+        if self._reserve_freed or self.reserve_path.exists():
+            return
+        try:
+            found = os.statvfs(self.root)
+        except (OSError, AttributeError):
+            return
+        if found.f_bavail * found.f_frsize < 10 * RESERVE_BYTES:
+            return
+        with suppress(OSError):
+            fd = os.open(self.reserve_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            try:
+                os.write(fd, b"\0" * RESERVE_BYTES)  # written, so really allocated
+            except OSError:
+                os.close(fd)
+                os.unlink(self.reserve_path)  # not on a disk this full: no half reserve
+                return
+            os.close(fd)
+
+    def release_reserve(self) -> bool:
+        """Free the reserved space and reopen the database normally; ``False`` when there was
+        no reserve to free."""
+        self._reserve_freed = True
+        try:
+            self.reserve_path.unlink()
+        except FileNotFoundError:
+            return False
+        self.close()
+        self._read_only = None
+        return True
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         # Switching to WAL takes an exclusive lock and does not wait on the busy handler, so a
@@ -358,6 +449,8 @@ class Store:
         :data:`LOCK_WAIT` seconds, saying so at once (with ``wait=False``, not at all); every
         failure is a :class:`CanfarError` that says what to do."""
         conn = conn or self._connect()
+        if self._read_only is not None:
+            raise self._read_only
         self._begin(conn, wait)
         try:
             yield conn
@@ -385,7 +478,7 @@ class Store:
 
                 warn(
                     f"waiting up to {LOCK_WAIT:g} s for the local session database "
-                    f"{self.db_path}: another program holds it"
+                    f"{self.db_path}: another program or canfar command holds it"
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
@@ -510,6 +603,9 @@ class Store:
             self._forget(ids)
         except DiskFull:
             self._remove_files(ids)
+            self.release_reserve()
+            self.close()
+            self._read_only = None
             self._forget(ids)
         self._remove_files(ids)
 
@@ -526,7 +622,7 @@ class Store:
     # -- images ------------------------------------------------------------------------------
 
     def record_image(self, image: str, kind: str) -> None:
-        with self._write() as conn:
+        with self._write(wait=False) as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO images (image, kind, last_used) VALUES (?, ?, ?)",
                 (image, kind, time.time()),
@@ -534,10 +630,15 @@ class Store:
 
     def images(self) -> dict[str, list[str]]:
         """Images used before, most recent first, with the kinds each was used for."""
-        rows = self._connect().execute("SELECT image, kind, last_used FROM images")
+        rows = self._query("SELECT image, kind, last_used FROM images")
         recent: dict[str, float] = {}
         kinds: dict[str, list[str]] = {}
         for row in rows:
+            image, kind, used = row
+            if not (isinstance(image, str) and isinstance(kind, str)) or not isinstance(
+                used, (int, float)
+            ):
+                continue  # a damaged row: a list of suggestions does not need it
             recent[row["image"]] = max(recent.get(row["image"], 0.0), row["last_used"])
             kinds.setdefault(row["image"], []).append(row["kind"])
         order = sorted(recent, key=lambda image: (-recent[image], image))
