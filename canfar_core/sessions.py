@@ -29,6 +29,7 @@ from canfar_core.errors import (
     LaunchError,
     LaunchInterrupted,
     NotFound,
+    ServerError,
     ValidationError,
 )
 from canfar_core.manager import get_manager
@@ -42,6 +43,7 @@ from canfar_core.models import (
     SessionKind,
     SessionSpec,
 )
+from canfar_core.ordering import natural_order
 from canfar_core.public_names import canonical_kind, canonical_status
 from canfar_core.validation import check_session_id, check_spec
 
@@ -59,6 +61,10 @@ Progress = Callable[[dict[str, SessionInfo]], None]
 ENDED_STATUSES = (*FINAL_STATUSES, "Terminating")
 
 T = TypeVar("T")
+
+
+#: Polls in a row that may fail (a server error, no answer) before :meth:`Session.wait` gives up.
+WAIT_TRANSIENT_FAILURES = 5
 
 
 class WaitTimeout(CanfarError, TimeoutError):
@@ -101,9 +107,19 @@ def _statuses(status: StatusOrStatuses | None) -> list[str] | None:
 
 def _listed(only_replicas: Any) -> Any:
     """``only_replicas`` as a list; anything that is not a collection is left for validation
-    to name."""
+    to name. No more than :data:`MAX_REPLICAS` numbers are read (``range(1, 10**9)`` is refused
+    before it fills the memory)."""
     if isinstance(only_replicas, Iterable) and not isinstance(only_replicas, (str, bytes)):
-        return list(only_replicas)
+        import itertools
+
+        from canfar_core.validation import MAX_REPLICAS
+
+        listed = list(itertools.islice(only_replicas, MAX_REPLICAS + 1))
+        if len(listed) > MAX_REPLICAS:
+            raise ValidationError(
+                f"only_replicas names more than {MAX_REPLICAS} replicas, more than a launch has"
+            )
+        return listed
     return only_replicas
 
 
@@ -135,6 +151,10 @@ def make_context(
             env_secrets={"token": token},
         )
     chosen = get_context(context) if context else active_context()
+    if not backend and not context and chosen.source != "environment":
+        from canfar_core.config import config_file
+
+        backend = (config_file().read().get("defaults") or {}).get("backend")
     if backend and backend != chosen.backend:
         chosen = Context(name=backend, backend=backend, source="argument")
     if token:
@@ -299,7 +319,10 @@ class Session:
         spec.backend = self.context.backend
         hook.canfar_prepare_session(spec=spec)  # a plugin may fill in a site's default image
         if not spec.image:
-            raise ValidationError("an image is required (for example skaha/astroml:latest)")
+            raise ValidationError(
+                "an image is required (for example skaha/astroml:latest), or a default one: "
+                "canfar config set defaults.image IMAGE"
+            )
         if not spec.name:
             spec.name = default_name(spec.image)
         self.validate(spec)
@@ -394,11 +417,14 @@ class Session:
     # -- looking -------------------------------------------------------------------------
 
     def fetch(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
-        """Your sessions, optionally only of one kind and one status."""
-        return self._call(
-            self.backend.list,
-            kind=self._check_kind(kind, listing=True),
-            status=check_status(status),
+        """Your sessions, optionally only of one kind and one status: by creation time, then
+        replica number, whatever order the backend gave."""
+        return natural_order(
+            self._call(
+                self.backend.list,
+                kind=self._check_kind(kind, listing=True),
+                status=check_status(status),
+            )
         )
 
     def info(self, session_id: str) -> SessionInfo:
@@ -461,7 +487,8 @@ class Session:
         status: StatusOrStatuses | None = None,
     ) -> list[SessionInfo]:
         """Sessions whose name starts with ``prefix`` (ignoring case: the platform lower-cases
-        names), of ``kind``, in ``status`` (one or several); each filter is optional."""
+        names), of ``kind``, in ``status`` (one or several); each filter is optional. In
+        :meth:`fetch`'s order."""
         wanted = _statuses(status)
         kind = self._check_kind(kind)
         # A backend written without subclassing Backend may lack list_matching.
@@ -473,7 +500,7 @@ class Session:
         lowered = prefix.lower() if prefix else None
         return [
             s
-            for s in sessions
+            for s in natural_order(sessions)
             if (lowered is None or s.name.lower().startswith(lowered))
             and (wanted is None or s.status in wanted)
         ]
@@ -530,20 +557,31 @@ class Session:
 
         Returns the last state of every session, by id. Raises :class:`WaitTimeout` on timeout
         (also a :class:`TimeoutError`), naming the sessions still not there, and
-        :class:`~canfar_core.errors.NotFound` when a session disappears.
+        :class:`~canfar_core.errors.NotFound` when a session disappears. A poll that fails with
+        a server error or no answer is tried again at the next poll; only
+        :data:`WAIT_TRANSIENT_FAILURES` failures in a row end the wait (with that error).
         """
         wanted = _wanted(status)
         targets = check_ids(ids)
         deadline = None if timeout is None else time.monotonic() + timeout
+        current: dict[str, SessionInfo] = {}
+        misses = 0
         while True:
-            current = self._poll(targets)
-            if progress is not None:
-                progress(current)
-            pending = _pending(current, wanted)
-            if not pending:
-                return current
+            try:
+                current = self._poll(targets)
+            except ServerError:  # a 5xx or no answer: the sessions are still there
+                misses += 1
+                if misses >= WAIT_TRANSIENT_FAILURES:
+                    raise
+            else:
+                misses = 0
+                if progress is not None:
+                    progress(current)
+                pending = _pending(current, wanted)
+                if not pending:
+                    return current
             if deadline is not None and time.monotonic() >= deadline:
-                raise _timed_out(pending, wanted, timeout, current)
+                raise _timed_out(_pending(current, wanted) or targets, wanted, timeout, current)
             time.sleep(_pause(poll, deadline))
 
 

@@ -183,6 +183,12 @@ def auth() -> None:
 @click.option("--issuer", metavar="URL", help="OIDC issuer, for oidc.")
 @click.option("--client-id", metavar="ID", help="A registered OIDC client to use, for oidc.")
 @click.option("--no-verify", is_flag=True, help="Save without asking the server first.")
+@click.option(
+    "--backend",
+    "backend_name",
+    metavar="NAME",
+    help="Run sessions on an installed backend that uses your own account (slurm, ...).",
+)
 def login(
     server: str | None,
     url: str | None,
@@ -193,6 +199,7 @@ def login(
     issuer: str | None,
     client_id: str | None,
     no_verify: bool,
+    backend_name: str | None,
 ) -> None:
     """Log in to a server and make it where sessions run.
 
@@ -200,9 +207,18 @@ def login(
     canfar auth login                    choose a server found in the registries
     canfar auth login canfar             a known server or saved context, by name
     echo "$TOKEN" | canfar auth login --url https://host/skaha --token-stdin
+    canfar auth login --backend slurm    run sessions on a Slurm cluster, as yourself
     """
     from canfar_core.auth import get_provider
 
+    if backend_name is not None and backend_name != "canfar":
+        if server or url or token_stdin or auth_mode or cert or issuer or client_id:
+            raise ValidationError(
+                f"--backend {backend_name} takes no server or credentials: "
+                "it runs sessions as the account canfar runs under"
+            )
+        _login_backend(backend_name, name, no_verify)
+        return
     if auth_mode is None and cert:
         auth_mode = "x509"
     elif auth_mode is None and (issuer or client_id):
@@ -240,6 +256,53 @@ def login(
     _stderr(f"Logged in to {context.url}{who}. Context '{context.name}' is active.")
 
 
+def _login_backend(backend: str, name: str | None, no_verify: bool) -> None:
+    """Save and activate a context for a backend with no server and no credentials."""
+    from canfar_core.contexts import LOCAL, Context
+    from canfar_core.manager import get_manager
+
+    if backend == LOCAL:
+        raise ValidationError("the local backend needs no login: canfar auth switch local")
+    factory = get_manager().registry("backends").get(backend)  # unknown: names the known ones
+    context = Context(name=name or backend, backend=backend)
+    user = None
+    if not no_verify:
+        whoami = getattr(factory(context), "whoami", None)
+        if whoami is not None:
+            try:
+                user = whoami()
+            except CanfarError as exc:
+                exc.message = f"login failed, nothing was saved: {exc.message}"
+                raise
+
+    from canfar_plugins.auth.store import save_context
+
+    save_context(context, {})
+    who = f" as {user}" if user else ""
+    _stderr(f"Sessions run on the {backend} backend{who}. Context '{context.name}' is active.")
+
+
+def _describe_backend(context: Context) -> AuthStatus:
+    """A context with no server: the backend says who sessions run as."""
+    from canfar_core.manager import get_manager
+    from canfar_core.models import AuthStatus
+
+    status = AuthStatus(
+        context=context.name,
+        server=f"{context.backend} backend",
+        auth="none",
+        detail=f"sessions run on the {context.backend} backend as your own account",
+    )
+    try:
+        backend = get_manager().registry("backends").get(context.backend)(context)
+        whoami = getattr(backend, "whoami", None)
+        status.user = whoami() if whoami is not None else None
+    except CanfarError as exc:
+        status.valid = False
+        status.detail = str(exc)
+    return status
+
+
 def _describe(context: Context) -> AuthStatus:
     """The offline status of a context, checked with its server when reachable."""
     from canfar_core.auth import get_provider
@@ -254,6 +317,8 @@ def _describe(context: Context) -> AuthStatus:
             auth="none",
             detail="sessions run on this machine; log in with: canfar auth login",
         )
+    if context.url is None and context.auth is None:
+        return _describe_backend(context)
     provider = get_provider(context.auth or "token")
     status = provider.status(context, context.credentials())
     if not status.valid:

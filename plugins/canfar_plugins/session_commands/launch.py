@@ -10,6 +10,7 @@ import click
 
 from canfar_core.errors import CanfarError, ValidationError
 from canfar_plugins.session_commands.common import (
+    Seconds,
     backend_option,
     interrupted,
     json_option,
@@ -94,11 +95,15 @@ def launched_entries(
     ]
 
 
-def parse_only_replicas(values: Sequence[str]) -> list[int] | None:
+def parse_only_replicas(values: Sequence[str], replicas: int) -> list[int] | None:
     """``--only-replicas 3,7 --only-replicas 10-12`` as ``[3, 7, 10, 11, 12]``; ``None`` when
-    the option is absent. Whether each number fits ``--replicas`` is checked with the request."""
+    the option is absent. Each range is checked against ``--replicas`` before it is expanded
+    (``1-300000000`` is refused at once); the rest is checked with the request."""
+    from canfar_core.validation import check_replicas
+
     if not values:
         return None
+    check_replicas(replicas)
     numbers: list[int] = []
     for value in values:
         for word in value.split(","):
@@ -113,6 +118,13 @@ def parse_only_replicas(values: Sequence[str]) -> list[int] | None:
                 ) from None
             if last < first:
                 raise ValidationError(f"--only-replicas: the range {word.strip()} runs backwards")
+            for number in (first, last):
+                if not 1 <= number <= replicas:
+                    raise ValidationError(f"replica {number} is not between 1 and {replicas}")
+            if len(numbers) + last - first + 1 > replicas:
+                raise ValidationError(
+                    f"--only-replicas names more than the {replicas} replicas of --replicas"
+                )
             numbers.extend(range(first, last + 1))
     return numbers
 
@@ -151,8 +163,8 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 
 
 @click.command(cls=CreateCommand, short_help="Launch sessions of one kind from an image.")
-@click.argument("kind", shell_complete=complete_kinds)
-@click.argument("image")
+@click.argument("kind", required=False, shell_complete=complete_kinds)
+@click.argument("image", required=False)
 @click.option("-n", "--name", metavar="NAME", help="Session name (replicas get NAME-1, NAME-2...).")
 @click.option(
     "-r", "--replicas", type=int, default=1, metavar="N", show_default=True, help="How many copies."
@@ -185,7 +197,7 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(),
     metavar="SECONDS",
     help="Stop --wait after this long.",
 )
@@ -195,8 +207,8 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 @click.pass_context
 def create(
     ctx: click.Context,
-    kind: str,
-    image: str,
+    kind: str | None,
+    image: str | None,
     name: str | None,
     replicas: int,
     only_replicas: tuple[str, ...],
@@ -223,6 +235,14 @@ def create(
       canfar create headless skaha/astroml:latest python -c 'print(4)'
       canfar create notebook skaha/astroml:latest --cores 2 --ram 8
 
+    KIND and IMAGE may be left out when set with `canfar config set defaults.kind KIND` and
+    `defaults.image IMAGE` (then put `--` before the command); `defaults.cores`, `.ram` and
+    `.gpus` stand in for --cores, --ram and --gpus:
+
+    \b
+      canfar config set defaults.image skaha/astroml:latest
+      canfar create headless -- python fit.py
+
     With --wait, canfar stays until the work is done: a headless session until it has
     Completed (exit 1, naming it, if it Failed), an interactive one until it is Running. Add
     --until Running to stop as soon as headless replicas run; `canfar wait` waits later.
@@ -239,12 +259,12 @@ def create(
     one_format(as_json, quiet)
     wanted = None if until is None else check_wanted(until, "--until")
     wait = wait or wanted is not None
-    if not kind.strip():
+    if kind is not None and not kind.strip():
         raise ValidationError("a session kind is required (for example headless)")
     if name is not None:  # an empty --name is a slip, not a request for a made-up name
         check_name(name)
     env = parse_env_pairs(env_pairs)
-    chosen = parse_only_replicas(only_replicas)
+    chosen = parse_only_replicas(only_replicas, replicas)
     session = session_for(ctx, backend)
     options = {"runtime": runtime} if runtime else {}
     spec = session.build_spec(
@@ -300,6 +320,8 @@ def create(
             states = wait_for(ctx, session, ids, timeout, wanted)
         except WaitTimeout as exc:  # still print the ids and the states last seen
             states, gave_up = exc.sessions, exc
+        except CanfarError as exc:  # the sessions run on: their ids are printed all the same
+            gave_up = exc
     for entry in launched:
         state = states.get(entry["id"])
         entry["status"] = state.status if state else None
