@@ -152,9 +152,9 @@ def make_context(
         )
     chosen = get_context(context) if context else active_context()
     if not backend and not context and chosen.source != "environment":
-        from canfar_core.config import config_file
+        from canfar_core.config import config_file, saved_setting
 
-        backend = (config_file().read().get("defaults") or {}).get("backend")
+        backend = saved_setting(config_file().read(), "defaults.backend")
     if backend and backend != chosen.backend:
         chosen = Context(name=backend, backend=backend, source="argument")
     if token:
