@@ -123,6 +123,10 @@ class OIDCProvider:
         url = issuer.rstrip("/") + "/.well-known/openid-configuration"
         try:
             status, body = _request("GET", url)
+        except ConnectionFailed as exc:  # not reached: nothing is known about what it is
+            raise ConnectionFailed(
+                f"cannot reach the OpenID issuer {issuer}: {str(exc).split(': ', 1)[-1]}"
+            ) from None
         except ServerError:
             status, body = 0, {}
         if status != 200 or "token_endpoint" not in body:
