@@ -101,6 +101,8 @@ class LocalBackend(Backend):
     """Runs sessions as detached process groups on this machine."""
 
     name = "local"
+    #: The keyword options ``Session.create`` passes through to this backend.
+    option_names = ("runtime", "workdir")
     #: Seconds a deleted session is given to end after SIGTERM, before SIGKILL.
     grace = 3.0
 

@@ -40,11 +40,11 @@ def destroy(session: Session, ids: list[str]) -> dict[str, str | None]:
     results: dict[str, str | None] = {}
     try:
         if len(ids) < PROGRESS_THRESHOLD or not sys.stderr.isatty():
-            return session.destroy(ids)
+            return session.delete(ids)
         with click.progressbar(length=len(ids), label="Deleting", file=sys.stderr) as bar:
             for start in range(0, len(ids), PROGRESS_BATCH):
                 batch = ids[start : start + PROGRESS_BATCH]
-                results.update(session.destroy(batch))
+                results.update(session.delete(batch))
                 bar.update(len(batch))
         return results
     except Interrupted as stop:
@@ -207,4 +207,4 @@ def renew(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json
     from canfar_core.sessions import check_ids
 
     checked = check_ids(ids)
-    report_results(ctx, session_for(ctx, backend).renew(checked), "renewed", as_json)
+    report_results(ctx, session_for(ctx, backend).extend(checked), "renewed", as_json)

@@ -195,7 +195,7 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
     missing: list[str] = []
     for sid in checked:
         try:
-            found.append(session.info(sid))
+            found.append(session.find(sid))
         except NotFound as exc:
             missing.append(sid)
             report_failure(sid, str(exc))
@@ -223,7 +223,7 @@ def events(ctx: click.Context, session_id: str, backend: str | None, as_json: bo
     """Show a session's scheduling events (why it is pending, why it failed)."""
     from canfar_core.output import emit_json
 
-    text = session_for(ctx, backend).events(session_id)
+    text = session_for(ctx, backend).event_text(session_id)
     if as_json:
         emit_json({"id": session_id, "events": text})
     else:
@@ -300,7 +300,7 @@ def logs(
         if pieces is not None and not as_json:  # straight through, never all in memory
             write_bytes(pieces(session_id))
             return
-        text = session.logs(session_id)
+        text = session.log_text(session_id)
         if as_json:
             emit_json({"id": session_id, "logs": text})
         else:
@@ -312,7 +312,7 @@ def logs(
     except KeyboardInterrupt:
         state = "still running"
         with contextlib.suppress(Exception):  # a courtesy note; never fail the interrupt on it
-            state = f"still {session.info(session_id).status}"
+            state = f"still {session.find(session_id).status}"
         interrupted(ctx, f"Stopped following; session {session_id} is {state}.")
 
 
@@ -331,7 +331,7 @@ def _print_logs(ctx: click.Context, session: Session, ids: list[str], as_json: b
     """Several sessions' output on stdout: after ``==> ID <==`` lines, or as a JSON list."""
     from canfar_core.output import emit_json
 
-    results = _fetch_logs(session, ids, session.logs)
+    results = _fetch_logs(session, ids, session.log_text)
     found: list[dict[str, str]] = []
     failed = False
     for session_id, text, error in results:
@@ -364,7 +364,7 @@ def _session_names(session: Session, ids: list[str]) -> tuple[dict[str, str], di
             names[session_id] = listed[session_id]
             continue
         try:
-            names[session_id] = session.info(session_id).name
+            names[session_id] = session.find(session_id).name
         except NotFound as exc:
             missing[session_id] = str(exc)
     return names, missing
@@ -396,7 +396,7 @@ def _save_logs(
     mode = 0o666 & ~current_umask()
 
     def save(session_id: str) -> tuple[Path, int]:
-        data = session.logs(session_id).encode("utf-8", "surrogateescape")
+        data = session.log_text(session_id).encode("utf-8", "surrogateescape")
         path = folder / log_filename(names[session_id], session_id)
         write_file(path, data, mode)
         return path, len(data)
@@ -470,7 +470,7 @@ def open_(
     browser = not no_browser and not as_json and browser_available()
     for sid in checked:
         try:
-            state = session.info(sid)
+            state = session.find(sid)
             kind = kinds.get(state.kind)
             if kind is not None and not kind.interactive:
                 raise CanfarError(

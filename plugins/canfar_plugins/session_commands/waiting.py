@@ -142,7 +142,7 @@ def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
         parts.append(reason)
     if look:
         with contextlib.suppress(CanfarError):
-            lines = [line.strip() for line in session.events(state.id).splitlines()]
+            lines = [line.strip() for line in session.event_text(state.id).splitlines()]
             lines = [line for line in lines if line and line != "<none>"]
             if lines:
                 parts.append(lines[-1])
