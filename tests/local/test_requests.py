@@ -102,9 +102,17 @@ def test_images_lists_the_images_sessions_were_created_with(session):
     assert session.images(kind="notebook") == []
 
 
-def test_renew_is_a_harmless_no_op(session):
-    [session_id] = session.create(image="img/x:1", cmd="true")
+def test_renewing_a_running_session_is_a_harmless_no_op(session):
+    [session_id] = session.create(image="img/x:1", cmd="sleep", args=["30"])
     assert session.extend([session_id, "zzzzzzzz"]) == {session_id: None, "zzzzzzzz": "not found"}
+    session.destroy([session_id])
+
+
+def test_a_finished_session_cannot_be_renewed_and_says_so(session):
+    [session_id] = session.create(image="img/x:1", cmd="true")
+    wait_final(session, [session_id])
+    reason = session.extend([session_id])[session_id]
+    assert reason == "it has ended (Completed): a finished session cannot be renewed"
 
 
 def test_running_sessions_report_the_memory_they_use(session):

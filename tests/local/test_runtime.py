@@ -192,3 +192,12 @@ def test_apptainer_runs_a_docker_reference_in_the_working_directory(fake_bin, wo
 )
 def test_image_references_without_a_registry_mean_canfars(given, pulled):
     assert runtime.image_reference(given) == pulled
+
+
+def test_python_is_told_once_per_process_with_the_argument_to_use(session, fake_bin, capsys):
+    session.create(image="img/x:1", cmd="true")
+    session.create(image="img/x:1", cmd="true")
+    err = capsys.readouterr().err
+    assert err.count("no container runtime") == 1
+    assert "the argument runtime='apptainer' or 'podman' or 'docker'" in err
+    assert "--runtime" not in err

@@ -20,8 +20,10 @@ from canfar_plugins.session_commands.common import (
     dicts,
     field_label,
     ids_argument,
+    ids_or_none_argument,
     interrupted,
     json_option,
+    nothing_given,
     one_format,
     ps_rows,
     quiet_option,
@@ -174,8 +176,15 @@ def info_lines(state: SessionInfo) -> list[tuple[str, str]]:
             lines.append((label, f"{value:g}" if isinstance(value, float) else str(value)))
     for key, value in state.extra.items():
         if value is not None and value != "" and not isinstance(value, (dict, list)):
-            lines.append((field_label(str(key)), str(value)))
+            lines.append((field_label(str(key)), _word(value)))
     return lines
+
+
+def _word(value: object) -> str:
+    """A backend's value as a person reads it: ``True`` as ``yes``, ``False`` as ``no``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @click.command()
@@ -235,7 +244,7 @@ LOG_CONCURRENCY = 8
 
 
 @click.command(short_help="Print or save sessions' output.")
-@ids_argument
+@ids_or_none_argument
 @click.option("-f", "--follow", is_flag=True, help="Keep printing output until the session ends.")
 @click.option(
     "-o",
@@ -275,6 +284,8 @@ def logs(
     \b
       canfar logs -o logs/ $(canfar ps -q --all)
       canfar logs ID > ID.log
+
+    With -o and no ID (no session to save), a note and exit 0.
     """
     from canfar_core.output import emit_json
     from canfar_core.sessions import check_ids
@@ -286,6 +297,11 @@ def logs(
         raise click.UsageError("--follow follows one session, to stdout: give one ID and no -o")
     if quiet and output is None:
         raise click.UsageError("--quiet goes with --output (it prints the paths written)")
+    if not ids:
+        if output is None:
+            raise click.UsageError("give the id of the session whose output to print")
+        nothing_given("save", as_json)
+        return
     checked = check_ids(ids)
     session = session_for(ctx, backend)
     if output is not None:
