@@ -196,7 +196,7 @@ def test_a_retry_after_beyond_the_deadline_is_not_waited_for(run, fake, monkeypa
     fake.inject("GET", SESSION_LIST, 503, headers={"Retry-After": "5"}, times=None)
     started = time.monotonic()
     result = run("ps")
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 4  # not the 5 s asked for, however busy the machine
     assert result.code == 1
     assert "try again in 5 s" in result.error_line()
 

@@ -237,9 +237,14 @@ class _OneRound:
 
 
 @pytest.fixture(autouse=True)
-def contained(monkeypatch: pytest.MonkeyPatch, server: FakeSkaha) -> None:
-    """No network beyond loopback, no endless loops, no identity provider on the Internet."""
+def contained(monkeypatch: pytest.MonkeyPatch, server: FakeSkaha, tmp_path: Path) -> None:
+    """No network beyond loopback, no endless loops, no identity provider on the Internet, and
+    a working folder of its own (``logs -o .`` and other relative paths write there)."""
     import canfar_plugins.session_commands.show as session_commands
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
 
     monkeypatch.setattr(session_commands, "time", _OneRound())
     monkeypatch.setenv("CANFAR_OIDC_ISSUER", server.root)

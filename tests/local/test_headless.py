@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -106,15 +105,23 @@ def test_the_host_environment_warning_is_printed_once_per_create(session, capsys
     assert "Warning" not in capsys.readouterr().err
 
 
-def test_follow_logs_yields_output_as_it_comes_until_the_session_ends(session):
-    code = "import time\nfor i in range(3):\n    print(i, flush=True)\n    time.sleep(0.2)\n"
+def test_follow_logs_yields_output_as_it_comes_until_the_session_ends(session, tmp_path):
+    # The session prints 0, then waits (30 s at most) until the test has been given that line:
+    # only a follower that streams gets it before the session ends.
+    go = tmp_path / "go"
+    code = (
+        "import os, time\nprint(0, flush=True)\nwaited = 0\n"
+        f"while not os.path.exists({str(go)!r}) and waited < 1500:\n"
+        "    time.sleep(0.02)\n    waited += 1\n"
+        "print(1, flush=True)\nprint(2, flush=True)\n"
+    )
     [session_id] = session.create(image="img/x:1", cmd=sys.executable, args=["-c", code])
     pieces = []
-    started = time.monotonic()
     for text in session.follow_logs(session_id, poll=0.05):
-        pieces.append((time.monotonic() - started, text))
-    assert "".join(text for _, text in pieces) == "0\n1\n2\n"
-    assert len(pieces) >= 2  # it streamed, rather than waiting for the end
+        pieces.append(text)
+        go.touch()
+    assert "".join(pieces) == "0\n1\n2\n"
+    assert pieces[0] == "0\n"  # it streamed, rather than waiting for the end
     assert session.find(session_id).status == "Completed"
 
 
@@ -147,20 +154,28 @@ def test_unknown_sessions_are_not_found(session):
             call("abcdefgh")
 
 
-def test_replicas_outlive_the_process_that_launched_them(session, state_root):
+def test_replicas_outlive_the_process_that_launched_them(session, state_root, tmp_path):
     """A Python process launches a replica and exits; the replica goes on and its code is kept."""
     import subprocess
 
+    # The replica runs until the test lets it finish (30 s at most), however slowly the
+    # launcher exits.
+    go = tmp_path / "go"
+    script = (
+        f"i=0; while [ ! -e '{go}' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "
+        "echo done; exit 4"
+    )
     launcher = (
         "from canfar_core.sessions import Session\n"
         "print(Session(backend='local').create(image='img/x:1', cmd='sh', "
-        "args=['-c', 'sleep 0.4; echo done; exit 4'])[0])\n"
+        f"args=['-c', {script!r}])[0])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", launcher], capture_output=True, text=True, timeout=30, check=True
     )
     session_id = done.stdout.strip()
     assert session.find(session_id).status == "Running"  # the launcher is gone, it is not
+    go.touch()
     info = wait_final(session, [session_id])[session_id]
     assert (info.status, info.exit_code) == ("Failed", 4)
     assert session.log_text(session_id) == "done\n"

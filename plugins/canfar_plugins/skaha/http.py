@@ -407,6 +407,8 @@ class HttpClient:
         The caller waits on an event, so Ctrl-C interrupts it at once; a thread left behind
         ends with its own read timeout (or with the process).
         """
+        import requests
+
         left = ends - time.monotonic()
         if left <= 0:
             raise _Overdue
@@ -434,7 +436,14 @@ class HttpClient:
         if not done.wait(left):
             raise _Overdue
         if "error" in box:
-            raise box["error"]
+            # A timeout cut short to fit the deadline is the deadline passing, whichever of
+            # the socket and the wait above noticed it first.
+            error = box["error"]
+            if isinstance(error, requests.ConnectTimeout) and left < self.timeouts.connect:
+                raise _Overdue
+            if isinstance(error, requests.ReadTimeout) and left < self.timeouts.read:
+                raise _Overdue
+            raise error
         response: requests.Response = box["response"]
         return response
 
