@@ -72,14 +72,45 @@ def _discover() -> list[Server]:
     return found
 
 
-def _choose(servers: list[Server]) -> Server:
+class ServerChoice(click.ParamType):
+    """The answer to "Log in to": a number from the list, or a server URL typed instead."""
+
+    name = "server"
+
+    def __init__(self, servers: list[Server]) -> None:
+        self.servers = servers
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Server | str:
+        text = str(value).strip()
+        if _looks_like_url(text):
+            try:
+                return _check_url(text)
+            except ValidationError as exc:
+                self.fail(str(exc), param, ctx)
+        if text.isdigit() and 1 <= int(text) <= len(self.servers):
+            return self.servers[int(text) - 1]
+        self.fail(
+            f"{text!r} is neither a number from 1 to {len(self.servers)} nor a server URL "
+            "(https://...)",
+            param,
+            ctx,
+        )
+
+
+def _choose(servers: list[Server]) -> Server | str:
+    """A server from the list, or the URL of another one, as typed at the prompt."""
     if not servers:
         raise NotFound("no server found; log in with: canfar auth login --url URL")
     _stderr("Servers:")
     for index, server in enumerate(servers, 1):
         _stderr(f"  {index:2}. {server.name:<12} {server.url}  ({server.auth})")
-    choice = click.prompt("Log in to", type=click.IntRange(1, len(servers)), default=1, err=True)
-    return servers[choice - 1]
+    _stderr("Type a number, or the URL of another server.")
+    choice: Server | str = click.prompt(
+        "Log in to", type=ServerChoice(servers), default="1", err=True
+    )
+    return choice
 
 
 def _root_option(name: str) -> Any:
@@ -123,7 +154,15 @@ def _target(
         )
     servers = _discover()
     if server is None:
-        chosen = _choose(servers)
+        picked = _choose(servers)
+        if isinstance(picked, str):  # a URL typed at the prompt
+            return Context(
+                name=name or _name_for(picked),
+                backend="canfar",
+                url=picked,
+                auth=auth_mode or "token",
+            ), None
+        chosen = picked
     else:
         matches = [s for s in servers if s.name.lower() == server.lower()]
         if not matches:
