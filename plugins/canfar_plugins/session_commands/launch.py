@@ -300,7 +300,7 @@ def create(
         raise
     unlaunched = {*failures, *uncertain, *not_sent}
     launched = launched_entries(spec, ids, unlaunched)
-    if not as_json and not quiet and ids and not unlaunched:
+    if not as_json and not quiet and ids and not unlaunched and stopped is None:
         where = session.context.name
         if spec.backend != where:
             where += f" ({spec.backend})"
@@ -315,7 +315,7 @@ def create(
     states: dict[str, SessionInfo] = {}
     gave_up: CanfarError | None = None
     printed = False
-    if wait and ids and not unlaunched:
+    if wait and ids and not unlaunched and stopped is None:
         wanted = wanted or default_wanted(session, spec.kind)
         if quiet:  # the ids are out before the wait: a Ctrl-C or a kill cannot lose them
             for entry in launched:
@@ -352,7 +352,7 @@ def create(
     if unlaunched and len(spec.replica_numbers()) == 1 and uncertain and stopped is None:
         ((k, reason),) = uncertain.items()  # one launch, one line
         raise CanfarError(f"session {spec.replica_name(k)} may exist: {reason}")
-    if unlaunched:
+    if unlaunched or stopped is not None:
         report_unlaunched(spec, failures, uncertain, not_sent, name is not None)
         total = len(spec.replica_numbers())
         kept = f"; the {len(ids)} launched keep running" if ids else ""
