@@ -43,8 +43,9 @@ def checkout(tmp_path: Path) -> Path:
 
 def _dry_run(checkout: Path, target: str) -> str:
     # Under `make test VENV=...` the variables given to that make reach this one through the
-    # environment: the defaults are what is checked here.
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    # environment (MAKEFLAGS, and each variable by its own name): the defaults are what is
+    # checked here, so only what finding the programs needs is passed on.
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
     done = subprocess.run(
         ["make", "-n", target], cwd=checkout, capture_output=True, text=True, timeout=60, env=env
     )
