@@ -165,9 +165,7 @@ def test_ctrl_c_while_waiting_still_prints_the_ids_with_q_and_json(fake, output)
         assert sorted(e["id"] for e in json.loads(done.stdout)["sessions"]) == ids
 
 
-def test_a_launch_interrupted_after_its_last_replica_does_not_go_on_to_wait(
-    fake, run, monkeypatch
-):
+def test_a_launch_interrupted_after_its_last_replica_does_not_go_on_to_wait(fake, run, monkeypatch):
     """A backend may be interrupted when every replica has started: nothing is missing, but
     the command still stops there (exit 130) instead of waiting, and prints the ids."""
     from canfar_core.errors import LaunchInterrupted
