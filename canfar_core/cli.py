@@ -412,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     _late_debug = False
     args = sys.argv[1:] if argv is None else list(argv)
     debug = _debug_requested(args)
+    from canfar_core import machine
+
+    machine.set_format(machine.format_in_argv(args))
     stdout = sys.stdout
     try:
         group = build_cli()
@@ -421,18 +424,21 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort as exc:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, KeyboardInterrupt):
-            click.echo("Interrupted.", err=True)
+            _tell(exc, "Interrupted.")
             return EXIT_INTERRUPTED
         if isinstance(cause, EOFError):
-            click.echo("Error: no answer (standard input is closed)", err=True)
+            _tell(exc, "Error: no answer (standard input is closed)")
         else:
-            click.echo("Aborted.", err=True)
+            _tell(exc, "Aborted.")
         return EXIT_ERROR
     except click.ClickException as exc:
-        exc.show()
+        if machine.current_format():
+            machine.report_error(exc)
+        else:
+            exc.show()
         return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+    except KeyboardInterrupt as exc:
+        _tell(exc, "Interrupted.")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # canfar ps | head: the reader went away; that is not an error of ours.
@@ -444,10 +450,30 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         return _exit_code(exc.code)
     except Exception as exc:  # every failure is one line unless --debug
+        if machine.current_format():
+            if debug:
+                import traceback
+
+                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+            machine.report_error(exc)
+            return exc.exit_code if isinstance(exc, CanfarError) else EXIT_ERROR
         return report(exc, debug)
+    finally:
+        machine.set_format(None)
     if isinstance(result, int) and not isinstance(result, bool):
         return result
     return EXIT_OK
+
+
+def _tell(exc: BaseException, human: str) -> None:
+    """``human`` on stderr, or the error object in machine mode."""
+    from canfar_core import machine
+
+    if machine.current_format():
+        message = human.removeprefix("Error: ").rstrip(".")
+        machine.report_error(exc, message[:1].lower() + message[1:])
+    else:
+        click.echo(human, err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
