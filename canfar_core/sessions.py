@@ -291,6 +291,47 @@ class Session:
         if validate is not None:
             self._call(validate, spec)
 
+    def _prepare(self, spec: SessionSpec) -> None:
+        """Make ``spec`` what :meth:`launch` would send: plugins see it, the default name is
+        filled in, and it is checked. Nothing is sent."""
+        spec.backend = self.context.backend
+        # a plugin may fill in a site's default image
+        get_manager().hook.canfar_prepare_session(spec=spec)
+        if not spec.image:
+            raise ValidationError("an image is required (for example skaha/astroml:latest)")
+        if not spec.name:
+            spec.name = default_name(spec.image)
+        self.validate(spec)
+
+    def _preview(self, spec: SessionSpec) -> list[dict[str, Any]]:
+        """``create --dry-run``: what :meth:`launch` would send for ``spec``, one entry per
+        replica; nothing is sent.
+
+        A backend with a ``create_requests(spec)`` method describes its own requests (the
+        canfar backend: each POST with its form fields); otherwise each replica's request is
+        described by its fields."""
+        self._prepare(spec)
+        describe = getattr(self.backend, "create_requests", None)
+        if describe is not None:
+            requests: list[dict[str, Any]] = self._call(describe, spec)
+            return requests
+        return [
+            {
+                "backend": spec.backend,
+                "replica": k,
+                "name": spec.replica_name(k),
+                "kind": spec.kind,
+                "image": spec.image,
+                "cores": spec.cores,
+                "ram": spec.ram,
+                "gpus": spec.gpus,
+                "cmd": spec.cmd,
+                "args": list(spec.args),
+                "env": spec.replica_env(k),
+            }
+            for k in spec.replica_numbers()
+        ]
+
     def launch(self, spec: SessionSpec) -> list[str]:
         """Launch a prepared request: plugins see it, it is checked, sent, and plugins are told.
 
@@ -298,13 +339,7 @@ class Session:
         replicas that did launch) when any replica failed.
         """
         hook = get_manager().hook
-        spec.backend = self.context.backend
-        hook.canfar_prepare_session(spec=spec)  # a plugin may fill in a site's default image
-        if not spec.image:
-            raise ValidationError("an image is required (for example skaha/astroml:latest)")
-        if not spec.name:
-            spec.name = default_name(spec.image)
-        self.validate(spec)
+        self._prepare(spec)
         result = self._call(self.backend.create, spec)
         if result.ids:
             try:

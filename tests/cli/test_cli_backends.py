@@ -58,9 +58,11 @@ def test_create_logs_ps_delete_on_the_local_backend(local, run):
 
 
 def test_create_wait_on_the_local_backend(local, run):
-    result = run("create", "--wait", "--json", "headless", "img", "--", sys.executable, "-c", "")
+    result = run("create", "--wait", "-q", "headless", "img", "--", sys.executable, "-c", "")
     assert result.code == 0, result.err
-    assert '"status": "Running"' in result.out or '"status": "Completed"' in result.out
+    (sid,) = result.out.split()
+    state = run("info", "--json", sid)
+    assert '"status": "Running"' in state.out or '"status": "Completed"' in state.out
 
 
 def test_the_installed_command_keeps_ps_quiet_clean(canfar_home):

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from canfar_core.errors import CanfarError, ValidationError
+from canfar_core.machine import output_option
+from canfar_core.validation import MAX_CORES, MAX_GPUS, MAX_RAM_GB, MAX_REPLICAS
 from canfar_plugins.session_commands.common import (
     backend_option,
     interrupted,
-    json_option,
     one_format,
     quiet_option,
     session_for,
@@ -184,7 +185,13 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 @click.argument("image")
 @click.option("-n", "--name", metavar="NAME", help="Session name (replicas get NAME-1, NAME-2...).")
 @click.option(
-    "-r", "--replicas", type=int, default=1, metavar="N", show_default=True, help="How many copies."
+    "-r",
+    "--replicas",
+    type=int,
+    default=1,
+    metavar="N",
+    show_default=True,
+    help=f"How many copies (1-{MAX_REPLICAS}).",
 )
 @click.option(
     "--only-replicas",
@@ -193,9 +200,33 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
     metavar="K,K...",
     help="Launch only these replicas of --replicas (e.g. 3,7 or 10-12), to re-run failed ones.",
 )
-@click.option("-c", "--cores", type=float, metavar="N", help="CPU cores per session.")
-@click.option("-m", "--ram", type=float, metavar="GB", help="Memory per session, in GB.")
-@click.option("-g", "--gpus", type=int, metavar="N", help="GPUs per session.")
+@click.option(
+    "-c",
+    "--cores",
+    "--cpu",
+    "cores",
+    type=float,
+    metavar="N",
+    help=f"CPU cores per session (up to {MAX_CORES:g}).",
+)
+@click.option(
+    "-m",
+    "--ram",
+    "--memory",
+    "ram",
+    type=float,
+    metavar="GB",
+    help=f"Memory per session, in GB (up to {MAX_RAM_GB:g}).",
+)
+@click.option(
+    "-g",
+    "--gpus",
+    "--gpu",
+    "gpus",
+    type=int,
+    metavar="N",
+    help=f"GPUs per session (0-{MAX_GPUS}).",
+)
 @click.option(
     "-e", "--env", "env_pairs", multiple=True, metavar="K=V", help="Environment variable (repeat)."
 )
@@ -209,8 +240,9 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
     metavar="SECONDS",
     help="Stop --wait after this long.",
 )
+@click.option("--dry-run", is_flag=True, help="Print the requests that would be sent; send none.")
 @backend_option
-@json_option
+@output_option
 @quiet_option
 @click.pass_context
 def create(
@@ -227,8 +259,9 @@ def create(
     runtime: str | None,
     wait: bool,
     timeout: float | None,
+    dry_run: bool,
     backend: str | None,
-    as_json: bool,
+    output: str | None,
     quiet: bool,
     command: list[str],
 ) -> None:
@@ -241,16 +274,22 @@ def create(
       canfar create headless skaha/astroml:latest --replicas 10 -- python fit.py --all
       canfar create headless skaha/astroml:latest python -c 'print(4)'
       canfar create notebook skaha/astroml:latest --cores 2 --ram 8
+      canfar create headless skaha/astroml:latest --dry-run -- python fit.py
+
+    --cpu, --memory and --gpu are the same as --cores, --ram and --gpus. -o json prints the
+    list of new ids (--json is the same).
 
     Each replica gets REPLICA_ID (1..N) and REPLICA_COUNT in its environment. To re-run
     replicas that failed, repeat the command with the same --name and --replicas and add
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
     """
     from canfar_core.errors import LaunchError
-    from canfar_core.output import echo, emit_json, info, table
+    from canfar_core.machine import emit
+    from canfar_core.output import echo, info, table
     from canfar_core.sessions import WaitTimeout
     from canfar_core.validation import check_name, parse_env_pairs
 
+    as_json = output is not None
     one_format(as_json, quiet)
     if not kind.strip():
         raise ValidationError("a session kind is required (for example headless)")
@@ -274,6 +313,12 @@ def create(
         only_replicas=chosen,
         **options,
     )
+    if dry_run:
+        requests = session._preview(spec)
+        emit(requests, output or "json")
+        plural = "s" if len(requests) != 1 else ""
+        info(f"Dry run: {len(requests)} request{plural} shown above; nothing was sent.")
+        return
     failures: dict[int, str] = {}
     try:
         ids = session.launch(spec)
@@ -304,21 +349,8 @@ def create(
         entry["status"] = state.status if state else None
         entry["exit_code"] = state.exit_code if state else None
 
-    if as_json:
-        emit_json(
-            {
-                "context": session.context.name,
-                "backend": spec.backend,
-                "kind": spec.kind,
-                "image": spec.image,
-                "name": spec.name,
-                "sessions": launched,
-                "failures": [
-                    {"replica": k, "name": spec.replica_name(k), "reason": reason}
-                    for k, reason in sorted(failures.items())
-                ],
-            }
-        )
+    if as_json:  # the ids launched, in replica order (failures are on stderr, exit 1)
+        emit([entry["id"] for entry in launched], output)
     elif quiet:
         for entry in launched:
             echo(entry["id"])
