@@ -14,7 +14,7 @@ the methods of :class:`Backend`. Subclassing :class:`Backend` is optional, but g
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import TYPE_CHECKING
 
 from canfar_core.errors import Unsupported
@@ -50,6 +50,17 @@ class Backend:
     def list(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
         """The caller's sessions, optionally only of one kind and one status."""
         raise self._unsupported("listing sessions")
+
+    def list_matching(
+        self, kind: str | None = None, statuses: Collection[str] | None = None
+    ) -> builtins.list[SessionInfo]:
+        """The caller's sessions of ``kind`` in one of ``statuses`` (each filter optional).
+
+        By default one :meth:`list` (asked for the status itself when there is one), filtered
+        here. A backend that can filter where its sessions are kept overrides it, so that
+        sessions nobody asked for cost nothing (``canfar ps`` asks for the active ones only).
+        """
+        return filter_sessions(self.list, kind, statuses)
 
     def info(self, session_id: str) -> SessionInfo:
         """One session; :class:`~canfar_core.errors.NotFound` when there is none with that id."""
@@ -90,3 +101,17 @@ class Backend:
     def open_url(self, session_id: str) -> str:
         """The URL that opens an interactive session in a browser."""
         raise self._unsupported("open")
+
+
+def filter_sessions(
+    lister: Callable[..., builtins.list[SessionInfo]],
+    kind: str | None,
+    statuses: Collection[str] | None,
+) -> builtins.list[SessionInfo]:
+    """What :meth:`Backend.list_matching` gives, from a backend's ``list`` method alone."""
+    if statuses is not None and len(statuses) == 1:
+        return lister(kind=kind, status=next(iter(statuses)))
+    found = lister(kind=kind)
+    if statuses is None:
+        return found
+    return [s for s in found if s.status in statuses]

@@ -16,7 +16,14 @@ from typing import Any
 import click
 
 from canfar_core import __version__
-from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CanfarError
+from canfar_core.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CanfarError,
+    ValidationError,
+)
 
 #: Who added the commands that no plugin added.
 CORE = "canfar core"
@@ -280,19 +287,17 @@ def config_set(key: str, value: str) -> None:
     from canfar_core.config import config_file, parse_setting, set_path
 
     parsed = parse_setting(key, value)
-    store = config_file()
-    data = store.read()
-    if key == "active":
-        from canfar_core.contexts import LOCAL, saved_contexts
+    with config_file().update() as data:
+        if key == "active":
+            from canfar_core.contexts import LOCAL, saved_contexts
 
-        known = saved_contexts(data)
-        if parsed != LOCAL and parsed not in known:
-            from canfar_core.errors import NotFound
+            known = saved_contexts(data)
+            if parsed != LOCAL and parsed not in known:
+                from canfar_core.errors import NotFound
 
-            names = ", ".join([LOCAL, *known])
-            raise NotFound(f"no context named '{parsed}' (known: {names})")
-    set_path(data, key, parsed)
-    store.write(data)
+                names = ", ".join([LOCAL, *known])
+                raise NotFound(f"no context named '{parsed}' (known: {names})")
+        set_path(data, key, parsed)
 
 
 @config.command("unset")
@@ -302,11 +307,9 @@ def config_unset(key: str) -> None:
     from canfar_core.config import config_file, unset_path
     from canfar_core.errors import NotFound
 
-    store = config_file()
-    data = store.read()
-    if not unset_path(data, key):
-        raise NotFound(f"'{key}' is not set")
-    store.write(data)
+    with config_file().update() as data:
+        if not unset_path(data, key):
+            raise NotFound(f"'{key}' is not set")
 
 
 @config.command("path")
@@ -384,6 +387,24 @@ def _debug_requested(args: list[str]) -> bool:
     return "--debug" in own
 
 
+def _check_utf8(args: list[str]) -> None:
+    """Refuse canfar's own arguments that are not UTF-8 text (the bytes of another encoding).
+
+    They could not be saved in the config, the local database or a request. The words after
+    ``--`` are a replica's own command and are passed on byte for byte.
+    """
+    own = args[: args.index("--")] if "--" in args else args
+    for arg in own:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = arg.encode("utf-8", "surrogateescape")
+            shown = raw.decode("utf-8", "backslashreplace")
+            raise ValidationError(
+                f"the argument '{shown}' is not UTF-8 text; give it in UTF-8"
+            ) from None
+
+
 def _exit_code(code: object) -> int:
     """The exit status ``sys.exit(code)`` would give."""
     if code is None:
@@ -417,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     machine.set_format(machine.format_in_argv(args))
     stdout = sys.stdout
     try:
+        _check_utf8(args)
         group = build_cli()
         result = group.main(args=args, prog_name="canfar", standalone_mode=False)
     except click.exceptions.Exit as exc:

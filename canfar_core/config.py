@@ -4,6 +4,11 @@ Both are JSON documents written atomically (a temporary file in the same folder,
 renamed over the old one), so an interrupted write leaves the old file whole. Credentials live in a
 file of their own with mode 0600. A file that cannot be read or parsed is an error naming it, and
 is never overwritten.
+
+Every change is a read-modify-write under one lock for the folder (:meth:`JsonFile.update`, an
+``flock`` on the folder itself, so no lock file is left), so commands run at the same time never
+lose each other's contexts, credentials or settings. Readers take no lock: the rename makes each
+read see one whole version.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import json
 import math
 import os
 import stat
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +29,8 @@ from canfar_core.errors import ConfigError, ValidationError
 APP_NAME = "canfar"
 CONFIG_NAME = "config.json"
 CREDENTIALS_NAME = "credentials.json"
+#: Seconds a change waits for another command's change to the same folder before giving up.
+LOCK_TIMEOUT = 10.0
 
 #: Settings ``canfar config set`` accepts, with the type each one holds.
 SETTINGS: dict[str, type] = {
@@ -52,6 +62,25 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents as private folders (0700), whatever the umask.
+
+    ``Path.mkdir(parents=True)`` gives the parents it creates the default mode, which is
+    0777 under a umask of 000; folders that already exist are left as they are.
+    """
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another command made it meanwhile
+            folder.mkdir(mode=0o700)
+    if not path.is_dir():
+        path.mkdir(mode=0o700)  # raises the error that says why (a file in the way)
+    return path
+
+
 def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
     """Replace ``path`` with ``text`` so that readers see the old file or the new, never half.
 
@@ -63,7 +92,7 @@ def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
         path = path.resolve()
     with contextlib.suppress(OSError):
         mode &= stat.S_IMODE(path.stat().st_mode)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     import tempfile  # here: it imports shutil and random, which only a write needs
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -78,6 +107,75 @@ def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+_held: dict[Path, int] = {}
+_held_lock = threading.RLock()
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold the lock on ``folder`` (re-entrant within this process) for one change.
+
+    Waits up to :data:`LOCK_TIMEOUT` seconds for another command to finish, then raises
+    :class:`ConfigError`. Where the system has no ``flock`` the change is made unlocked.
+    """
+    folder = folder.resolve()
+    with _held_lock:
+        if folder in _held:
+            _held[folder] += 1
+            try:
+                yield
+            finally:
+                _held[folder] -= 1
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            yield
+            return
+        try:
+            fd = os.open(private_dir(folder), os.O_RDONLY)
+        except OSError as exc:
+            raise ConfigError(f"cannot write in {folder}: {exc.strerror or exc}") from None
+        try:
+            _acquire(fd, folder, fcntl)
+            _held[folder] = 1
+            try:
+                yield
+            finally:
+                del _held[folder]
+        finally:
+            os.close(fd)  # releases the lock
+
+
+def _acquire(fd: int, folder: Path, fcntl: Any) -> None:
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    delay = 0.002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise ConfigError(
+                    f"{folder} is locked by another canfar command (waited "
+                    f"{LOCK_TIMEOUT:g} s); try again when it has finished, nothing was changed"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Remove temporary files a killed writer of ``path`` left (they may hold secrets).
+
+    Only called under the folder lock, when no other writer can be half-way.
+    """
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            if entry.name.startswith(f".{path.name}.") and entry.name.endswith(".tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 class JsonFile:
@@ -109,9 +207,26 @@ class JsonFile:
             raise ConfigError(f"{self.path} must hold a JSON object; nothing was changed")
         return data
 
+    @contextlib.contextmanager
+    def update(self) -> Iterator[dict[str, Any]]:
+        """Read the object, let the caller change it, write it back; all under the folder lock,
+        so that a change made meanwhile by another command is never lost. Nothing is written
+        when the block raises."""
+        with self.lock():
+            data = self.read()
+            yield data
+            self.write(data)
+
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """The lock shared by every file in this file's folder."""
+        return folder_lock(self.path.parent)
+
     def write(self, data: dict[str, Any]) -> None:
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         try:
-            atomic_write(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n", self.mode)
+            with self.lock():
+                _remove_leftovers(self.path)
+                atomic_write(self.path, text, self.mode)
         except OSError as exc:
             raise ConfigError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 

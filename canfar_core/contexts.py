@@ -60,12 +60,10 @@ class Context:
         """
         if self.source != "config":
             return
-        store = config.credentials_file()
-        data = store.read()
-        old = data.get(self.name)
-        kept = {k: old[k] for k in KEPT_SECRETS if isinstance(old, dict) and k in old}
-        data[self.name] = {**kept, **secrets}
-        store.write(data)
+        with config.credentials_file().update() as data:
+            old = data.get(self.name)
+            kept = {k: old[k] for k in KEPT_SECRETS if isinstance(old, dict) and k in old}
+            data[self.name] = {**kept, **secrets}
 
     def to_config(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"backend": self.backend}

@@ -65,7 +65,9 @@ def key() -> str | None:
 
     parts = [
         __version__,
-        sys.executable,
+        # Resolved: bin/python and bin/python3 of one venv are one interpreter, one cache.
+        os.path.realpath(sys.executable),
+        sys.prefix,
         sys.version.split()[0],
         os.environ.get("CANFAR_DISABLE_PLUGINS", ""),
         str(terminal_width()),

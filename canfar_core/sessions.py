@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from canfar_core.backend import Backend
+from canfar_core.backend import Backend, filter_sessions
 from canfar_core.contexts import Context, active_context, get_context
 from canfar_core.errors import (
     CanfarError,
@@ -476,8 +476,13 @@ class Session:
         """Sessions whose name starts with ``prefix`` (ignoring case: the platform lower-cases
         names), of ``kind``, in ``status`` (one or several); each filter is optional."""
         wanted = _statuses(status)
-        single = wanted[0] if wanted and len(wanted) == 1 else None
-        sessions = self.fetch(kind=kind, status=single)
+        kind = self._check_kind(kind)
+        # A backend written without subclassing Backend may lack list_matching.
+        method = getattr(self.backend, "list_matching", None)
+        if method is not None:
+            sessions = self._call(method, kind=kind, statuses=wanted)
+        else:
+            sessions = self._call(filter_sessions, self.backend.list, kind, wanted)
         lowered = prefix.lower() if prefix else None
         return [
             s

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from canfar_core.errors import ValidationError
 from canfar_core.models import SessionSpec
 
+# Matched whole with fullmatch: ``$`` would also match before a trailing line break.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 ENV_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -27,7 +28,7 @@ def check_name(name: str) -> str:
         raise ValidationError(
             f"session name '{name}' is {len(name)} characters; at most {MAX_NAME_LENGTH} fit"
         )
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise ValidationError(
             f"session name '{name}' may hold only letters, digits and '-', "
             "and must start and end with a letter or digit"
@@ -96,7 +97,7 @@ def parse_env_pairs(pairs: Iterable[str]) -> dict[str, str]:
 
 def check_env(env: Mapping[str, str]) -> None:
     for key, value in env.items():
-        if not isinstance(key, str) or not ENV_KEY_PATTERN.match(key):
+        if not isinstance(key, str) or not ENV_KEY_PATTERN.fullmatch(key):
             raise ValidationError(f"environment variable name '{key}' is not valid")
         if not isinstance(value, str):
             raise ValidationError(f"environment variable {key} must be a string, not {value!r}")
@@ -105,7 +106,7 @@ def check_env(env: Mapping[str, str]) -> None:
 
 
 def check_session_id(session_id: str) -> str:
-    if not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id):
+    if not isinstance(session_id, str) or not SESSION_ID_PATTERN.fullmatch(session_id):
         raise ValidationError(f"'{session_id}' is not a session id")
     return session_id
 

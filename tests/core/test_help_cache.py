@@ -116,3 +116,36 @@ def test_a_cached_help_imports_neither_click_nor_plugins(canfar_home):
     assert "Commands:" in second.stdout
     assert "'click'" in first.stderr  # the first run renders it
     assert "LOADED []" in second.stderr, second.stderr
+
+
+def test_one_cache_for_every_name_of_one_interpreter(
+    canfar_home, regular_install, tmp_path, monkeypatch, capsys
+):
+    """``bin/python`` and ``bin/python3`` of one venv are links to one interpreter: calling
+    canfar through either uses the help cached by the other."""
+    monkeypatch.setenv("COLUMNS", "90")
+    names = tmp_path / "bin"
+    names.mkdir()
+    for name in ("python", "python3"):
+        (names / name).symlink_to(os.path.realpath(sys.executable))
+    monkeypatch.setattr(sys, "executable", str(names / "python"))
+    code, first = run_entry(monkeypatch, capsys, "--help")
+    assert code == 0
+    assert "Usage: canfar" in first
+
+    def must_not_render() -> tuple[str, bool]:
+        raise AssertionError("the help cached through bin/python was built again")
+
+    monkeypatch.setattr(help_cache, "render", must_not_render)
+    monkeypatch.setattr(sys, "executable", str(names / "python3"))
+    assert run_entry(monkeypatch, capsys, "--help") == (0, first)
+
+
+def test_another_interpreter_has_its_own_cache(canfar_home, regular_install, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "90")
+    (tmp_path / "python").symlink_to(os.path.realpath(sys.executable))
+    (tmp_path / "other-python").write_text("")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    same = help_cache.key()
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "other-python"))
+    assert help_cache.key() != same

@@ -16,16 +16,17 @@ def save_context(context: Context, secrets: dict[str, Any], *, activate: bool = 
     """
     if context.name == LOCAL:
         raise ValidationError("'local' is the name of this machine's backend; choose another name")
-    store = config.config_file()
-    data = store.read()  # a config that cannot be read stops here, before any secret is saved
-    Context(name=context.name, backend=context.backend, source="config").save_credentials(secrets)
-    contexts = data.get("contexts")
-    if not isinstance(contexts, dict):
-        contexts = data["contexts"] = {}
-    contexts[context.name] = context.to_config()
-    if activate:
-        data["active"] = context.name
-    store.write(data)
+    # One lock covers both files: a config that cannot be read stops here, before any secret
+    # is saved, and no other command changes either file in between.
+    with config.config_file().update() as data:
+        saved = Context(name=context.name, backend=context.backend, source="config")
+        saved.save_credentials(secrets)
+        contexts = data.get("contexts")
+        if not isinstance(contexts, dict):
+            contexts = data["contexts"] = {}
+        contexts[context.name] = context.to_config()
+        if activate:
+            data["active"] = context.name
 
 
 def _entries(data: dict[str, Any]) -> dict[str, Any]:
@@ -58,21 +59,19 @@ def set_active(name: str) -> Context:
     Only the chosen entry is read: another one that is broken (the active one, say) never
     stops a switch away from it.
     """
-    store = config.config_file()
-    data = store.read()
-    if name == LOCAL and not isinstance(data.get("contexts"), dict):
-        entries: dict[str, Any] = {}  # even a broken file never keeps sessions off this machine
-    else:
-        entries = _entries(data)
-    if name in entries:
-        chosen = saved_contexts({"contexts": {name: entries[name]}})[name]
-    elif name == LOCAL:
-        chosen = Context(name=LOCAL, backend=LOCAL, source="default")
-    else:
-        known = ", ".join([LOCAL, *(n for n in entries if n != LOCAL)])
-        raise NotFound(f"no context named '{name}' (known: {known})")
-    data["active"] = name
-    store.write(data)
+    with config.config_file().update() as data:
+        if name == LOCAL and not isinstance(data.get("contexts"), dict):
+            entries: dict[str, Any] = {}  # a broken file never keeps sessions off this machine
+        else:
+            entries = _entries(data)
+        if name in entries:
+            chosen = saved_contexts({"contexts": {name: entries[name]}})[name]
+        elif name == LOCAL:
+            chosen = Context(name=LOCAL, backend=LOCAL, source="default")
+        else:
+            known = ", ".join([LOCAL, *(n for n in entries if n != LOCAL)])
+            raise NotFound(f"no context named '{name}' (known: {known})")
+        data["active"] = name
     return chosen
 
 
@@ -87,30 +86,29 @@ def remove_context(name: str) -> Context:
 
     The entry is removed as it is in the file, so a context too broken to use can be removed.
     """
-    store = config.config_file()
-    data = store.read()
-    entries = _entries(data)
-    if name not in entries:
-        if name == LOCAL:
-            raise ValidationError("the local backend needs no logout")
-        known = ", ".join(entries) or "none saved"
-        raise NotFound(f"no context named '{name}' (known: {known})")
-    entry = entries.pop(name)
-    fields = entry if isinstance(entry, dict) else {}
-    url = fields.get("url")
-    removed = Context(
-        name=name,
-        backend=str(fields.get("backend") or "unknown"),
-        url=url if isinstance(url, str) else None,
-    )
-    if data.get("active") == name:
-        data.pop("active", None)
-    store.write(data)
-    secrets = config.credentials_file()
-    stored = secrets.read()
-    if name in stored:
-        stored.pop(name)
-        secrets.write(stored)
+    config_file = config.config_file()
+    with config_file.lock():
+        with config_file.update() as data:
+            entries = _entries(data)
+            if name not in entries:
+                if name == LOCAL:
+                    raise ValidationError("the local backend needs no logout")
+                known = ", ".join(entries) or "none saved"
+                raise NotFound(f"no context named '{name}' (known: {known})")
+            entry = entries.pop(name)
+            fields = entry if isinstance(entry, dict) else {}
+            url = fields.get("url")
+            removed = Context(
+                name=name,
+                backend=str(fields.get("backend") or "unknown"),
+                url=url if isinstance(url, str) else None,
+            )
+            if data.get("active") == name:
+                data.pop("active", None)
+        secrets = config.credentials_file()
+        if name in secrets.read():
+            with secrets.update() as stored:
+                stored.pop(name, None)
     return removed
 
 
@@ -132,10 +130,11 @@ def save_registry_login(context: Context, username: str, secret: str) -> None:
     from canfar_core.auth import REGISTRY_LOGIN, check_registry_login
 
     check_registry_login(username, secret)
-    stored = config.credentials_file().read().get(context.name)
-    entry = dict(stored) if isinstance(stored, dict) else {}
-    entry[REGISTRY_LOGIN] = {"username": username, "secret": secret}
-    Context(name=context.name, backend=context.backend, source="config").save_credentials(entry)
+    with config.credentials_file().update() as data:
+        stored = data.get(context.name)
+        entry = dict(stored) if isinstance(stored, dict) else {}
+        entry[REGISTRY_LOGIN] = {"username": username, "secret": secret}
+        data[context.name] = entry
 
 
 def clear_registry_login(context: Context) -> bool:
@@ -143,14 +142,15 @@ def clear_registry_login(context: Context) -> bool:
     from canfar_core.auth import REGISTRY_LOGIN
 
     store = config.credentials_file()
-    data = store.read()
-    entry = data.get(context.name)
-    if not isinstance(entry, dict) or REGISTRY_LOGIN not in entry:
-        return False
-    del entry[REGISTRY_LOGIN]
-    if entry:
-        data[context.name] = entry
-    else:
-        del data[context.name]
-    store.write(data)
+    with store.lock():
+        data = store.read()
+        entry = data.get(context.name)
+        if not isinstance(entry, dict) or REGISTRY_LOGIN not in entry:
+            return False
+        del entry[REGISTRY_LOGIN]
+        if entry:
+            data[context.name] = entry
+        else:
+            del data[context.name]
+        store.write(data)
     return True

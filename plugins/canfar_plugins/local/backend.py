@@ -30,7 +30,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -328,9 +328,19 @@ class LocalBackend(Backend):
         self._refresh([record])
         return record
 
-    def _info(self, record: Record, memory: dict[int, int] | None = None) -> SessionInfo:
+    def _infos(self, records: builtins.list[Record]) -> builtins.list[SessionInfo]:
+        """What the user sees of ``records``; what is the same for all of them is found once."""
+        live = [r.pgid for r in records if r.pgid is not None and r.status in LIVE_STATUSES]
+        memory = processes.group_memory(live) if live else {}
+        user = _user()
+        logs = str(self.store.logs_dir)
+        return [self._info(record, memory, user, logs) for record in records]
+
+    def _info(
+        self, record: Record, memory: dict[int, int], user: str | None, logs: str
+    ) -> SessionInfo:
         ram_in_use = None
-        if memory is not None and record.pgid is not None and record.status in LIVE_STATUSES:
+        if record.pgid is not None and record.status in LIVE_STATUSES:
             used = memory.get(record.pgid)
             ram_in_use = round(used / machine.GIB, 2) if used else None
         extra: dict[str, Any] = {
@@ -339,7 +349,7 @@ class LocalBackend(Backend):
             "command": shlex.join(record.command),
             "workdir": record.workdir,
             "runtime": record.runtime,
-            "log": str(self.store.log_path(record.id)),
+            "log": os.path.join(logs, f"{record.id}.log"),
             "pgid": record.pgid,
             "created": iso(record.created),
             "end_time": iso(record.ended),
@@ -362,30 +372,30 @@ class LocalBackend(Backend):
             gpus=record.gpus,
             ram_in_use=ram_in_use,
             exit_code=record.exit_code,
-            user=_user(),
+            user=user,
             extra=extra,
         )
 
     # -- looking -----------------------------------------------------------------------------
 
     def list(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
-        records = self.store.all()
-        self._refresh(records)
-        chosen = [
-            r
-            for r in records
-            if (kind is None or r.kind == kind) and (status is None or r.status == status)
-        ]
-        live = [r.pgid for r in chosen if r.pgid is not None and r.status in LIVE_STATUSES]
-        memory = processes.group_memory(live) if live else {}
-        return [self._info(record, memory) for record in chosen]
+        return self.list_matching(kind, None if status is None else (status,))
+
+    def list_matching(
+        self, kind: str | None = None, statuses: Collection[str] | None = None
+    ) -> builtins.list[SessionInfo]:
+        """Only the records asked for are read: the live ones first, to bring them up to date
+        (a finished process changes its record's status), then those wanted, if others are."""
+        live = self.store.select(kind=kind, statuses=LIVE_STATUSES)
+        self._refresh(live)
+        if statuses is not None and set(statuses) <= set(LIVE_STATUSES):
+            chosen = [r for r in live if r.status in statuses]
+        else:
+            chosen = self.store.select(kind=kind, statuses=statuses)
+        return self._infos(chosen)
 
     def info(self, session_id: str) -> SessionInfo:
-        record = self._record(session_id)
-        memory = None
-        if record.pgid is not None and record.status in LIVE_STATUSES:
-            memory = processes.group_memory([record.pgid])
-        return self._info(record, memory)
+        return self._infos([self._record(session_id)])[0]
 
     def logs(self, session_id: str) -> str:
         self._record(session_id)
@@ -509,7 +519,7 @@ class LocalBackend(Backend):
     # -- this machine ------------------------------------------------------------------------
 
     def stats(self) -> PlatformStats:
-        records = self.store.all()
+        records = self.store.select(statuses=LIVE_STATUSES)
         self._refresh(records)
         active = [r for r in records if r.status in ACTIVE_STATUSES]
         extra: dict[str, Any] = {

@@ -15,7 +15,7 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -105,13 +105,17 @@ class Record:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Record:
-        values = {name: row[name] for name in _COLUMNS}
+        """A record from a row of :data:`SELECT_RECORDS` (its columns in the fields' order)."""
+        values = dict(zip(_COLUMNS, row, strict=True))
         values["command"] = json.loads(values["command"])
-        values["extra"] = json.loads(values["extra"] or "{}")
+        extra = values["extra"]
+        values["extra"] = json.loads(extra) if extra and extra != "{}" else {}
         return cls(**values)
 
 
 _COLUMNS = tuple(f.name for f in fields(Record))
+#: Read by position, which is several times faster than by name.
+SELECT_RECORDS = f"SELECT {', '.join(_COLUMNS)} FROM sessions"
 #: Fields that :meth:`Store.update` may change.
 UPDATABLE = frozenset(_COLUMNS) - {"id"}
 
@@ -136,8 +140,10 @@ class Store:
         return self.exit_dir / session_id
 
     def _prepare_dirs(self) -> None:
-        for folder in (self.root, self.logs_dir, self.exit_dir):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        from canfar_core.config import private_dir
+
+        for folder in (self.logs_dir, self.exit_dir):
+            private_dir(folder)
 
     # -- connection --------------------------------------------------------------------------
 
@@ -256,13 +262,30 @@ class Store:
                 )
 
     def get(self, session_id: str) -> Record | None:
-        row = (
-            self._connect().execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        )
+        row = self._connect().execute(f"{SELECT_RECORDS} WHERE id = ?", (session_id,)).fetchone()
         return None if row is None else Record.from_row(row)
 
     def all(self) -> list[Record]:
-        rows = self._connect().execute("SELECT * FROM sessions ORDER BY created, replica, id")
+        return self.select()
+
+    def select(
+        self, kind: str | None = None, statuses: Collection[str] | None = None
+    ) -> list[Record]:
+        """The records of ``kind`` in one of ``statuses`` (each filter optional), in the order
+        they were created. Filtered by SQLite (``status`` is indexed): only matching rows are
+        read into records."""
+        clauses: list[str] = []
+        params: list[str] = []
+        if kind is not None:
+            clauses.append("kind = ?")
+            params.append(kind)
+        if statuses is not None:
+            clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
+            params.extend(statuses)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._connect().execute(
+            f"{SELECT_RECORDS}{where} ORDER BY created, replica, id", params
+        )
         return [Record.from_row(row) for row in rows]
 
     def remove(self, session_ids: Iterable[str]) -> None:

@@ -105,11 +105,11 @@ def ps(
         raise click.UsageError("--watch cannot be combined with --json or --quiet")
     session = session_for(ctx, backend)
 
+    # Filtered by the backend: finished sessions that are not shown cost nothing.
+    wanted = status if status is not None or show_all else ACTIVE_STATUSES
+
     def current() -> list[SessionInfo]:
-        found = session.fetch(kind=kind, status=status)
-        if status is None and not show_all:
-            found = [s for s in found if s.status in ACTIVE_STATUSES]
-        return found
+        return session.matching(kind=kind, status=wanted)
 
     def empty_note() -> str:
         if status or kind:

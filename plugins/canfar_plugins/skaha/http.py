@@ -167,7 +167,7 @@ def quote_id(session_id: str) -> str:
     ``../context`` must never reach ``/context``: ids are checked, then percent-encoded
     with no character left as a separator.
     """
-    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
         raise ValidationError(f"'{session_id}' is not a session id")
     if session_id in (".", "..") or set(session_id) == {"."}:
         raise ValidationError(f"'{session_id}' is not a session id")

@@ -54,10 +54,10 @@ def normalise_image(image: str, registry: str = DEFAULT_REGISTRY) -> str:
         )
     last = parts[-1]
     repo, colon, tag = last.partition(":")
-    if colon and not _TAG.match(tag):
+    if colon and not _TAG.fullmatch(tag):
         raise ValidationError(f"image '{image}' has a malformed tag '{tag}'")
     for part in [*parts[1:-1], repo]:
-        if not _PART.match(part):
+        if not _PART.fullmatch(part):
             raise ValidationError(
                 f"image '{image}': '{part}' is not a valid repository name "
                 "(lower-case letters, digits, and . _ - between them)"
