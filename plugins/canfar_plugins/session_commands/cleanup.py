@@ -44,18 +44,37 @@ def destroy(session: Session, ids: list[str]) -> dict[str, str | None]:
 
 @click.command()
 @ids_argument
+@click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @backend_option
 @json_option
 @click.pass_context
-def delete(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json: bool) -> None:
+def delete(
+    ctx: click.Context, ids: tuple[str, ...], force: bool, backend: str | None, as_json: bool
+) -> None:
     """Delete sessions (running ones are stopped). Prints the ids deleted.
 
+    Asks first on a terminal; without one, --force is required (else nothing is deleted and
+    the exit code is 2).
+
     \b
-      canfar ps -q --status Failed | xargs canfar delete
+      canfar delete ID ID
+      canfar ps -q --status Failed | xargs canfar delete --force
     """
+    from canfar_core.output import info
     from canfar_core.sessions import check_ids
 
     checked = check_ids(ids)
+    if not force:
+        if not sys.stdin.isatty():
+            plural = "s" if len(checked) != 1 else ""
+            raise ValidationError(
+                f"nothing was deleted: add --force to delete {len(checked)} session{plural} "
+                "without a terminal to confirm on"
+            )
+        shown = " ".join(checked) if len(checked) <= 10 else f"{len(checked)} sessions"
+        if not click.confirm(f"Delete {shown}?", err=True):
+            info("Nothing was deleted.")
+            return
     session = session_for(ctx, backend)
     report_results(ctx, destroy(session, checked), "deleted", as_json)
 

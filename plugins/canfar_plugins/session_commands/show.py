@@ -95,7 +95,7 @@ def ps(
     """List your sessions: pending and running ones unless --all or --status.
 
     \b
-      canfar ps -q | xargs canfar delete      # ids only, no header
+      canfar ps -q | xargs canfar delete -f   # ids only, no header
     """
     from canfar_core.models import ACTIVE_STATUSES
     from canfar_core.output import echo, emit_json, info, table
