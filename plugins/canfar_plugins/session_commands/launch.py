@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from canfar_core.errors import CanfarError, ValidationError
-from canfar_core.machine import output_option
+from canfar_core.machine import current_format, output_option
 from canfar_core.validation import MAX_CORES, MAX_GPUS, MAX_RAM_GB, MAX_REPLICAS
 from canfar_plugins.session_commands.common import (
     backend_option,
@@ -360,14 +360,23 @@ def create(
             [(e["id"], e["name"] or "-", *([e["status"]] if states else [])) for e in launched],
             headers=columns,
         )
+    machine = current_format() is not None  # one error object on stderr, not lines
     if failures:
-        for k, reason in sorted(failures.items()):
-            click.echo(f"Error: replica {k} ({spec.replica_name(k)}) failed: {reason}", err=True)
-        if spec.replicas > 1:
-            click.echo(relaunch_hint(spec, list(failures), name is not None), err=True)
+        problems = [
+            f"replica {k} ({spec.replica_name(k)}) failed: {reason}"
+            for k, reason in sorted(failures.items())
+        ]
+        hint = relaunch_hint(spec, list(failures), name is not None) if spec.replicas > 1 else None
         kept = f"; the {len(ids)} launched keep running" if ids else ""
         total = len(spec.replica_numbers())
-        raise CanfarError(f"{len(failures)} of {total} replicas failed to launch{kept}")
+        summary = f"{len(failures)} of {total} replicas failed to launch{kept}"
+        if machine:
+            raise CanfarError(f"{summary}: {'; '.join(problems)}", hint=hint)
+        for problem in problems:
+            click.echo(f"Error: {problem}", err=True)
+        if hint:
+            click.echo(hint, err=True)
+        raise CanfarError(summary)
     failed = [s for s in states.values() if s.status == "Failed"]
     for number, state in enumerate(failed):
         why = why_failed(session, state, look=number < FAILURES_EXPLAINED)

@@ -28,7 +28,7 @@ from canfar_plugins.session_commands.common import (
     session_for,
     write_raw,
 )
-from canfar_plugins.session_commands.completion import complete_kinds, complete_session_ids
+from canfar_plugins.session_commands.completion import complete_kinds
 
 if TYPE_CHECKING:
     from canfar_core.models import SessionInfo
@@ -202,20 +202,44 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
         ctx.exit(EXIT_ERROR)
 
 
-@click.command(short_help="Show a session's scheduling events.")
-@click.argument("session_id", metavar="ID", shell_complete=complete_session_ids)
+@click.command(short_help="Show sessions' scheduling events.")
+@ids_argument
 @backend_option
 @json_option
 @click.pass_context
-def events(ctx: click.Context, session_id: str, backend: str | None, as_json: bool) -> None:
-    """Show a session's scheduling events (why it is pending, why it failed)."""
-    from canfar_core.output import emit_json
+def events(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json: bool) -> None:
+    """Show sessions' scheduling events (why one is pending, why it failed).
 
-    text = session_for(ctx, backend).events(session_id)
+    One ID: its events as the backend gives them. Several: each one's after a line
+    ==> ID <== (as tail does); an id that failed is named on stderr (exit 1).
+    """
+    from canfar_core.output import emit_json
+    from canfar_core.sessions import check_ids
+
+    checked = check_ids(ids)
+    session = session_for(ctx, backend)
+    if len(checked) == 1:
+        text = session.events(checked[0])
+        if as_json:
+            emit_json({"id": checked[0], "events": text})
+        else:
+            write_raw(text if not text or text.endswith("\n") else text + "\n")
+        return
+    found: list[dict[str, str]] = []
+    failed = False
+    for session_id, text, error in _fetch_logs(session, checked, session.events):
+        if error is not None or text is None:
+            failed = True
+            report_failure(session_id, str(error))
+            continue
+        found.append({"id": session_id, "events": text})
+        if not as_json:
+            write_raw(("\n" if len(found) > 1 else "") + f"==> {session_id} <==\n")
+            write_raw(text if not text or text.endswith("\n") else text + "\n")
     if as_json:
-        emit_json({"id": session_id, "events": text})
-    else:
-        write_raw(text if not text or text.endswith("\n") else text + "\n")
+        emit_json(found)
+    if failed:  # each was named on its own line above
+        ctx.exit(EXIT_ERROR)
 
 
 #: Logs fetched at once by ``canfar logs`` with several ids.
