@@ -24,6 +24,7 @@ from canfar_core.errors import (
     CanfarError,
     ValidationError,
 )
+from canfar_core.machine import output_option
 
 #: Who added the commands that no plugin added.
 CORE = "canfar core"
@@ -229,17 +230,18 @@ def config() -> None:
 
 
 @config.command("show")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def config_show(as_json: bool) -> None:
+@output_option
+def config_show(output: str | None) -> None:
     """Print the whole configuration (it holds no secrets)."""
     import json
 
     from canfar_core.config import config_file
-    from canfar_core.output import echo, emit_json
+    from canfar_core.machine import emit
+    from canfar_core.output import echo
 
     data = config_file().read()
-    if as_json:
-        emit_json(data)
+    if output:
+        emit(data, output)
         return
     if not data:
         echo("# no settings yet: canfar uses the local backend and built-in defaults")
@@ -260,20 +262,24 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 @config.command("get")
 @click.argument("key")
-def config_get(key: str) -> None:
+@output_option
+def config_get(key: str, output: str | None) -> None:
     """Print one setting (a dotted key such as defaults.image).
 
     Exits 1, printing nothing on stdout, when the setting is not set.
     """
     from canfar_core.config import config_file, get_path
     from canfar_core.errors import NotFound
+    from canfar_core.machine import emit
     from canfar_core.output import echo, emit_json
 
     try:
         value = get_path(config_file().read(), key)
     except KeyError:
         raise NotFound(f"'{key}' is not set") from None
-    if isinstance(value, (dict, list, bool)) or value is None:
+    if output:
+        emit(value, output)
+    elif isinstance(value, (dict, list, bool)) or value is None:
         emit_json(value)
     else:
         echo(str(value))
