@@ -78,13 +78,42 @@ class ConnectionFailed(ServerError):
 
 
 class LaunchError(CanfarError):
-    """Some or all replicas of a launch failed.
+    """Some or all replicas of a launch failed, or their fate is not known.
 
     ``ids`` lists the sessions that did launch (they keep running); ``failures`` maps each failed
-    replica number (1-based) to the reason it failed.
+    replica number (1-based) to the reason it failed; ``uncertain`` maps each replica whose
+    request was sent but got no usable answer (a cut-off answer, a timeout, an interruption) to
+    what happened: it may exist, so launching it again could make a duplicate; ``not_sent``
+    lists the replicas never sent (they certainly do not exist). ``names`` maps the replica
+    numbers above to their session names, so a caller can look for them (``canfar ps``).
     """
 
-    def __init__(self, message: str, *, ids: list[str], failures: dict[int, str]) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        ids: list[str],
+        failures: dict[int, str],
+        uncertain: dict[int, str] | None = None,
+        not_sent: list[int] | None = None,
+        names: dict[int, str] | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
         self.ids = ids
         self.failures = failures
+        self.uncertain = dict(uncertain or {})
+        self.not_sent = list(not_sent or [])
+        self.names = dict(names or {})
+
+
+class LaunchInterrupted(LaunchError, KeyboardInterrupt):
+    """Ctrl-C (or another interruption) stopped a launch part way.
+
+    It is a :class:`LaunchError` (``ids`` of the sessions that exist, ``uncertain`` replicas that
+    may exist, ``not_sent`` replicas that do not) and a :class:`KeyboardInterrupt`, so code that
+    stops on Ctrl-C still stops. Backends raise it from ``create`` when interrupted, with what
+    they know; the CLI prints every id and exits 130.
+    """
+
+    exit_code = EXIT_INTERRUPTED

@@ -130,7 +130,11 @@ def error_record(exc: BaseException, message: str | None = None) -> dict[str, An
             message = f"unexpected {type(exc).__name__}: {exc}".strip().rstrip(":")
     if hint is None and isinstance(exc, click.UsageError) and exc.ctx is not None:
         hint = f"see: {exc.ctx.command_path} --help"
-    return {"code": code_of(exc), "message": message, "hint": hint}
+    record = {"code": code_of(exc), "message": message, "hint": hint}
+    details = getattr(exc, "details", None)
+    if details is not None:
+        record["details"] = details
+    return record
 
 
 def report_error(exc: BaseException, message: str | None = None) -> None:

@@ -99,10 +99,18 @@ class SessionInfo:
 
 @dataclass
 class LaunchResult:
-    """What a backend's ``create`` returns: ids in replica order, and the replicas that failed."""
+    """What a backend's ``create`` returns: ids in replica order, and the replicas that failed.
+
+    ``uncertain`` maps replicas whose request was sent but whose fate is unknown (no usable
+    answer, and not found when looked for by name) to what happened: they may exist.
+    ``not_sent`` lists replicas never sent (they do not exist). A backend that cannot tell fills
+    in neither.
+    """
 
     ids: list[str] = field(default_factory=list)
     failures: dict[int, str] = field(default_factory=dict)
+    uncertain: dict[int, str] = field(default_factory=dict)
+    not_sent: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from canfar_core.errors import (
     CanfarError,
     ConnectionFailed,
     LaunchError,
+    LaunchInterrupted,
     NotFound,
     ValidationError,
 )
@@ -338,22 +339,43 @@ class Session:
         Returns the new ids in replica order. Raises :class:`LaunchError` (with ``ids`` of the
         replicas that did launch) when any replica failed.
         """
-        hook = get_manager().hook
         self._prepare(spec)
-        result = self._call(self.backend.create, spec)
-        if result.ids:
-            try:
-                hook.canfar_session_launched(spec=spec, ids=list(result.ids))
-            except Exception as exc:  # a launch is never undone by an observer
-                sys.stderr.write(f"canfar: warning: canfar_session_launched failed: {exc}\n")
-        if result.failures:
-            count = len(result.failures)
+        try:
+            result = self._call(self.backend.create, spec)
+        except LaunchInterrupted as exc:
+            self._launched(spec, exc.ids)
+            if not exc.names:
+                exc.names = _names_of(spec, [*exc.failures, *exc.uncertain, *exc.not_sent])
+            raise
+        self._launched(spec, result.ids)
+        if result.failures or result.uncertain or result.not_sent:
+            total = len(spec.replica_numbers())
+            unlaunched = len(result.failures) + len(result.uncertain) + len(result.not_sent)
+            message = f"{unlaunched} of {total} replicas failed to launch"
+            if result.uncertain:
+                message = (
+                    f"{unlaunched} of {total} replicas are not known to have launched "
+                    f"({len(result.uncertain)} may exist)"
+                )
             raise LaunchError(
-                f"{count} of {len(spec.replica_numbers())} replicas failed to launch",
+                message,
                 ids=list(result.ids),
                 failures=dict(result.failures),
+                uncertain=dict(result.uncertain),
+                not_sent=list(result.not_sent),
+                names=_names_of(spec, [*result.failures, *result.uncertain, *result.not_sent]),
             )
         return list(result.ids)
+
+    @staticmethod
+    def _launched(spec: SessionSpec, ids: list[str]) -> None:
+        """Tell plugins what launched; a launch is never undone by an observer."""
+        if not ids:
+            return
+        try:
+            get_manager().hook.canfar_session_launched(spec=spec, ids=list(ids))
+        except Exception as exc:
+            sys.stderr.write(f"canfar: warning: canfar_session_launched failed: {exc}\n")
 
     def create(
         self,
@@ -558,6 +580,11 @@ class Session:
             if deadline is not None and time.monotonic() >= deadline:
                 raise _timed_out(pending, wanted, timeout, current)
             time.sleep(_pause(poll, deadline))
+
+
+def _names_of(spec: SessionSpec, replicas: Iterable[int]) -> dict[int, str]:
+    """The session name of each replica number."""
+    return {k: spec.replica_name(k) for k in sorted(set(replicas))}
 
 
 def _wanted(status: StatusOrStatuses) -> set[str]:

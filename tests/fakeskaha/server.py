@@ -213,6 +213,9 @@ class Fault:
     delay: float = 0.0
     reset: bool = False
     truncate: bool = False
+    delay_after: float = 0.0
+    reset_after: bool = False
+    trickle: float = 0.0
     #: How many requests this fault has hit so far.
     hits: int = 0
 
@@ -466,6 +469,9 @@ class FakeSkaha:
         delay: float = 0.0,
         reset: bool = False,
         truncate: bool = False,
+        delay_after: float = 0.0,
+        reset_after: bool = False,
+        trickle: float = 0.0,
     ) -> Fault:
         """Make the next ``times`` requests (``None``: all) matching ``method`` and the regex
         ``path`` (searched in the decoded path, query string excluded) misbehave.
@@ -473,7 +479,10 @@ class FakeSkaha:
         ``status`` (with ``body``, ``headers``, ``content_type``) replaces the answer; ``body``
         alone answers 200 with it. ``delay`` waits that long first (then answers normally if
         nothing else is asked); ``reset`` closes the connection without an answer; ``truncate``
-        sends the answer's headers and only half its body. Faults are tried in the order added.
+        sends the answer's headers and only half its body. ``delay_after`` and ``reset_after``
+        do the same after the request was carried out (a create that happened, whose answer is
+        late or lost); ``trickle`` sends the answer one byte every that many seconds. Faults are
+        tried in the order added.
         """
         fault = Fault(
             method=method,
@@ -486,6 +495,9 @@ class FakeSkaha:
             delay=delay,
             reset=reset,
             truncate=truncate,
+            delay_after=delay_after,
+            reset_after=reset_after,
+            trickle=trickle,
         )
         with self._lock:
             self.faults.append(fault)
@@ -1174,12 +1186,21 @@ class _Handler(BaseHTTPRequestHandler):
                 response = self.fake.handle(request, host)
             except Exception as exc:  # a bug in the fake shows as the server's 500
                 response = Response(500, f"unexpected exception: {exc!r}".encode())
+        if fault is not None and fault.delay_after:
+            time.sleep(fault.delay_after)
+        if fault is not None and fault.reset_after:
+            self._reset()
+            return
         try:
-            self._write(response, truncate=fault is not None and fault.truncate)
+            self._write(
+                response,
+                truncate=fault is not None and fault.truncate,
+                trickle=fault.trickle if fault is not None else 0.0,
+            )
         except OSError:  # the client gave up (a timeout test): nothing to tell it
             self.close_connection = True
 
-    def _write(self, response: Response, *, truncate: bool) -> None:
+    def _write(self, response: Response, *, truncate: bool, trickle: float = 0.0) -> None:
         self.send_response(response.status)
         if response.content_type:
             self.send_header("Content-Type", response.content_type)
@@ -1198,6 +1219,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if trickle:
+            for index in range(len(body)):
+                self.wfile.write(body[index : index + 1])
+                self.wfile.flush()
+                time.sleep(trickle)
             return
         self.wfile.write(body)
 

@@ -157,7 +157,7 @@ def test_bad_filters(run, fake, args, named):
         ("CANFAR_HTTP_RETRIES", "many", "'many'"),
         ("CANFAR_HTTP_BACKOFF", "-1", "'-1'"),
         ("CANFAR_HTTP_TIMEOUT", "0", "'0'"),
-        ("CANFAR_HTTP_TIMEOUT", "1,2,3", "'1,2,3'"),
+        ("CANFAR_HTTP_TIMEOUT", "1,2,3,4", "'1,2,3,4'"),
     ],
 )
 def test_bad_tuning_variables(run, fake, monkeypatch, name, value, named):

@@ -43,7 +43,7 @@ def client(sleeps: list[float]) -> HttpClient:
     return HttpClient(
         API,
         policy=policy,
-        timeouts=Timeouts(connect=2, read=3),
+        timeouts=Timeouts(connect=2, read=3, total=60),
         login_hint="log in again: canfar auth login sp",
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -112,10 +112,11 @@ class WaitProgress:
 
 
 def launched_entries(
-    spec: SessionSpec, ids: list[str], failures: dict[int, str]
+    spec: SessionSpec, ids: list[str], unlaunched: Collection[int]
 ) -> list[dict[str, Any]]:
-    """Each launched session with its replica number and name, in replica order."""
-    replicas = [k for k in spec.replica_numbers() if k not in failures]
+    """Each launched session with its replica number and name, in replica order
+    (``unlaunched``: the replicas that failed, may exist, or were never sent)."""
+    replicas = [k for k in spec.replica_numbers() if k not in unlaunched]
     if len(replicas) != len(ids):  # a backend that did not keep replica order: names unknown
         return [{"id": sid, "name": None, "replica": None} for sid in ids]
     return [
@@ -283,7 +284,7 @@ def create(
     replicas that failed, repeat the command with the same --name and --replicas and add
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
     """
-    from canfar_core.errors import LaunchError
+    from canfar_core.errors import LaunchError, LaunchInterrupted
     from canfar_core.machine import emit
     from canfar_core.output import echo, info, table
     from canfar_core.sessions import WaitTimeout
@@ -320,12 +321,24 @@ def create(
         info(f"Dry run: {len(requests)} request{plural} shown above; nothing was sent.")
         return
     failures: dict[int, str] = {}
+    uncertain: dict[int, str] = {}
+    not_sent: list[int] = []
+    stopped: LaunchInterrupted | None = None
     try:
         ids = session.launch(spec)
     except LaunchError as exc:
         ids, failures = list(exc.ids), dict(exc.failures)
-    launched = launched_entries(spec, ids, failures)
-    if not as_json and not quiet and ids and not failures:
+        uncertain, not_sent = dict(exc.uncertain), list(exc.not_sent)
+        if isinstance(exc, LaunchInterrupted):
+            stopped = exc
+    except CanfarError as exc:
+        if current_format() is not None:  # the error object says what happened to each replica
+            failed_all = dict.fromkeys(spec.replica_numbers(), str(exc))
+            with_details(exc, launch_document(session, spec, [], failed_all))
+        raise
+    unlaunched = {*failures, *uncertain, *not_sent}
+    launched = launched_entries(spec, ids, unlaunched)
+    if not as_json and not quiet and ids and not unlaunched:
         where = session.context.name
         if spec.backend != where:
             where += f" ({spec.backend})"
@@ -339,7 +352,7 @@ def create(
 
     states: dict[str, SessionInfo] = {}
     gave_up: CanfarError | None = None
-    if wait and ids and not failures:
+    if wait and ids and not unlaunched:
         try:
             states = wait_for(ctx, session, ids, timeout)
         except WaitTimeout as exc:  # still print the ids and the states last seen
@@ -349,7 +362,7 @@ def create(
         entry["status"] = state.status if state else None
         entry["exit_code"] = state.exit_code if state else None
 
-    if as_json:  # the ids launched, in replica order (failures are on stderr, exit 1)
+    if as_json:  # the ids launched, in replica order (what was not: on stderr, exit 1)
         emit([entry["id"] for entry in launched], output)
     elif quiet:
         for entry in launched:
@@ -360,23 +373,41 @@ def create(
             [(e["id"], e["name"] or "-", *([e["status"]] if states else [])) for e in launched],
             headers=columns,
         )
-    machine = current_format() is not None  # one error object on stderr, not lines
-    if failures:
-        problems = [
-            f"replica {k} ({spec.replica_name(k)}) failed: {reason}"
-            for k, reason in sorted(failures.items())
-        ]
-        hint = relaunch_hint(spec, list(failures), name is not None) if spec.replicas > 1 else None
-        kept = f"; the {len(ids)} launched keep running" if ids else ""
+    # -o json|yaml: one error object on stderr, holding what the lines would say
+    details = (
+        launch_document(session, spec, launched, failures, uncertain, not_sent)
+        if current_format() is not None
+        else None
+    )
+    if unlaunched and len(spec.replica_numbers()) == 1 and uncertain and stopped is None:
+        ((k, reason),) = uncertain.items()  # one launch, one line
+        raise with_details(
+            CanfarError(f"session {spec.replica_name(k)} may exist: {reason}"), details
+        )
+    if unlaunched:
+        if details is None:
+            report_unlaunched(spec, failures, uncertain, not_sent, name is not None)
         total = len(spec.replica_numbers())
-        summary = f"{len(failures)} of {total} replicas failed to launch{kept}"
-        if machine:
-            raise CanfarError(f"{summary}: {'; '.join(problems)}", hint=hint)
-        for problem in problems:
-            click.echo(f"Error: {problem}", err=True)
-        if hint:
-            click.echo(hint, err=True)
-        raise CanfarError(summary)
+        kept = f"; the {len(ids)} launched keep running" if ids else ""
+        if stopped is not None:
+            interrupted(
+                ctx,
+                f"Interrupted: {len(ids)} of {total} replicas launched"
+                + (" and keep running (list them with: canfar ps)" if ids else "")
+                + (f"; {len(uncertain)} may exist" if uncertain else "")
+                + (f"; {len(not_sent)} not sent" if not_sent else ""),
+            )
+        if uncertain:
+            raise with_details(
+                CanfarError(
+                    f"{len(unlaunched)} of {total} replicas are not known to have launched "
+                    f"({len(uncertain)} may exist){kept}"
+                ),
+                details,
+            )
+        raise with_details(
+            CanfarError(f"{len(unlaunched)} of {total} replicas failed to launch{kept}"), details
+        )
     failed = [s for s in states.values() if s.status == "Failed"]
     for number, state in enumerate(failed):
         why = why_failed(session, state, look=number < FAILURES_EXPLAINED)
@@ -389,6 +420,68 @@ def create(
         raise gave_up
     if failed:
         raise CanfarError(f"{len(failed)} of {len(ids)} sessions failed")
+
+
+def with_details(error: CanfarError, details: dict[str, Any] | None) -> CanfarError:
+    """``error``, carrying ``details`` into the error object ``-o json`` prints."""
+    if details is not None:
+        error.details = details  # type: ignore[attr-defined]
+    return error
+
+
+def launch_document(
+    session: Session,
+    spec: SessionSpec,
+    launched: list[dict[str, Any]],
+    failures: dict[int, str],
+    uncertain: dict[int, str] | None = None,
+    not_sent: list[int] | None = None,
+) -> dict[str, Any]:
+    """The ``details`` of ``create -o json``'s error object when replicas did not launch: every
+    launched session, and every replica that was not."""
+    return {
+        "context": session.context.name,
+        "backend": spec.backend,
+        "kind": spec.kind,
+        "image": spec.image,
+        "name": spec.name,
+        "sessions": launched,
+        "failures": [
+            {"replica": k, "name": spec.replica_name(k), "reason": reason}
+            for k, reason in sorted(failures.items())
+        ],
+        "uncertain": [
+            {"replica": k, "name": spec.replica_name(k), "reason": reason}
+            for k, reason in sorted((uncertain or {}).items())
+        ],
+        "not_sent": [{"replica": k, "name": spec.replica_name(k)} for k in sorted(not_sent or [])],
+    }
+
+
+def report_unlaunched(
+    spec: SessionSpec,
+    failures: dict[int, str],
+    uncertain: dict[int, str],
+    not_sent: list[int],
+    name_given: bool,
+) -> None:
+    """On stderr: each failed replica, each that may exist, those never sent, and a relaunch
+    hint that names only replicas known not to exist (following it never makes a duplicate)."""
+    for k, reason in sorted(failures.items()):
+        click.echo(f"Error: replica {k} ({spec.replica_name(k)}) failed: {reason}", err=True)
+    for k, reason in sorted(uncertain.items()):
+        click.echo(f"Error: replica {k} ({spec.replica_name(k)}) may exist: {reason}", err=True)
+    if not_sent:
+        click.echo(f"Not sent (these do not exist): replicas {replica_list(not_sent)}", err=True)
+    if uncertain:
+        names = " ".join(spec.replica_name(k) for k in sorted(uncertain))
+        click.echo(
+            f"Look for {names} with: canfar ps -a; launch one again only if it is not listed.",
+            err=True,
+        )
+    absent = [*failures, *not_sent]
+    if absent and spec.replicas > 1:
+        click.echo(relaunch_hint(spec, absent, name_given), err=True)
 
 
 def why_failed(session: Session, state: SessionInfo, look: bool) -> str:

@@ -7,10 +7,12 @@ and renewals of many sessions are concurrent too.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from canfar_core import __version__
@@ -22,9 +24,9 @@ from canfar_core.errors import (
     CanfarError,
     ConfigError,
     ConnectionFailed,
+    LaunchInterrupted,
     NotFound,
     PermissionDenied,
-    ServerError,
     Unsupported,
     ValidationError,
 )
@@ -38,7 +40,15 @@ from canfar_core.models import (
     SessionSpec,
 )
 from canfar_plugins.skaha import parse, wire
-from canfar_plugins.skaha.http import HttpClient, RequestRefused, quote_id
+from canfar_plugins.skaha.http import (
+    SESSION_ID,
+    AnswerLost,
+    HttpClient,
+    Redirected,
+    RequestRefused,
+    Unreachable,
+    quote_id,
+)
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
@@ -56,6 +66,39 @@ API_VERSION = "v1"
 #: Seconds the server's resource offer is trusted before it is asked again.
 OFFER_TTL = 300.0
 _VERSIONED = re.compile(r"/v\d+$")
+#: Seconds a server's clock may lag ours: a session older than the launch by more is not it.
+_CLOCK_SKEW = 300.0
+
+
+@dataclass
+class _Tally:
+    """What became of each replica of a launch, while it is being worked out."""
+
+    launched: dict[int, str] = field(default_factory=dict)
+    failures: dict[int, str] = field(default_factory=dict)
+    uncertain: dict[int, str] = field(default_factory=dict)
+    not_sent: list[int] = field(default_factory=list)
+
+    def result(self) -> LaunchResult:
+        return LaunchResult(
+            ids=[self.launched[k] for k in sorted(self.launched)],
+            failures={k: self.failures[k] for k in sorted(self.failures)},
+            uncertain={k: self.uncertain[k] for k in sorted(self.uncertain)},
+            not_sent=sorted(self.not_sent),
+        )
+
+
+def _started_before(found: SessionInfo, moment: float) -> bool:
+    """Whether ``found`` certainly started before ``moment`` (epoch seconds)."""
+    from datetime import datetime
+
+    if not found.start_time:
+        return False
+    try:
+        started = datetime.fromisoformat(found.start_time.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return started.timestamp() < moment
 
 
 def api_url(url: str) -> str:
@@ -223,17 +266,26 @@ class SkahaBackend(Backend):
     def create(self, spec: SessionSpec) -> LaunchResult:
         """One create request per replica, sent concurrently; failures kept per replica.
 
-        A create POST is never sent twice. When every replica fails, the first failure is
-        raised as it is (one clear error); otherwise the failed replicas are reported in
-        :attr:`LaunchResult.failures` and the launched ones kept.
+        A create POST is never sent twice. A replica whose request was sent but got no usable
+        answer (timeout, broken connection, cut-off or garbled answer, redirect) is looked for
+        by name on the server before it is reported: found, it counts as launched; not found,
+        it is reported as uncertain (it may still appear), never as failed, so no relaunch hint
+        names it. Replicas never sent are reported as such. Ctrl-C raises
+        :class:`~canfar_core.errors.LaunchInterrupted` within about a second, with all of this.
+        When every replica failed for certain, the first failure is raised as it is.
         """
+        from canfar_core.concurrency import Interrupted
+
         spec.image = wire.normalise_image(spec.image)
         wire.check_transport(spec)
         http = self.http
         replicas = spec.replica_numbers()
         headers = self._registry_headers()
+        began = time.time()
+        sent: set[int] = set()
 
         def launch(replica: int) -> str:
+            sent.add(replica)
             try:
                 response = http.request(
                     "POST",
@@ -245,30 +297,86 @@ class SkahaBackend(Backend):
             except RequestRefused as exc:
                 exc.hint = exc.hint or _registry_hint(exc.message, spec.image)
                 raise
+            except Redirected as exc:
+                raise AnswerLost(exc.message) from None
             session_id = response.content.decode("utf-8", "replace").strip()
-            if not session_id or len(session_id.split()) != 1:
-                raise ServerError(
-                    f"{http.label} accepted replica {replica} but sent no session id "
-                    f"({session_id[:60]!r})"
+            if not SESSION_ID.fullmatch(session_id):
+                raise AnswerLost(
+                    f"{http.label} accepted replica {replica} but its answer is not a session id "
+                    f"({session_id[:60]!r}); the session may have been created"
                 )
             return session_id
 
-        results = concurrently(
-            replicas, launch, limit=MAX_CONCURRENCY, stop_on=(AuthError, ConnectionFailed)
-        )
-        result = LaunchResult()
-        first_error: CanfarError | None = None
-        for replica, session_id, error in results:
-            if session_id is not None:
-                result.ids.append(session_id)
-            elif error is not None:
-                first_error = first_error or error
-                result.failures[replica] = str(error)
-        if first_error is not None and not result.ids:
+        try:
+            results = concurrently(
+                replicas, launch, limit=MAX_CONCURRENCY, stop_on=(AuthError, Unreachable)
+            )
+        except Interrupted as stop:
+            tally = self._sort(stop.done, sent)
+            for replica in stop.running:
+                tally.uncertain[replica] = (
+                    "interrupted while its request was under way; the session may have been created"
+                )
+            tally.not_sent.extend(stop.pending)
+            with contextlib.suppress(CanfarError, KeyboardInterrupt):
+                self._reconcile(spec, tally, began, deadline=1.0)
+            done = tally.result()
+            raise LaunchInterrupted(
+                f"interrupted: {len(done.ids)} of {len(replicas)} replicas launched",
+                ids=done.ids,
+                failures=done.failures,
+                uncertain=done.uncertain,
+                not_sent=done.not_sent,
+            ) from None
+        tally = self._sort(results, sent)
+        if tally.uncertain:
+            try:
+                self._reconcile(spec, tally, began)
+            except CanfarError as exc:
+                for replica in tally.uncertain:
+                    tally.uncertain[replica] += f" (could not look for it: {exc})"
+        if not tally.launched and not tally.uncertain and tally.failures:
+            first_error = next(e for _, _, e in results if e is not None)
             if len(replicas) > 1 and first_error.hint is None:
                 first_error.hint = f"all {len(replicas)} replicas failed"
             raise first_error
-        return result
+        return tally.result()
+
+    @staticmethod
+    def _sort(outcomes: list[tuple[int, str | None, CanfarError | None]], sent: set[int]) -> _Tally:
+        """Launched ids by replica, certain failures, uncertain and never-sent replicas."""
+        tally = _Tally()
+        for replica, session_id, error in outcomes:
+            if session_id is not None:
+                tally.launched[replica] = session_id
+            elif replica not in sent:
+                tally.not_sent.append(replica)
+            elif isinstance(error, AnswerLost):
+                tally.uncertain[replica] = str(error)
+            elif error is not None:
+                tally.failures[replica] = str(error)
+        return tally
+
+    def _reconcile(
+        self, spec: SessionSpec, tally: _Tally, began: float, deadline: float | None = None
+    ) -> None:
+        """Look for the uncertain replicas by name (``NAME-k``) among the server's sessions;
+        those found count as launched."""
+        if not tally.uncertain:
+            return
+        response = self.http.request("GET", "session", deadline=deadline)
+        known = set(tally.launched.values())
+        recent = began - _CLOCK_SKEW
+        by_name: dict[str, list[SessionInfo]] = {}
+        for found in parse.sessions(self.http.json_of(response)):
+            if found.id in known or _started_before(found, recent):
+                continue
+            by_name.setdefault(found.name.lower(), []).append(found)
+        for replica in sorted(tally.uncertain):
+            candidates = by_name.get(spec.replica_name(replica).lower())
+            if candidates:
+                tally.launched[replica] = candidates.pop().id
+                del tally.uncertain[replica]
 
     def _registry_headers(self) -> dict[str, str]:
         """The registry login header for a launch, when one is saved (it goes on nothing

@@ -2,20 +2,27 @@
 
 Rules:
 
-* every call has a connect and a read timeout;
-* idempotent calls (GET, DELETE) are retried on 502, 503, 504 and on connection errors,
-  with exponential backoff and jitter, honouring ``Retry-After``, a bounded number of times;
-* a POST is retried only when it certainly never reached the server (the connection could not
-  be opened): a create that may have landed is never sent twice;
+* every call has a connect and a read timeout, and an overall deadline for all its tries
+  together (a server that trickles its answer a byte at a time cannot hold a command): the
+  request runs in a daemon thread while the caller waits, so Ctrl-C also stops it at once;
+* idempotent calls (GET, DELETE) are retried on 429, 502, 503, 504 and on connection errors,
+  with exponential backoff and jitter, honouring ``Retry-After``, a bounded number of times
+  and only while the deadline allows; a POST is retried on 429 (the server did not take it);
+* a POST is otherwise retried only when it certainly never reached the server (the connection
+  could not be opened): a create that may have landed is never sent twice; when it was sent
+  and no usable answer came back, the error is :class:`AnswerLost` (it may have been done);
+* redirects are followed only for GET and HEAD, only within the same server and scheme (never
+  from https to http); any other redirect is an error that says so (:class:`Redirected`);
 * every failure becomes one :class:`~canfar_core.errors.CanfarError` with the server's own
   message: 401 -> :class:`AuthError` (log in again), 403 -> :class:`PermissionDenied`,
   404 -> :class:`NotFound`, other 4xx -> :class:`RequestRefused`, 5xx and bodies that are not
   the JSON expected -> :class:`ServerError`, no connection or no answer in time ->
   :class:`ConnectionFailed`.
 
-Tuning for scripts and tests, from the environment: ``CANFAR_HTTP_TIMEOUT`` (``READ`` or
-``CONNECT,READ`` seconds), ``CANFAR_HTTP_RETRIES`` (retries after the first try),
-``CANFAR_HTTP_BACKOFF`` (first wait, seconds).
+Tuning for scripts and tests, from the environment: ``CANFAR_HTTP_TIMEOUT`` (``READ``,
+``CONNECT,READ`` or ``CONNECT,READ,TOTAL`` seconds; the total defaults to 1.5 times READ),
+``CANFAR_HTTP_RETRIES`` (retries after the first try), ``CANFAR_HTTP_BACKOFF`` (first wait,
+seconds).
 """
 
 from __future__ import annotations
@@ -25,12 +32,13 @@ import logging
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from canfar_core.errors import (
     AuthError,
@@ -48,8 +56,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("canfar.http")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-RETRY_STATUSES = frozenset({502, 503, 504})
-_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Answers that say the request was not taken at all: even a create may be sent again.
+NOT_TAKEN_STATUSES = frozenset({429})
+#: Redirects followed for one GET at most.
+MAX_REDIRECTS = 5
+SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _MAX_MESSAGE = 300
 #: Request headers that carry credentials; a server that echoes them is never repeated.
 SECRET_HEADERS = ("Authorization", "X-Skaha-Registry-Auth", "Cookie")
@@ -63,6 +75,23 @@ class RequestRefused(CanfarError):
     def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+
+
+class AnswerLost(ConnectionFailed):
+    """A request that is not repeated (a create) was sent, and no usable answer came back: a
+    timeout, a broken connection, a cut-off answer. It may have been carried out."""
+
+
+class Unreachable(ConnectionFailed):
+    """The server could not be reached: nothing was sent."""
+
+
+class Redirected(ServerError):
+    """The server answered with a redirect that canfar does not follow."""
+
+
+class _Overdue(Exception):
+    """The overall deadline passed while a request was under way."""
 
 
 def _env_float(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -80,10 +109,17 @@ def _env_float(environ: Mapping[str, str], name: str, default: float) -> float:
 
 @dataclass
 class Timeouts:
-    """Seconds to wait for a connection, and for each read of the answer."""
+    """Seconds to wait for a connection, for each read of the answer, and for the whole call
+    (every try and every wait between tries; ``None``: 1.5 times ``read``)."""
 
     connect: float = 10.0
     read: float = 60.0
+    total: float | None = None
+
+    @property
+    def overall(self) -> float:
+        """The deadline of one call, all tries included."""
+        return self.total if self.total is not None else max(self.connect, self.read) * 1.5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Timeouts:
@@ -92,16 +128,19 @@ class Timeouts:
         if not raw:
             return cls()
         parts = [p.strip() for p in raw.split(",")]
-        if len(parts) > 2:
+        if len(parts) > 3:
             raise ValidationError(
-                f"CANFAR_HTTP_TIMEOUT must be READ or CONNECT,READ seconds, not '{raw}'"
+                "CANFAR_HTTP_TIMEOUT must be READ, CONNECT,READ or CONNECT,READ,TOTAL seconds, "
+                f"not '{raw}'"
             )
         values = [_env_float({"CANFAR_HTTP_TIMEOUT": p}, "CANFAR_HTTP_TIMEOUT", 0) for p in parts]
         if any(v <= 0 for v in values):
             raise ValidationError(f"CANFAR_HTTP_TIMEOUT must be positive, not '{raw}'")
         if len(values) == 1:
             return cls(connect=min(cls.connect, values[0]), read=values[0])
-        return cls(connect=values[0], read=values[1])
+        if len(values) == 2:
+            return cls(connect=values[0], read=values[1])
+        return cls(connect=values[0], read=values[1], total=values[2])
 
 
 @dataclass
@@ -167,7 +206,7 @@ def quote_id(session_id: str) -> str:
     ``../context`` must never reach ``/context``: ids are checked, then percent-encoded
     with no character left as a separator.
     """
-    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
+    if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
         raise ValidationError(f"'{session_id}' is not a session id")
     if session_id in (".", "..") or set(session_id) == {"."}:
         raise ValidationError(f"'{session_id}' is not a session id")
@@ -175,9 +214,25 @@ def quote_id(session_id: str) -> str:
 
 
 def server_label(url: str) -> str:
-    """``host[:port]`` of a URL, as errors name the server."""
+    """``host[:port]`` of a URL, as errors name the server (never a ``user:password@``)."""
     parts = urlsplit(url)
-    return parts.netloc or url
+    return parts.netloc.rpartition("@")[2] or safe_url(url)
+
+
+def safe_url(url: str) -> str:
+    """``url`` with any password in it masked, fit to print."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{host}" if user else f"***@{host}").geturl()
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
 def message_of(response: requests.Response, redact: Callable[[str], str] | None = None) -> str:
@@ -268,11 +323,13 @@ class HttpClient:
         data: list[tuple[str, str]] | Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         unsure: str = "the request may still have been carried out",
+        deadline: float | None = None,
     ) -> requests.Response:
         """Send one request (retrying as the rules allow); a 2xx answer, or an exception.
 
         ``unsure`` is what the error says when the connection failed after a request that is
         not retried had been sent (a create: "the session may have been created").
+        ``deadline`` replaces the overall deadline (seconds) of this call.
         """
         import requests
 
@@ -283,26 +340,32 @@ class HttpClient:
         send_headers = dict(headers or {})
         if data is not None:
             send_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        began = time.monotonic()
+        ends = began + (self.timeouts.overall if deadline is None else deadline)
         attempt = 0
         while True:
             attempt += 1
             started = time.monotonic()
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    headers=send_headers,
-                    timeout=(self.timeouts.connect, self.timeouts.read),
-                    allow_redirects=idempotent,
+                response = self._send(method, url, params, data, send_headers, ends)
+            except _Overdue:
+                elapsed = time.monotonic() - began
+                tries = f" ({attempt} tries)" if attempt > 1 else ""
+                message = (
+                    f"{self.label} gave no complete answer within {_seconds(elapsed)} s{tries}"
                 )
+                if idempotent:
+                    raise ConnectionFailed(message) from None
+                raise AnswerLost(f"{message}; {unsure} (check with: canfar ps)") from None
             except requests.RequestException as exc:
                 failure, retryable = self._transport_failure(exc, method, idempotent, unsure)
                 log.debug("%s %s -> %s (try %d)", method, url, failure, attempt)
                 if not retryable or attempt >= attempts:
                     raise failure from None
-                self.policy.sleep(self.policy.wait(attempt))
+                pause = self.policy.wait(attempt)
+                if time.monotonic() + pause >= ends:
+                    raise failure from None
+                self.policy.sleep(pause)
                 continue
             log.debug(
                 "%s %s -> %d (%.2f s, try %d)",
@@ -312,14 +375,115 @@ class HttpClient:
                 time.monotonic() - started,
                 attempt,
             )
+            if 300 <= response.status_code < 400 and response.status_code != 304:
+                response = self._follow(response, method, params, send_headers, ends)
             if response.status_code < 400:
                 return response
-            if idempotent and response.status_code in self.policy.statuses and attempt < attempts:
+            status = response.status_code
+            retryable = idempotent or status in NOT_TAKEN_STATUSES
+            if retryable and status in self.policy.statuses and attempt < attempts:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                if retry_after is None or retry_after <= self.policy.retry_after_max:
-                    self.policy.sleep(self.policy.wait(attempt, retry_after))
+                pause = self.policy.wait(attempt, retry_after)
+                allowed = retry_after is None or retry_after <= self.policy.retry_after_max
+                if allowed and time.monotonic() + pause < ends:
+                    self.policy.sleep(pause)
                     continue
             raise self.error_for(response, method)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Sequence[tuple[str, str]] | Mapping[str, str] | None,
+        data: list[tuple[str, str]] | Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        ends: float,
+    ) -> requests.Response:
+        """One try, in a daemon thread: raises :class:`_Overdue` when ``ends`` passes first.
+
+        The caller waits on an event, so Ctrl-C interrupts it at once; a thread left behind
+        ends with its own read timeout (or with the process).
+        """
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise _Overdue
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                box["response"] = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=(min(self.timeouts.connect, left), min(self.timeouts.read, left)),
+                    allow_redirects=False,
+                )
+            except BaseException as exc:  # handed to the caller
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=call, daemon=True, name="canfar-http").start()
+        if not done.wait(left):
+            raise _Overdue
+        if "error" in box:
+            raise box["error"]
+        response: requests.Response = box["response"]
+        return response
+
+    def _follow(
+        self,
+        response: requests.Response,
+        method: str,
+        params: Sequence[tuple[str, str]] | Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        ends: float,
+    ) -> requests.Response:
+        """Follow a redirect of a GET within this server; anything else is :class:`Redirected`.
+
+        A DELETE or POST is never sent again elsewhere, nor turned into a GET whose answer
+        would look like success; no request ever goes from https to plain http.
+        """
+        where = urlsplit(response.url).path or self.label
+        for _ in range(MAX_REDIRECTS + 1):
+            status = response.status_code
+            if not 300 <= status < 400 or status == 304:
+                return response
+            location = response.headers.get("Location", "")
+            target = urljoin(response.url, location) if location else ""
+            shown = safe_url(target) if target else "nowhere"
+            if method not in ("GET", "HEAD"):
+                raise Redirected(
+                    f"{self.label} answered {method} {where} with a redirect to {shown} "
+                    f"(HTTP {status}) instead of a result; canfar does not follow redirects for "
+                    f"{method}, so it may not have been done (check with: canfar ps)",
+                    status=status,
+                )
+            if not target:
+                raise Redirected(
+                    f"{self.label} redirected GET {where} (HTTP {status}) without saying where",
+                    status=status,
+                )
+            here, there = _origin(self.base_url), _origin(target)
+            if here[0] == "https" and there[0] != "https":
+                raise Redirected(
+                    f"{self.label} redirected GET {where} to plain http ({shown}); refused: "
+                    "the answer would not be protected (check the server URL: canfar auth status)",
+                    status=status,
+                )
+            if here != there:
+                raise Redirected(
+                    f"{self.label} redirected GET {where} to another server ({shown}); refused: "
+                    "your credentials are only for this one (check the server URL)",
+                    status=status,
+                )
+            response = self._send(method, target, None, None, headers, ends)
+        raise Redirected(
+            f"{self.label} redirected GET {where} more than {MAX_REDIRECTS} times", status=status
+        )
 
     def _transport_failure(
         self, exc: Exception, method: str, idempotent: bool, unsure: str
@@ -332,24 +496,25 @@ class HttpClient:
         if isinstance(exc, requests.ConnectTimeout):
             # No connection was made, so nothing was sent: safe to retry any method.
             return (
-                ConnectionFailed(
+                Unreachable(
                     f"cannot connect to {self.label}: no answer within {self.timeouts.connect:g} s"
                 ),
                 True,
             )
+        lost = ConnectionFailed if idempotent else AnswerLost
         if isinstance(exc, requests.ReadTimeout):
             message = f"{self.label} did not answer within {self.timeouts.read:g} s"
-            return ConnectionFailed(message + maybe_done), idempotent
+            return lost(message + maybe_done), idempotent
         if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-            return ValidationError(f"'{self.base_url}' is not a usable server URL"), False
+            return ValidationError(f"'{safe_url(self.base_url)}' is not a usable server URL"), False
         if isinstance(exc, requests.exceptions.SSLError):
             reason = _reason(exc)
             return ConnectionFailed(f"secure connection to {self.label} failed: {reason}"), False
         if isinstance(exc, requests.ConnectionError):
             if _never_sent(exc):
-                return ConnectionFailed(f"cannot connect to {self.label}: {_reason(exc)}"), True
+                return Unreachable(f"cannot connect to {self.label}: {_reason(exc)}"), True
             message = f"the connection to {self.label} broke: {_reason(exc)}"
-            return ConnectionFailed(message + maybe_done), idempotent
+            return lost(message + maybe_done), idempotent
         exceptions = requests.exceptions
         broken = (exceptions.ChunkedEncodingError, exceptions.ContentDecodingError)
         if isinstance(exc, broken):
@@ -357,8 +522,8 @@ class HttpClient:
             message = f"the answer from {self.label} was cut off"
             if reason != "the answer was cut off":  # say it once
                 message += f": {reason}"
-            return ConnectionFailed(message + maybe_done), idempotent
-        return ConnectionFailed(f"request to {self.label} failed: {_reason(exc)}"), False
+            return lost(message + maybe_done), idempotent
+        return lost(f"request to {self.label} failed: {_reason(exc)}" + maybe_done), False
 
     def error_for(self, response: requests.Response, method: str) -> CanfarError:
         """The error an answer with status >= 400 means."""
@@ -438,6 +603,11 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _seconds(value: float) -> str:
+    """A duration as messages state it: one decimal under ten seconds, whole seconds above."""
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 def _never_sent(exc: Exception) -> bool:

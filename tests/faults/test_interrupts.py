@@ -1,0 +1,99 @@
+"""Ctrl-C against a server that stops answering: the command stops within about a second and
+says what exists. Real ``canfar`` processes, the fake service on loopback.
+
+Figures: seconds from Ctrl-C to exit against a silent server (at most 2); duplicates after
+following any printed hint (0).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.fakeskaha.server import wait_until
+
+SESSION_LIST = r"/v1/session$"
+#: The most seconds from Ctrl-C to exit, against a server that answers nothing.
+CTRL_C_TO_EXIT = 2.0
+
+
+def _canfar() -> list[str]:
+    script = Path(sys.executable).with_name("canfar")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "canfar_core.cli"]
+
+
+def interrupt(args: list[str], ready) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run ``canfar ARGS``, press Ctrl-C once ``ready()`` holds; the outcome and the seconds
+    from Ctrl-C to exit."""
+    proc = subprocess.Popen(
+        [*_canfar(), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        assert wait_until(ready, timeout=30), "the command never got going"
+        time.sleep(0.2)
+        pressed = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        took = time.monotonic() - pressed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), took
+
+
+def test_ctrl_c_in_ps_against_a_silent_server_exits_within_2_seconds(fake):
+    fake.inject("GET", SESSION_LIST, delay=60, times=None)
+    done, took = interrupt(["ps"], lambda: len(fake.requests_to("GET")) >= 1)
+    assert done.returncode == 130, done.stderr
+    assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
+    assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_in_delete_against_a_silent_server_exits_within_2_seconds(fake):
+    first = fake.add_session(name="one")
+    second = fake.add_session(name="two")
+    fake.inject("DELETE", r"/v1/session/", delay=60, times=None)
+    done, took = interrupt(
+        ["delete", "--force", first, second], lambda: len(fake.requests_to("DELETE")) >= 2
+    )
+    assert done.returncode == 130, done.stderr
+    assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
+    assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_in_create_r100_prints_every_id_that_exists_and_0_duplicates_after_the_hint(
+    fake, run
+):
+    """The server creates every session it is sent but stops answering after the tenth: the
+    ids of all the sessions that exist are printed (found by name), those never sent are
+    named, and following the printed hint launches exactly the missing ones."""
+    fake.inject("POST", SESSION_LIST, times=10)  # faults apply in order: ten normal answers
+    fake.inject("POST", SESSION_LIST, delay_after=60, times=None)
+    args = ["create", "headless", "skaha/astroml", "--name", "fit", "-r", "100", "--", "true"]
+    done, took = interrupt(args, lambda: len(fake.requests_to("POST")) >= 26)
+    assert done.returncode == 130, done.stderr
+    assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
+    assert "Traceback" not in done.stderr
+    existing = {s.id: s.name for s in fake.live_sessions()}
+    printed = set(re.findall(r"^(\S+)\s+fit-\d+", done.stdout, re.MULTILINE))
+    assert printed == set(existing), done.stdout + done.stderr
+    hint = re.search(r"add --only-replicas (\S+) to the same command", done.stderr)
+    assert hint, done.stderr
+    fake.clear_faults()
+    result = run(*args[:-2], "--only-replicas", hint.group(1), "-q", "--", "true")
+    assert result.code == 0, result.err
+    names = Counter(s.name for s in fake.live_sessions())
+    duplicates = sum(count - 1 for count in names.values())
+    assert duplicates == 0, names
+    assert set(names) == {f"fit-{k}" for k in range(1, 101)}
