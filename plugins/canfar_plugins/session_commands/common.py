@@ -109,6 +109,11 @@ def dicts(records: Iterable[Any]) -> list[dict[str, Any]]:
     return [to_dict(record) for record in records]
 
 
+def platform_dicts(sessions: Iterable[SessionInfo]) -> list[dict[str, Any]]:
+    """Sessions as ``ps -o json`` prints them: shaped as the platform sends them."""
+    return [s.platform_dict() for s in sessions]
+
+
 def report_failure(session_id: str, reason: str) -> None:
     """One line on stderr for an id that failed: ``Error: ID: reason``, the id named once.
 

@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from canfar_core.errors import EXIT_ERROR, CanfarError
+from canfar_core.machine import output_option
 from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     STATUS_COLOURS,
     backend_option,
-    dicts,
     field_label,
     ids_argument,
     interrupted,
     json_option,
     one_format,
+    platform_dicts,
     ps_rows,
     quiet_option,
     report_failure,
@@ -79,7 +80,7 @@ INFO_WIDTH = 16
     help="Redraw every SECONDS (2 by default) until Ctrl-C.",
 )
 @backend_option
-@json_option
+@output_option
 @quiet_option
 @click.pass_context
 def ps(
@@ -89,17 +90,21 @@ def ps(
     status: str | None,
     watch: float | None,
     backend: str | None,
-    as_json: bool,
+    output: str | None,
     quiet: bool,
 ) -> None:
     """List your sessions: pending and running ones unless --all or --status.
 
+    -o json|yaml (or --json) prints the session records as the platform sends them.
+
     \b
       canfar ps -q | xargs canfar delete -f   # ids only, no header
     """
+    from canfar_core.machine import emit
     from canfar_core.models import ACTIVE_STATUSES
-    from canfar_core.output import echo, emit_json, info, table
+    from canfar_core.output import echo, info, table
 
+    as_json = output is not None
     one_format(as_json, quiet)
     if watch is not None and (as_json or quiet):
         raise click.UsageError("--watch cannot be combined with --json or --quiet")
@@ -123,7 +128,7 @@ def ps(
     if watch is None:
         sessions = current()
         if as_json:
-            emit_json(dicts(sessions))
+            emit(platform_dicts(sessions), output)
         elif quiet:
             for s in sessions:
                 echo(s.id)
@@ -189,7 +194,7 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
             missing.append(sid)
             report_failure(sid, str(exc))
     if as_json:
-        emit_json(dicts(found))
+        emit_json(platform_dicts(found))
     else:
         for number, state in enumerate(found):
             if number:
@@ -227,15 +232,15 @@ def events(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_jso
         return
     found: list[dict[str, str]] = []
     failed = False
-    for session_id, text, error in _fetch_logs(session, checked, session.events):
-        if error is not None or text is None:
+    for session_id, answer, error in _fetch_logs(session, checked, session.events):
+        if error is not None or answer is None:
             failed = True
             report_failure(session_id, str(error))
             continue
-        found.append({"id": session_id, "events": text})
+        found.append({"id": session_id, "events": answer})
         if not as_json:
             write_raw(("\n" if len(found) > 1 else "") + f"==> {session_id} <==\n")
-            write_raw(text if not text or text.endswith("\n") else text + "\n")
+            write_raw(answer if not answer or answer.endswith("\n") else answer + "\n")
     if as_json:
         emit_json(found)
     if failed:  # each was named on its own line above
