@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canfar_core import config
-from canfar_core.errors import ConfigError, NotFound
+from canfar_core.errors import ConfigError, NotFound, ValidationError
 
 LOCAL = "local"
 ENV_CONTEXT = "environment"
@@ -100,6 +100,26 @@ def saved_contexts(data: dict[str, Any] | None = None) -> dict[str, Context]:
     return {name: _from_config(name, entry) for name, entry in entries.items()}
 
 
+def save_context(context: Context, secrets: dict[str, Any], *, activate: bool = True) -> None:
+    """Save ``context`` (replacing one of the same name) and its secrets; make it active.
+
+    The secrets are written first, so a saved context never points at missing credentials.
+    """
+    if context.name == LOCAL:
+        raise ValidationError("'local' is the name of this machine's backend; choose another name")
+    # One lock covers both files: a config that cannot be read stops here, before any secret
+    # is saved, and no other command changes either file in between.
+    with config.config_file().update() as data:
+        saved = Context(name=context.name, backend=context.backend, source="config")
+        saved.save_credentials(secrets)
+        contexts = data.get("contexts")
+        if not isinstance(contexts, dict):
+            contexts = data["contexts"] = {}
+        contexts[context.name] = context.to_config()
+        if activate:
+            data["active"] = context.name
+
+
 def local_context(source: str = "default") -> Context:
     return Context(name=LOCAL, backend=LOCAL, source=source)
 
@@ -146,9 +166,11 @@ def active_context(environ: Mapping[str, str] | None = None) -> Context:
                 f"the active context '{active}' is not defined in {config.config_file().path}; "
                 "run: canfar auth switch NAME"
             )
-        context = contexts.get(active)
+        context = contexts.get(active) or (local_context() if active == LOCAL else None)
     if context is None:
-        context = local_context()
+        from canfar_core.public_login import default_context
+
+        context = default_context()
     if forced and forced != context.backend:
         context = Context(name=forced, backend=forced, source="environment")
     if token and context.backend != LOCAL:

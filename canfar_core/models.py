@@ -7,7 +7,7 @@ documented JSON shapes by :func:`to_dict`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -73,9 +73,40 @@ class SessionSpec:
         return env
 
 
-@dataclass
-class SessionInfo:
-    """One session, as every backend reports it. ``--json`` prints :func:`to_dict` of this."""
+#: The keys of a session as the Skaha service sends it, in the order it sends them.
+PLATFORM_KEYS = (
+    "id",
+    "userid",
+    "runAsUID",
+    "runAsGID",
+    "supplementalGroups",
+    "appid",
+    "image",
+    "type",
+    "status",
+    "name",
+    "startTime",
+    "expiryTime",
+    "connectURL",
+    "requestedRAM",
+    "requestedCPUCores",
+    "requestedGPUCores",
+    "ramInUse",
+    "cpuCoresInUse",
+    "gpuRAMInUse",
+    "gpuUtilization",
+    "isFixedResources",
+)
+
+
+@dataclass(eq=True)
+class SessionInfo(Mapping[str, Any]):
+    """One session, as every backend reports it. ``--json`` prints :func:`to_dict` of this.
+
+    It also reads as the service's own session object, so code written for the platform's
+    dictionaries runs unchanged: ``info["id"]``, ``info.get("startTime")``, ``info["type"]``,
+    ``"connectURL" in info``. Those keys are :meth:`platform_dict`'s.
+    """
 
     id: str
     name: str
@@ -95,6 +126,62 @@ class SessionInfo:
     user: str | None = None
     #: Fields the backend knows beyond these (kept verbatim from the server).
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def platform_dict(self) -> dict[str, Any]:
+        """This session shaped as the Skaha service sends it (``GET /v1/session/{id}``).
+
+        The service's keys and conventions, whichever backend ran it: strings for numbers,
+        memory in GB (10^9 bytes) with two decimals, ``requestedRAM`` and
+        ``requestedCPUCores`` only for a session that asked for fixed resources,
+        ``requestedGPUCores`` always, ``connectURL`` empty when there is nothing to open, and
+        times, usage and ids omitted when unknown. ``canfar ps -o json`` prints a list of these.
+        """
+        ours: dict[str, Any] = {
+            "id": self.id,
+            "userid": self.user,
+            "image": self.image,
+            "type": self.kind,
+            "status": self.status,
+            "name": self.name,
+            "startTime": self.start_time,
+            "expiryTime": self.expiry_time,
+            "connectURL": self.connect_url or "",
+            "requestedRAM": _gigabytes(self.ram),
+            "requestedCPUCores": _number(self.cores),
+            "requestedGPUCores": _number(self.gpus or 0),
+            "ramInUse": _gigabytes(self.ram_in_use),
+            "cpuCoresInUse": _number(self.cores_in_use),
+            "isFixedResources": self.ram is not None,
+        }
+        shaped: dict[str, Any] = {}
+        for key in PLATFORM_KEYS:
+            value = self.extra[key] if key in self.extra else ours.get(key)
+            if value is not None:
+                shaped[key] = value
+        return shaped
+
+    def __getitem__(self, key: str) -> Any:
+        return self.platform_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.platform_dict())
+
+    def __len__(self) -> int:
+        return len(self.platform_dict())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+
+def _number(value: float | None) -> str | None:
+    """A count as the service writes it: ``"2"``, or ``"0.500"`` for a fraction."""
+    if value is None:
+        return None
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
+
+
+def _gigabytes(gib: float | None) -> str | None:
+    """GiB (our unit, the ``ram`` request's) as the service's decimal GB: 8 -> ``"8.59"``."""
+    return None if gib is None else f"{gib * 2**30 / 1e9:.2f}"
 
 
 @dataclass

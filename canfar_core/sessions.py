@@ -35,7 +35,6 @@ from canfar_core.manager import get_manager
 from canfar_core.models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
-    STATUSES,
     Image,
     PlatformStats,
     ResourceContext,
@@ -43,6 +42,7 @@ from canfar_core.models import (
     SessionKind,
     SessionSpec,
 )
+from canfar_core.public_names import canonical_kind, canonical_status
 from canfar_core.validation import check_session_id, check_spec
 
 if TYPE_CHECKING:
@@ -85,14 +85,11 @@ def check_ids(ids: IdOrIds) -> list[str]:
 
 
 def check_status(status: str | None) -> str | None:
-    """The canonical spelling of a status (``completed`` -> ``Completed``); unknown ones refused."""
+    """The canonical spelling of a status (``completed`` -> ``Completed``, the public client's
+    ``Succeeded`` -> ``Completed``); unknown ones refused."""
     if status is None:
         return None
-    if isinstance(status, str):
-        for known in STATUSES:
-            if status.lower() == known.lower():
-                return known
-    raise ValidationError(f"unknown status '{status}' (known: {', '.join(STATUSES)})")
+    return canonical_status(status)
 
 
 def _statuses(status: StatusOrStatuses | None) -> list[str] | None:
@@ -233,14 +230,10 @@ class Session:
         registry = get_manager().registry("session_kinds")
         return {name: registry.get(name) for name in registry}
 
-    def _check_kind(self, kind: str | None) -> str | None:
+    def _check_kind(self, kind: str | None, *, listing: bool = False) -> str | None:
         if kind is None:
             return None
-        kinds = self.kinds()
-        lowered = kind.lower() if isinstance(kind, str) else kind
-        if lowered not in kinds:
-            raise ValidationError(f"unknown session kind '{kind}' (known: {', '.join(kinds)})")
-        return str(lowered)
+        return canonical_kind(kind, list(self.kinds()), listing=listing)
 
     def build_spec(
         self,
@@ -285,7 +278,7 @@ class Session:
         """Check a request as :meth:`launch` does, without sending it."""
         kinds = self.kinds()
         if spec.kind not in kinds:
-            raise ValidationError(f"unknown session kind '{spec.kind}' (known: {', '.join(kinds)})")
+            spec.kind = canonical_kind(spec.kind, list(kinds))
         kind = kinds[spec.kind]
         check_spec(spec, accepts_command=kind.accepts_command, max_replicas=kind.max_replicas)
         validate = getattr(self.backend, "validate", None)
@@ -433,7 +426,9 @@ class Session:
     def fetch(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
         """Your sessions, optionally only of one kind and one status."""
         return self._call(
-            self.backend.list, kind=self._check_kind(kind), status=check_status(status)
+            self.backend.list,
+            kind=self._check_kind(kind, listing=True),
+            status=check_status(status),
         )
 
     def info(self, session_id: str) -> SessionInfo:

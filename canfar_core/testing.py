@@ -3,7 +3,7 @@
 Fixtures:
 
 ``canfar_home``
-    Points the config and state folders at a temporary directory for one test.
+    Points the home, config and state folders at a temporary directory for one test.
 ``canfar_plugin``
     A function that registers a plugin object for the duration of one test::
 
@@ -22,8 +22,16 @@ import pytest
 
 
 @pytest.fixture
-def canfar_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty, private config and state folder; no CANFAR_* variable leaks in."""
+def canfar_home(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """An empty, private home, config and state folder; no CANFAR_* variable leaks in.
+
+    ``HOME`` is an empty folder of its own (beside ``tmp_path``, which stays empty): a login of
+    the public client (``~/.canfar``) or a certificate (``~/.ssl``) of the person running the
+    tests is never read.
+    """
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

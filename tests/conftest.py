@@ -3,8 +3,9 @@
 Before any test runs, the home folder and the config, state, data and cache folders point into a
 temporary folder and the ``CANFAR_*`` variables of the developer's shell are dropped, so that a
 test which forgot the ``canfar_home`` fixture (and every process a test starts: ``canfar``,
-Jupyter, ...) still cannot touch ``~/.config/canfar``, leave files such as ``~/.ipython`` behind,
-or talk to the server the developer is logged in to.
+Jupyter, ...) still cannot touch ``~/.config/canfar``, read the public client's login in
+``~/.canfar``, leave files such as ``~/.ipython`` behind, or talk to the server the developer is
+logged in to.
 """
 
 from __future__ import annotations

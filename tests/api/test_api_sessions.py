@@ -81,7 +81,7 @@ def test_fetch_filters_by_kind_and_status(world):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "needle"), [({"status": "Succeeded"}, "Succeeded"), ({"kind": "headles"}, "headles")]
+    ("kwargs", "needle"), [({"status": "Finished"}, "Finished"), ({"kind": "headles"}, "headles")]
 )
 def test_fetch_refuses_unknown_filters(world, kwargs, needle):
     with pytest.raises(ValidationError, match=needle):

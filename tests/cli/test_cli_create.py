@@ -172,12 +172,49 @@ def test_a_policy_refusal_is_one_line_and_exit_1(world, run, canfar_plugin):
 def test_wait_reports_progress_then_the_final_states(world, run, monkeypatch):
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     world.lifecycle = ["Pending", "Pending", "Running"]
-    result = run("create", "--wait", "headless", IMAGE, "-n", "w", "-r", "2", "--", "true")
+    result = run(
+        "create", "--until", "running", "headless", IMAGE, "-n", "w", "-r", "2", "--", "true"
+    )
     assert result.code == 0, result.err
     assert "Waiting: 2 Pending" in result.err
     assert "Waiting: 2 Running" in result.err
     rows = [line.split() for line in result.out.splitlines()[2:]]
     assert [row[1:] for row in rows] == [["w-1", "Running"], ["w-2", "Running"]]
+
+
+def test_wait_on_a_batch_job_waits_until_it_has_completed(world, run, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    world.lifecycle = ["Pending", "Running", "Running", "Completed"]
+    result = run("create", "--wait", "headless", IMAGE, "-n", "b", "-r", "2", "--", "true")
+    assert result.code == 0, result.err
+    assert "Waiting: 2 Running" in result.err
+    rows = [line.split() for line in result.out.splitlines()[2:]]
+    assert [row[1:] for row in rows] == [["b-1", "Completed"], ["b-2", "Completed"]]
+
+
+def test_wait_on_a_batch_job_that_fails_once_running_exits_1(world, run, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    world.lifecycle = ["Pending", "Running", "Failed"]
+    world.exit_code = 2
+    result = run("create", "--wait", "-q", "headless", IMAGE, "-n", "x", "--", "false")
+    assert result.code == 1
+    sid = next(iter(world.sessions))
+    assert f"Error: {sid} (x) failed: exit code 2" in result.err
+
+
+def test_wait_on_a_notebook_stops_at_running(world, run, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    world.lifecycle = ["Pending", "Running"]
+    result = run("create", "--wait", "notebook", IMAGE, "-n", "nb")
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[2].split()[1:] == ["nb", "Running"]
+
+
+def test_until_names_a_status_one_can_wait_for(world, run):
+    result = run("create", "--until", "Pending", "headless", IMAGE, "--", "true")
+    assert result.code == 2
+    assert "cannot be waited for" in result.err
+    assert not world.sessions
 
 
 def test_wait_names_failed_sessions_with_why_and_exits_1(world, run, monkeypatch):

@@ -384,3 +384,27 @@ def test_backend_fields_read_like_the_others(key, label):
     from canfar_plugins.session_commands.common import field_label
 
     assert field_label(key) == label
+
+
+def test_delete_all_with_nothing_running_says_so_and_exits_0(world, run):
+    world.add("old", status="Completed")
+    result = run("delete", "--all")
+    assert result.code == 0, result.err
+    assert result.out == ""
+    assert "Nothing to delete: no pending or running sessions" in result.err
+    assert world.delete_calls == []
+
+
+def test_delete_all_deletes_the_pending_and_running_sessions_only(world, run):
+    running, pending = world.add("a", status="Running"), world.add("b", status="Pending")
+    world.add("done", status="Completed")
+    result = run("delete", "--all", "--force")
+    assert result.code == 0, result.err
+    assert sorted(result.out.split()) == sorted([running, pending])
+    assert sorted(sid for call in world.delete_calls for sid in call) == sorted([running, pending])
+
+
+def test_delete_without_ids_points_at_all(world, run):
+    result = run("delete")
+    assert result.code == 2
+    assert "--all" in result.err

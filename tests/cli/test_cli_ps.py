@@ -77,7 +77,7 @@ def test_empty_list_quiet_prints_nothing_and_otherwise_a_note_on_stderr(world, r
 
 
 @pytest.mark.parametrize(
-    ("argv", "needle"), [(["--status", "Succeeded"], "Succeeded"), (["--kind", "vm"], "vm")]
+    ("argv", "needle"), [(["--status", "Finished"], "Finished"), (["--kind", "vm"], "vm")]
 )
 def test_unknown_filters_are_usage_errors_naming_the_value(world, run, argv, needle):
     result = run("ps", *argv)

@@ -140,7 +140,7 @@ def test_one_bad_id_among_good_ones_sends_nothing(run, fake):
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (("ps", "--status", "Succeeded"), "unknown status 'Succeeded'"),
+        (("ps", "--status", "Finished"), "unknown status 'Finished'"),
         (("ps", "--kind", "vm"), "unknown session kind 'vm'"),
         (("images", "--kind", "vm"), "unknown session kind 'vm'"),
         (("prune", "--status", "Done", "--yes"), "unknown status 'Done'"),

@@ -32,7 +32,9 @@ def idp() -> FakeIdP:
     server.stop()
 
 
-def test_the_seed_commands_in_order(run, fake_skaha: FakeSkaha, idp: FakeIdP, monkeypatch, tmp_path):
+def test_the_seed_commands_in_order(
+    run, fake_skaha: FakeSkaha, idp: FakeIdP, monkeypatch, tmp_path
+):
     fake = fake_skaha
     fake.validator = lambda token: "jdoe" if token.count(".") == 2 else None
     fake.pending_seconds = 0

@@ -1,32 +1,27 @@
-"""Saving, activating and removing contexts in the config (secrets in the credentials file)."""
+"""Saving, activating and removing contexts in the config (secrets in the credentials file).
+
+``save_context`` lives in the core (a login of the public client is imported there too).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from canfar_core import config
-from canfar_core.contexts import LOCAL, Context, saved_contexts
+from canfar_core.contexts import LOCAL, Context, save_context, saved_contexts
+
+__all__ = [
+    "active_name",
+    "broken_contexts",
+    "clear_registry_login",
+    "registry_login",
+    "remove_context",
+    "save_context",
+    "save_registry_login",
+    "saved_names",
+    "set_active",
+]
 from canfar_core.errors import ConfigError, NotFound, ValidationError
-
-
-def save_context(context: Context, secrets: dict[str, Any], *, activate: bool = True) -> None:
-    """Save ``context`` (replacing one of the same name) and its secrets; make it active.
-
-    The secrets are written first, so a saved context never points at missing credentials.
-    """
-    if context.name == LOCAL:
-        raise ValidationError("'local' is the name of this machine's backend; choose another name")
-    # One lock covers both files: a config that cannot be read stops here, before any secret
-    # is saved, and no other command changes either file in between.
-    with config.config_file().update() as data:
-        saved = Context(name=context.name, backend=context.backend, source="config")
-        saved.save_credentials(secrets)
-        contexts = data.get("contexts")
-        if not isinstance(contexts, dict):
-            contexts = data["contexts"] = {}
-        contexts[context.name] = context.to_config()
-        if activate:
-            data["active"] = context.name
 
 
 def _entries(data: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Built-in plugin: the session commands (create, ps, info, events, logs, open, delete, prune,
-renew, stats, images, completion).
+"""Built-in plugin: the session commands (create, wait, ps, info, events, logs, open, delete,
+prune, renew, stats, images, completion).
 
 Every command is a thin layer over :class:`canfar_core.sessions.Session`, the same code path as
 the Python API. Output rules: data on stdout (a table, ``--json`` or bare ids with ``-q``),
@@ -8,9 +8,10 @@ messages and errors on stderr (one ``Error:`` line per session that failed); exi
 
 The package is imported at start-up to list its commands, so at module level its modules import
 only click and the light core modules; the session API, tabulate and json are imported inside
-the commands. One module per job: ``launch`` (create), ``show`` (ps, info, events, logs, open),
-``cleanup`` (delete, prune, renew), ``platform`` (stats, images), ``completion`` (the completion
-command and the completers), ``common`` (what they share).
+the commands. One module per job: ``launch`` (create), ``waiting`` (wait, and create --wait),
+``show`` (ps, info, events, logs, open), ``cleanup`` (delete, prune, renew), ``platform`` (stats,
+images), ``completion`` (the completion command and the completers), ``common`` (what they
+share).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from canfar_plugins.session_commands.completion import complete_context_names, c
 from canfar_plugins.session_commands.launch import create
 from canfar_plugins.session_commands.platform import feedback, image, images, stats
 from canfar_plugins.session_commands.show import events, info, logs, open_, ps
+from canfar_plugins.session_commands.waiting import wait
 
 COMMANDS: tuple[click.Command, ...] = (
     create,
+    wait,
     ps,
     info,
     events,

@@ -19,7 +19,7 @@ from canfar_plugins.session_commands.common import (
     report_results,
     session_for,
 )
-from canfar_plugins.session_commands.completion import complete_kinds
+from canfar_plugins.session_commands.completion import complete_kinds, complete_session_ids
 
 if TYPE_CHECKING:
     from canfar_core.sessions import Session
@@ -44,40 +44,79 @@ def destroy(session: Session, ids: list[str]) -> dict[str, str | None]:
 
 
 @click.command()
-@ids_argument
+@click.argument("ids", nargs=-1, metavar="[ID...]", shell_complete=complete_session_ids)
+@click.option(
+    "-a",
+    "--all",
+    "every_active",
+    is_flag=True,
+    help="Every pending or running session (nothing to do is not an error).",
+)
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @backend_option
 @json_option
 @click.pass_context
 def delete(
-    ctx: click.Context, ids: tuple[str, ...], force: bool, backend: str | None, as_json: bool
+    ctx: click.Context,
+    ids: tuple[str, ...],
+    every_active: bool,
+    force: bool,
+    backend: str | None,
+    as_json: bool,
 ) -> None:
     """Delete sessions (running ones are stopped). Prints the ids deleted.
 
     Asks first on a terminal; without one, --force is required (else nothing is deleted and
-    the exit code is 2).
+    the exit code is 2). With --all, every pending or running session of the context: when
+    there is none, it says so and exits 0 (where `canfar delete $(canfar ps -q)` would have no
+    ID to delete).
 
     \b
       canfar delete ID ID
-      canfar ps -q --status Failed | xargs canfar delete --force
+      canfar delete --all --force
+      canfar ps -q --status Failed | xargs -r canfar delete --force
     """
-    from canfar_core.output import info
+    from canfar_core.models import ACTIVE_STATUSES
+    from canfar_core.output import emit_json, info
     from canfar_core.sessions import check_ids
 
-    checked = check_ids(ids)
-    if not force:
-        if not sys.stdin.isatty():
-            plural = "s" if len(checked) != 1 else ""
-            raise ValidationError(
-                f"nothing was deleted: add --force to delete {len(checked)} session{plural} "
-                "without a terminal to confirm on"
-            )
-        shown = " ".join(checked) if len(checked) <= 10 else f"{len(checked)} sessions"
-        if not click.confirm(f"Delete {shown}?", err=True):
-            info("Nothing was deleted.")
-            return
+    if every_active and ids:
+        raise click.UsageError("give session ids or --all, not both")
+    if not every_active and not ids:
+        raise click.UsageError("give the ids of the sessions to delete, or --all")
     session = session_for(ctx, backend)
+    if every_active:
+        checked = [s.id for s in session.matching(status=list(ACTIVE_STATUSES))]
+        if not checked:
+            if as_json:
+                emit_json([])
+            info(f"Nothing to delete: no pending or running sessions on {session.context.name}.")
+            return
+    else:
+        checked = check_ids(ids)
+    if not confirm_delete(checked, force):
+        return
     report_results(ctx, destroy(session, checked), "deleted", as_json)
+
+
+def confirm_delete(ids: list[str], force: bool) -> bool:
+    """Whether to go ahead: yes with --force; else the person at the terminal says. Without
+    a terminal and without --force nothing is deleted (a usage error naming --force)."""
+    from canfar_core.output import info
+
+    if force:
+        return True
+    if not sys.stdin.isatty():
+        plural = "s" if len(ids) != 1 else ""
+        raise ValidationError(
+            f"nothing was deleted: add --force to delete {len(ids)} session{plural} "
+            "without a terminal to confirm on"
+        )
+    shown = " ".join(ids) if len(ids) <= 10 else f"{len(ids)} sessions"
+    if not click.confirm(f"Delete {shown}?", err=True):
+        info("Nothing was deleted.")
+        return False
+    return True
 
 
 #: Characters that make prune's PREFIX a regular expression.

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +19,17 @@ from canfar_plugins.session_commands.common import (
     session_for,
 )
 from canfar_plugins.session_commands.completion import complete_kinds
+from canfar_plugins.session_commands.waiting import (
+    check_wanted,
+    default_wanted,
+    ended_elsewhere,
+    report_not_reached,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from canfar_core.models import SessionInfo, SessionSpec
     from canfar_core.sessions import Session
-
-#: ``create --wait`` looks up the events of at most this many failed sessions.
-FAILURES_EXPLAINED = 10
 
 
 def split_command_line(
@@ -77,38 +79,6 @@ class CreateCommand(click.Command):
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return [*super().collect_usage_pieces(ctx), "[--] [CMD [ARGS]...]"]
-
-
-class WaitProgress:
-    """The ``create --wait`` progress line on stderr: rewritten on a terminal, else one line per
-    change."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.last = ""
-        self.current: dict[str, SessionInfo] = {}
-
-    def __call__(self, current: dict[str, SessionInfo]) -> None:
-        from canfar_core.models import STATUSES
-
-        self.current = current
-        counts: dict[str, int] = {}
-        for state in current.values():
-            counts[state.status] = counts.get(state.status, 0) + 1
-        order = [*STATUSES, *sorted(set(counts) - set(STATUSES))]
-        line = "Waiting: " + ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
-        if self.tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
-            sys.stderr.flush()
-        elif line != self.last:
-            click.echo(line, err=True)
-        self.last = line
-
-    def done(self) -> None:
-        if self.tty and self.last:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-        self.last = ""
 
 
 def launched_entries(
@@ -233,7 +203,16 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 )
 @click.option("--runtime", metavar="NAME", help="Local backend: the container runtime to use.")
 @click.option(
-    "-w", "--wait", is_flag=True, help="Wait until every replica is Running or has ended."
+    "-w",
+    "--wait",
+    is_flag=True,
+    help="Wait until every replica has Completed (a notebook or other interactive kind: until "
+    "it is Running); exit 1 if one failed.",
+)
+@click.option(
+    "--until",
+    metavar="STATUS",
+    help="With --wait (which it implies): wait for this status instead (e.g. Running).",
 )
 @click.option(
     "--timeout",
@@ -259,6 +238,7 @@ def create(
     env_pairs: tuple[str, ...],
     runtime: str | None,
     wait: bool,
+    until: str | None,
     timeout: float | None,
     dry_run: bool,
     backend: str | None,
@@ -280,6 +260,10 @@ def create(
     --cpu, --memory and --gpu are the same as --cores, --ram and --gpus. -o json prints the
     list of new ids (--json is the same).
 
+    With --wait, canfar stays until the work is done: a headless session until it has
+    Completed (exit 1, naming it, if it Failed), an interactive one until it is Running. Add
+    --until Running to stop as soon as headless replicas run; `canfar wait` waits later.
+
     Each replica gets REPLICA_ID (1..N) and REPLICA_COUNT in its environment. To re-run
     replicas that failed, repeat the command with the same --name and --replicas and add
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
@@ -292,6 +276,8 @@ def create(
 
     as_json = output is not None
     one_format(as_json, quiet)
+    wanted = None if until is None else check_wanted(until, "--until")
+    wait = wait or wanted is not None
     if not kind.strip():
         raise ValidationError("a session kind is required (for example headless)")
     if name is not None:  # an empty --name is a slip, not a request for a made-up name
@@ -353,8 +339,9 @@ def create(
     states: dict[str, SessionInfo] = {}
     gave_up: CanfarError | None = None
     if wait and ids and not unlaunched:
+        wanted = wanted or default_wanted(session, spec.kind)
         try:
-            states = wait_for(ctx, session, ids, timeout)
+            states = wait_for(ctx, session, ids, timeout, wanted)
         except WaitTimeout as exc:  # still print the ids and the states last seen
             states, gave_up = exc.sessions, exc
     for entry in launched:
@@ -408,10 +395,8 @@ def create(
         raise with_details(
             CanfarError(f"{len(unlaunched)} of {total} replicas failed to launch{kept}"), details
         )
-    failed = [s for s in states.values() if s.status == "Failed"]
-    for number, state in enumerate(failed):
-        why = why_failed(session, state, look=number < FAILURES_EXPLAINED)
-        click.echo(f"Error: {state.id} ({state.name}) failed: {why}", err=True)
+    failed = ended_elsewhere(states.values(), wanted or "Running")
+    report_not_reached(session, failed, wanted or "Running")
     replica_of = {e["id"]: e["replica"] for e in launched}
     failed_numbers = [replica_of[s.id] for s in failed if replica_of.get(s.id) is not None]
     if failed_numbers and spec.replicas > 1:
@@ -482,46 +467,3 @@ def report_unlaunched(
     absent = [*failures, *not_sent]
     if absent and spec.replicas > 1:
         click.echo(relaunch_hint(spec, absent, name_given), err=True)
-
-
-def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
-    """The exit code and the last scheduling event of a failed session, as far as known."""
-    parts = [] if state.exit_code is None else [f"exit code {state.exit_code}"]
-    reason = state.extra.get("reason")
-    if isinstance(reason, str) and reason and reason not in parts:
-        parts.append(reason)
-    if look:
-        with contextlib.suppress(CanfarError):
-            lines = [line.strip() for line in session.events(state.id).splitlines()]
-            lines = [line for line in lines if line and line != "<none>"]
-            if lines:
-                parts.append(lines[-1])
-    parts.append(f"see: canfar logs {state.id}; canfar events {state.id}")
-    return "; ".join(parts)
-
-
-def wait_for(
-    ctx: click.Context, session: Session, ids: list[str], timeout: float | None
-) -> dict[str, SessionInfo]:
-    """``create --wait``: the sessions' states once each is Running or has ended, with a
-    progress line meanwhile; Ctrl-C names the sessions that keep going, and exits 130."""
-    from canfar_core.models import ACTIVE_STATUSES
-
-    progress = WaitProgress()
-    try:
-        return session.wait(ids, timeout=timeout, progress=progress, poll=1.0)
-    except KeyboardInterrupt:
-        progress.done()
-        still = [
-            sid
-            for sid in ids
-            if sid not in progress.current or progress.current[sid].status in ACTIVE_STATUSES
-        ]
-        interrupted(
-            ctx,
-            f"Interrupted: {len(still)} of {len(ids)} sessions are still pending or running "
-            f"and keep going: {' '.join(still)}\nStop them with: canfar delete {' '.join(still)}",
-        )
-        raise  # not reached: interrupted() exits
-    finally:
-        progress.done()
