@@ -17,6 +17,7 @@ from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     STATUS_COLOURS,
     backend_option,
+    detailed_dicts,
     field_label,
     ids_argument,
     interrupted,
@@ -194,7 +195,7 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
             missing.append(sid)
             report_failure(sid, str(exc))
     if as_json:
-        emit_json(platform_dicts(found))
+        emit_json(detailed_dicts(found))
     else:
         for number, state in enumerate(found):
             if number:
