@@ -86,7 +86,7 @@ def format_in_argv(args: list[str]) -> str | None:
 def dumps(data: Any, fmt: str) -> str:
     """``data`` as JSON (2-space indent) or YAML (block style, keys in their order)."""
     if fmt == "yaml":
-        import yaml  # type: ignore[import-untyped]
+        import yaml
 
         return str(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True))
     import json
