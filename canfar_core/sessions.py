@@ -493,7 +493,7 @@ class Session:
         """Sessions whose name starts with ``prefix`` (ignoring case: the platform lower-cases
         names), of ``kind``, in ``status`` (one or several); each filter is optional."""
         wanted = _statuses(status)
-        kind = self._check_kind(kind)
+        kind = self._check_kind(kind, listing=True)  # a listing: desktop-app is allowed
         # A backend written without subclassing Backend may lack list_matching.
         method = getattr(self.backend, "list_matching", None)
         if method is not None:

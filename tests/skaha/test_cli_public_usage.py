@@ -359,3 +359,71 @@ def test_debug_after_the_command_is_accepted(run, fake):
     result = run("ps", "--debug")
     assert result.code == 0, result.err
     assert "canfar.http" in result.err
+
+
+# -- prune, public kinds and statuses, a public client's login ---------------------------------
+
+
+def test_prune_positionally_with_the_public_default_status_word(run, fake):
+    done = fake.add_session(name="run-1", status="Completed")
+    fake.add_session(name="run-2", status="Running")
+    fake.add_session(name="other", status="Completed")
+    fake.add_session(name="run-nb", type="notebook", status="Completed")
+    result = run("prune", "run", "headless", "Succeeded", "--yes")
+    assert result.code == 0, result.err
+    assert result.out.split() == [done]
+    assert [r.path.rsplit("/", 1)[1] for r in fake.requests_to("DELETE")] == [done]
+
+
+def test_prune_with_regex_characters_matches_a_regular_expression(run, fake):
+    first = fake.add_session(name="fit-1", status="Failed")
+    third = fake.add_session(name="fit-3", status="Failed")
+    fake.add_session(name="fit-2", status="Failed")
+    fake.add_session(name="fit-13", status="Failed")
+    result = run("prune", "fit-(1|3)$", "headless", "Failed", "--yes")
+    assert result.code == 0, result.err
+    assert sorted(result.out.split()) == sorted([first, third])
+
+
+def test_prune_bad_regex_or_twice_given_kind_is_exit_2_and_deletes_nothing(run, fake):
+    fake.add_session(name="fit-1", status="Completed")
+    bad = run("prune", "fit-(", "--yes")
+    assert bad.code == 2
+    assert "fit-(" in bad.err
+    twice = run("prune", "fit", "headless", "--kind", "notebook", "--yes")
+    assert twice.code == 2
+    assert fake.requests_to("DELETE") == []
+
+
+def test_prune_without_a_terminal_needs_yes(run, fake):
+    fake.add_session(name="fit-1", status="Completed")
+    result = run("prune", "fit")
+    assert result.code == 2
+    assert "--yes" in result.err
+    assert fake.requests_to("DELETE") == []
+
+
+def test_ps_accepts_the_public_status_and_kind_words(run, fake):
+    done = fake.add_session(name="a", status="Completed")
+    assert run("ps", "--status", "Succeeded", "-q").out.split() == [done]
+    result = run("ps", "--all", "--kind", "desktop-app", "-o", "json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == []
+
+
+def test_an_unusable_public_client_login_is_refused_not_run_locally(
+    run, canfar_home, tmp_path, monkeypatch
+):
+    home = tmp_path / "home"
+    (home / ".canfar").mkdir(parents=True)
+    (home / ".canfar" / "config.yaml").write_text("version: 2\nactive:\n  authentication: cadc\n")
+    monkeypatch.setenv("HOME", str(home))
+    result = run("ps", "-o", "json")
+    assert result.code == 1
+    assert result.out == ""
+    record = error_object(result.err)
+    assert record["code"] == "config.invalid"
+    assert "public canfar client" in record["message"]
+    created = run("create", "headless", "skaha/astroml", "--", "true")
+    assert created.code == 1
+    assert "public canfar client" in created.err
