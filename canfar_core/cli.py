@@ -118,7 +118,8 @@ def cli(
 
     With no login, sessions run on this machine (the local backend); after
     `canfar auth login` they run on the platform. The same commands and the
-    same Python API work on both.
+    same Python API work on both. The public client's names (login, server,
+    image ls, feedback, ...) work too: see each command's help.
     """
     if ctx.invoked_subcommand is None:  # `canfar` alone: a usage error that shows the help
         click.echo(ctx.get_help(), err=True)
