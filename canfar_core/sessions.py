@@ -29,6 +29,7 @@ from canfar_core.errors import (
     LaunchError,
     LaunchInterrupted,
     NotFound,
+    ServerError,
     ValidationError,
 )
 from canfar_core.manager import get_manager
@@ -59,6 +60,10 @@ Progress = Callable[[dict[str, SessionInfo]], None]
 ENDED_STATUSES = (*FINAL_STATUSES, "Terminating")
 
 T = TypeVar("T")
+
+
+#: Polls in a row that may fail (a server error, no answer) before :meth:`Session.wait` gives up.
+WAIT_TRANSIENT_FAILURES = 5
 
 
 class WaitTimeout(CanfarError, TimeoutError):
@@ -101,9 +106,19 @@ def _statuses(status: StatusOrStatuses | None) -> list[str] | None:
 
 def _listed(only_replicas: Any) -> Any:
     """``only_replicas`` as a list; anything that is not a collection is left for validation
-    to name."""
+    to name. No more than :data:`MAX_REPLICAS` numbers are read (``range(1, 10**9)`` is refused
+    before it fills the memory)."""
     if isinstance(only_replicas, Iterable) and not isinstance(only_replicas, (str, bytes)):
-        return list(only_replicas)
+        import itertools
+
+        from canfar_core.validation import MAX_REPLICAS
+
+        listed = list(itertools.islice(only_replicas, MAX_REPLICAS + 1))
+        if len(listed) > MAX_REPLICAS:
+            raise ValidationError(
+                f"only_replicas names more than {MAX_REPLICAS} replicas, more than a launch has"
+            )
+        return listed
     return only_replicas
 
 
@@ -560,20 +575,31 @@ class Session:
 
         Returns the last state of every session, by id. Raises :class:`WaitTimeout` on timeout
         (also a :class:`TimeoutError`), naming the sessions still not there, and
-        :class:`~canfar_core.errors.NotFound` when a session disappears.
+        :class:`~canfar_core.errors.NotFound` when a session disappears. A poll that fails with
+        a server error or no answer is tried again at the next poll; only
+        :data:`WAIT_TRANSIENT_FAILURES` failures in a row end the wait (with that error).
         """
         wanted = _wanted(status)
         targets = check_ids(ids)
         deadline = None if timeout is None else time.monotonic() + timeout
+        current: dict[str, SessionInfo] = {}
+        misses = 0
         while True:
-            current = self._poll(targets)
-            if progress is not None:
-                progress(current)
-            pending = _pending(current, wanted)
-            if not pending:
-                return current
+            try:
+                current = self._poll(targets)
+            except ServerError:  # a 5xx or no answer: the sessions are still there
+                misses += 1
+                if misses >= WAIT_TRANSIENT_FAILURES:
+                    raise
+            else:
+                misses = 0
+                if progress is not None:
+                    progress(current)
+                pending = _pending(current, wanted)
+                if not pending:
+                    return current
             if deadline is not None and time.monotonic() >= deadline:
-                raise _timed_out(pending, wanted, timeout, current)
+                raise _timed_out(_pending(current, wanted) or targets, wanted, timeout, current)
             time.sleep(_pause(poll, deadline))
 
 

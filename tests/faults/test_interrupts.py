@@ -60,16 +60,24 @@ def test_ctrl_c_in_ps_against_a_silent_server_exits_within_2_seconds(fake):
     assert "Traceback" not in done.stderr
 
 
-def test_ctrl_c_in_delete_against_a_silent_server_exits_within_2_seconds(fake):
+def test_ctrl_c_in_delete_exits_within_2_seconds_and_says_what_was_deleted(fake):
     first = fake.add_session(name="one")
     second = fake.add_session(name="two")
-    fake.inject("DELETE", r"/v1/session/", delay=60, times=None)
+    fake.inject("DELETE", r"/v1/session/", times=1)  # one answers at once
+    fake.inject("DELETE", r"/v1/session/", delay=60, times=None)  # the other never does
     done, took = interrupt(
         ["delete", "--force", first, second], lambda: len(fake.requests_to("DELETE")) >= 2
     )
     assert done.returncode == 130, done.stderr
     assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
     assert "Traceback" not in done.stderr
+    gone = {first, second} - {s.id for s in fake.live_sessions()}
+    assert len(gone) == 1, fake.live_sessions()
+    (deleted,) = gone
+    (kept,) = {first, second} - gone
+    assert f"Deleted 1: {deleted}" in done.stderr
+    assert f"May or may not be deleted (1, their request was under way): {kept}" in done.stderr
+    assert "Check with: canfar ps" in done.stderr
 
 
 def test_ctrl_c_in_create_r100_prints_every_id_that_exists_and_0_duplicates_after_the_hint(

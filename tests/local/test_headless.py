@@ -217,9 +217,14 @@ def test_one_replica_failing_to_start_leaves_the_others_running(session, monkeyp
 
 
 def test_an_interrupted_launch_keeps_what_it_started_and_nothing_else(session, monkeypatch):
+    from canfar_core.errors import LaunchInterrupted
+
     _failing_spawn(monkeypatch, 3, KeyboardInterrupt())
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(LaunchInterrupted) as caught:
         session.create(name="cut", image="img/x:1", cmd="sleep", args=["300"], replicas=5)
     listed = session.fetch()
     assert sorted(s.name for s in listed) == ["cut-1", "cut-2"]
     assert {s.status for s in listed} == {"Running"}
+    assert caught.value.ids == [s.id for s in sorted(listed, key=lambda s: s.name)]
+    assert caught.value.not_sent == [3, 4, 5]
+    assert isinstance(caught.value, KeyboardInterrupt)  # code that stops on Ctrl-C still does

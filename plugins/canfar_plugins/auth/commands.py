@@ -153,14 +153,15 @@ IDP_AUTH = {"cadc": "x509", "srcnet": "oidc"}
 
 
 def _active_server_context(saved: dict[str, Context]) -> Context | None:
-    """The active saved context when it is a server's (not this machine)."""
+    """The active saved context when it is a platform server's (not this machine, not a
+    backend that logs in otherwise)."""
     from canfar_core.contexts import active_context
 
     try:
         active = active_context()
     except CanfarError:
         return None
-    if active.source != "config" or active.backend == "local" or active.name not in saved:
+    if active.source != "config" or active.backend != "canfar" or active.name not in saved:
         return None
     return active
 
@@ -273,6 +274,12 @@ def auth(ctx: click.Context, output: str | None) -> None:
     metavar="SECONDS",
     help="Time allowed for each request while finding servers (default 5).",
 )
+@click.option(
+    "--backend",
+    "backend_name",
+    metavar="NAME",
+    help="Run sessions on an installed backend that uses your own account (slurm, ...).",
+)
 def login(
     server: str | None,
     url: str | None,
@@ -286,6 +293,7 @@ def login(
     force: bool,
     dev: bool,
     timeout: int | None,
+    backend_name: str | None,
 ) -> None:
     """Log in to a server and make it where sessions run. Also: canfar login [SERVER].
 
@@ -298,9 +306,18 @@ def login(
     canfar auth login -f                 a fresh login to the active server
     canfar auth login canfar             a known server or saved context, by name
     echo "$TOKEN" | canfar auth login --url https://host/skaha --token-stdin
+    canfar auth login --backend slurm    run sessions on a Slurm cluster, as yourself
     """
     from canfar_core.auth import get_provider
 
+    if backend_name is not None and backend_name != "canfar":
+        if server or url or token_stdin or auth_mode or cert or issuer or client_id:
+            raise ValidationError(
+                f"--backend {backend_name} takes no server or credentials: "
+                "it runs sessions as the account canfar runs under"
+            )
+        _login_backend(backend_name, name, no_verify)
+        return
     if auth_mode is None and cert:
         auth_mode = "x509"
     elif auth_mode is None and (issuer or client_id):
@@ -351,6 +368,53 @@ def login(
     _stderr(f"Logged in to {context.url}{who}. Context '{context.name}' is active.")
 
 
+def _login_backend(backend: str, name: str | None, no_verify: bool) -> None:
+    """Save and activate a context for a backend with no server and no credentials."""
+    from canfar_core.contexts import LOCAL, Context
+    from canfar_core.manager import get_manager
+
+    if backend == LOCAL:
+        raise ValidationError("the local backend needs no login: canfar auth switch local")
+    factory = get_manager().registry("backends").get(backend)  # unknown: names the known ones
+    context = Context(name=name or backend, backend=backend)
+    user = None
+    if not no_verify:
+        whoami = getattr(factory(context), "whoami", None)
+        if whoami is not None:
+            try:
+                user = whoami()
+            except CanfarError as exc:
+                exc.message = f"login failed, nothing was saved: {exc.message}"
+                raise
+
+    from canfar_plugins.auth.store import save_context
+
+    save_context(context, {})
+    who = f" as {user}" if user else ""
+    _stderr(f"Sessions run on the {backend} backend{who}. Context '{context.name}' is active.")
+
+
+def _describe_backend(context: Context) -> AuthStatus:
+    """A context with no server: the backend says who sessions run as."""
+    from canfar_core.manager import get_manager
+    from canfar_core.models import AuthStatus
+
+    status = AuthStatus(
+        context=context.name,
+        server=f"{context.backend} backend",
+        auth="none",
+        detail=f"sessions run on the {context.backend} backend as your own account",
+    )
+    try:
+        backend = get_manager().registry("backends").get(context.backend)(context)
+        whoami = getattr(backend, "whoami", None)
+        status.user = whoami() if whoami is not None else None
+    except CanfarError as exc:
+        status.valid = False
+        status.detail = str(exc)
+    return status
+
+
 def _describe(context: Context) -> AuthStatus:
     """The offline status of a context, checked with its server when reachable."""
     from canfar_core.auth import get_provider
@@ -365,6 +429,8 @@ def _describe(context: Context) -> AuthStatus:
             auth="none",
             detail="sessions run on this machine; log in with: canfar auth login",
         )
+    if context.url is None and context.auth is None:
+        return _describe_backend(context)
     provider = get_provider(context.auth or "token")
     status = provider.status(context, context.credentials())
     if not status.valid:

@@ -17,7 +17,11 @@ What a user can rely on:
 * Requests for cores, RAM and GPUs are checked against the machine; on the host they are not
   enforced (container runtimes do enforce cores and memory).
 * Sessions are kept until deleted: finished ones stay listed with their logs, as a record of
-  what ran. ``delete`` stops the whole process group and forgets the session and its log.
+  what ran. ``delete`` stops every process of the replica (its process group, and children that
+  left it, found by the marker in their environment) and forgets the session and its log; a
+  process it could not stop is named, and the session kept.
+* Each replica is recorded before its process starts: a ``canfar create`` killed half-way (even
+  with ``kill -9``) leaves replicas that ``ps`` shows and ``delete`` stops, never hidden ones.
 """
 
 from __future__ import annotations
@@ -36,7 +40,13 @@ from typing import Any
 
 from canfar_core.backend import Backend
 from canfar_core.contexts import Context
-from canfar_core.errors import CanfarError, NotFound, Unsupported, ValidationError
+from canfar_core.errors import (
+    CanfarError,
+    LaunchInterrupted,
+    NotFound,
+    Unsupported,
+    ValidationError,
+)
 from canfar_core.models import (
     ACTIVE_STATUSES,
     Image,
@@ -55,6 +65,8 @@ LOCAL_KINDS = ("headless", "notebook")
 LIVE_STATUSES = (*ACTIVE_STATUSES, "Terminating")
 #: A record that never got its process after this many seconds was left by an interrupted launch.
 LAUNCH_TIMEOUT = 60.0
+#: Seconds between the transactions that record the process groups of a launch's replicas.
+RECORD_INTERVAL = 0.1
 RUNTIME_SETTING = "plugins.local.runtime"
 #: Files that mark a virtual environment made by a tool installer (pipx, uv tool).
 TOOL_ENV_MARKERS = ("pipx_metadata.json", "uv-receipt.toml")
@@ -166,12 +178,18 @@ class LocalBackend(Backend):
         return workdir
 
     def create(self, spec: SessionSpec) -> LaunchResult:
-        """Start a detached process group per chosen replica; one that fails leaves the others."""
+        """Start a detached process group per chosen replica; one that fails leaves the others.
+
+        Write-ahead: every replica is recorded before its process starts, and the process
+        carries its session id (:data:`processes.MARKER`), so a ``canfar`` killed half-way
+        leaves no process that ``ps`` cannot show or ``delete`` cannot stop.
+        """
         chosen, workdir = self._plan(spec)
         processes.reap()  # collect replicas this process started before, now ended
         name = (spec.name or spec.image.rsplit("/", 1)[-1].split(":", 1)[0] or "session").lower()
         command = [spec.cmd, *spec.args] if spec.cmd else list(spec.args)
         now = time.time()
+        launcher = {"pid": os.getpid(), "mark": processes.start_mark(os.getpid())}
         records = [
             Record(
                 id=new_id(),
@@ -188,9 +206,11 @@ class LocalBackend(Backend):
                 ram=spec.ram,
                 gpus=spec.gpus,
                 created=now,
+                extra={"launcher": launcher},
             )
             for replica in spec.replica_numbers()
         ]
+        secrets = [self._prepare(record) for record in records]
         self.store.insert(records)
         if chosen == runtime.HOST and self._requested_runtime(spec) in (None, runtime.AUTO):
             from canfar_core.output import warn
@@ -200,44 +220,100 @@ class LocalBackend(Backend):
                 f"{spec.image} (choose one with --runtime {'|'.join(runtime.CONTAINER_RUNTIMES)})"
             )
         base_env = _host_env()
-        started: list[tuple[str, dict[str, Any]]] = []
+        started: list[str] = []
         failures: dict[int, str] = {}
+        unrecorded: dict[str, tuple[Record, dict[str, Any]]] = {}
+        flushed = time.monotonic()
+        interrupted = False
         try:
-            for record in records:
+            for record, secret_env in zip(records, secrets, strict=True):
                 try:
-                    started.append((record.id, self._start(record, spec, base_env)))
+                    unrecorded[record.id] = (
+                        record,
+                        self._start(record, spec, base_env, secret_env),
+                    )
                 except (OSError, CanfarError) as exc:
                     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                     failures[record.replica] = f"could not start: {reason}"
+                # Processes are found by their marker until then: recording them in batches
+                # keeps a launch of hundreds of replicas to a few transactions.
+                if time.monotonic() - flushed > RECORD_INTERVAL:
+                    self._record_starts(unrecorded, started, failures)
+                    flushed = time.monotonic()
+        except KeyboardInterrupt:
+            interrupted = True
         finally:
-            # Even when interrupted (Ctrl-C), what was started is recorded, the rest forgotten.
-            self.store.update(started)
-            launched = {sid for sid, _ in started}
-            self.store.remove([r.id for r in records if r.id not in launched])
+            # Even when interrupted (Ctrl-C), what was started is recorded; records whose
+            # process never started are forgotten (a process found by its marker is kept).
+            try:
+                self._record_starts(unrecorded, started, failures)
+            finally:
+                done = set(started)
+                self._settle([r for r in records if r.id not in done], started)
         self.store.record_image(spec.image, spec.kind)
-        return LaunchResult(ids=[sid for sid, _ in started], failures=failures)
+        if interrupted:
+            order = {r.id: r.replica for r in records}
+            started.sort(key=order.__getitem__)
+            done = set(started)
+            raise LaunchInterrupted(
+                f"interrupted: {len(started)} of {len(records)} replicas launched",
+                ids=started,
+                failures=failures,
+                not_sent=[
+                    r.replica for r in records if r.id not in done and r.replica not in failures
+                ],
+            )
+        return LaunchResult(ids=started, failures=failures)
 
-    def _start(self, record: Record, spec: SessionSpec, base_env: dict[str, str]) -> dict[str, Any]:
-        """Start one replica; returns the fields to record for it."""
+    def _record_starts(
+        self,
+        unrecorded: dict[str, tuple[Record, dict[str, Any]]],
+        started: builtins.list[str],
+        failures: dict[int, str],
+    ) -> None:
+        """Record the replicas started since the last call; stop those deleted meanwhile."""
+        if not unrecorded:
+            return
+        refused = self.store.record_starts((sid, c) for sid, (_, c) in unrecorded.items())
+        for session_id, (record, changes) in unrecorded.items():
+            if session_id in refused:
+                processes.stop({session_id: (changes["pgid"], changes["start_mark"])}, 0.0)
+                failures[record.replica] = "deleted while it was being launched"
+            else:
+                started.append(session_id)
+        unrecorded.clear()
+
+    def _prepare(self, record: Record) -> dict[str, str]:
+        """Fill in what a replica will run before it is recorded (a notebook's port, URL and
+        command); returns the secret variables it gets, which are never recorded."""
+        if record.kind != "notebook":
+            return {}
+        inside = record.runtime in ("docker", "podman")
+        plan = notebook.plan(
+            record.workdir,
+            in_container=record.runtime != runtime.HOST,
+            container_port=notebook.CONTAINER_PORT if inside else None,
+        )
+        record.command = plan.command
+        record.connect_url = plan.url
+        record.extra["port"] = plan.port
+        return {"JUPYTER_TOKEN": plan.token}
+
+    def _start(
+        self,
+        record: Record,
+        spec: SessionSpec,
+        base_env: dict[str, str],
+        secret_env: dict[str, str],
+    ) -> dict[str, Any]:
+        """Start one recorded replica; returns the fields to record for it."""
         replica_env = spec.replica_env(record.replica)
         replica_env["skaha_sessionid"] = record.id
         if spec.cores and "OMP_NUM_THREADS" not in spec.env:
             replica_env["OMP_NUM_THREADS"] = str(max(1, int(spec.cores)))
-        command = list(record.command)
-        changes: dict[str, Any] = {"status": "Running"}
-        extra: dict[str, Any] = {}
-        if record.kind == "notebook":
-            inside = record.runtime in ("docker", "podman")
-            plan = notebook.plan(
-                record.workdir,
-                in_container=record.runtime != runtime.HOST,
-                container_port=notebook.CONTAINER_PORT if inside else None,
-            )
-            replica_env["JUPYTER_TOKEN"] = plan.token
-            command = plan.command
-            extra["port"] = plan.port
-            changes.update(status="Pending", connect_url=plan.url, command=command)
-        argv = command
+        replica_env.update(secret_env)
+        extra = dict(record.extra)
+        argv = record.command
         if record.runtime != runtime.HOST:
             publish = None
             if record.kind == "notebook" and record.runtime in ("docker", "podman"):
@@ -246,7 +322,7 @@ class LocalBackend(Backend):
                 record.runtime,
                 session_id=record.id,
                 image=record.image,
-                command=command,
+                command=record.command,
                 workdir=record.workdir,
                 env_names=sorted(replica_env),
                 cores=record.cores,
@@ -258,7 +334,7 @@ class LocalBackend(Backend):
             extra["image_reference"] = runtime.image_reference(record.image)
             if launch.container:
                 extra["container"] = launch.container
-        env = {**base_env, **replica_env}
+        env = {**base_env, **replica_env, processes.MARKER: record.id}
         proc = processes.spawn(
             argv,
             workdir=record.workdir,
@@ -266,8 +342,30 @@ class LocalBackend(Backend):
             log=str(self.store.log_path(record.id)),
             exit_file=str(self.store.exit_path(record.id)),
         )
-        changes.update(pgid=proc.pgid, start_mark=proc.start_mark, started=time.time(), extra=extra)
-        return changes
+        return {
+            "status": "Pending" if record.kind == "notebook" else "Running",
+            "pgid": proc.pgid,
+            "start_mark": proc.start_mark,
+            "started": time.time(),
+            "extra": extra,
+        }
+
+    def _settle(self, unstarted: builtins.list[Record], started: builtins.list[str]) -> None:
+        """After a launch ends (or is interrupted): forget the records whose process never
+        started, and keep (with its process group) any that did start unrecorded."""
+        if not unstarted:
+            return
+        found = processes.marked(r.id for r in unstarted)
+        adopted = []
+        for record in unstarted:
+            group = processes.adopt(found[record.id]) if found[record.id] else None
+            if group is not None:
+                status = "Pending" if record.kind == "notebook" else "Running"
+                changes = {"status": status, "pgid": group.pgid, "start_mark": group.start_mark}
+                adopted.append(record.id)
+                self.store.record_starts([(record.id, {**changes, "started": time.time()})])
+        started.extend(adopted)
+        self.store.remove([r.id for r in unstarted if r.id not in adopted])
 
     # -- keeping records true ----------------------------------------------------------------
 
@@ -275,24 +373,21 @@ class LocalBackend(Backend):
         """Bring live records up to date with their processes (in place, and in the database)."""
         changes = []
         now = time.time()
-        for record in records:
-            if record.status not in LIVE_STATUSES:
-                continue
-            change = self._observe(record, now)
+        live = [r for r in records if r.status in LIVE_STATUSES]
+        # Replicas whose launch has not recorded their process group (yet, or ever: a killed
+        # canfar) are found by the marker in their processes' environment.
+        unrecorded = [r.id for r in live if r.pgid is None]
+        found = processes.marked(unrecorded) if unrecorded else {}
+        for record in live:
+            change = self._observe(record, now, found.get(record.id, []))
             if change:
                 record.__dict__.update(change)
                 changes.append((record.id, change))
         self.store.update(changes, only_active=True)
 
-    def _observe(self, record: Record, now: float) -> dict[str, Any]:
+    def _observe(self, record: Record, now: float, marked: builtins.list[int]) -> dict[str, Any]:
         if record.pgid is None:
-            if now - record.created > LAUNCH_TIMEOUT:
-                return {
-                    "status": "Failed",
-                    "ended": now,
-                    "reason": "the launch was interrupted before the process started",
-                }
-            return {}
+            return self._observe_unrecorded(record, now, marked)
         # Liveness first: a group gone now wrote its exit code (if ever) before it went.
         alive = processes.group_alive(record.pgid, record.start_mark)
         exit_path = self.store.exit_path(record.id)
@@ -319,6 +414,38 @@ class LocalBackend(Backend):
             "ended": now,
             "reason": "the process ended without recording an exit code "
             "(it was killed with its wrapper, or the machine restarted)",
+        }
+
+    def _observe_unrecorded(
+        self, record: Record, now: float, marked: builtins.list[int]
+    ) -> dict[str, Any]:
+        """A replica recorded before its process started, with no process group yet."""
+        code = processes.read_exit(str(self.store.exit_path(record.id)))
+        if code is not None:  # it ran, and ended, before its launch could record it
+            return {
+                "status": "Completed" if code == 0 else "Failed",
+                "exit_code": code,
+                "ended": now,
+                "reason": describe_exit(code),
+            }
+        group = processes.adopt(marked) if marked else None
+        if group is not None:
+            return {
+                "status": "Pending" if record.kind == "notebook" else "Running",
+                "pgid": group.pgid,
+                "start_mark": group.start_mark,
+                "started": now,
+            }
+        launcher = record.extra.get("launcher")
+        launching = isinstance(launcher, dict) and processes.alive(
+            launcher.get("pid"), launcher.get("mark")
+        )
+        if launching and now - record.created <= LAUNCH_TIMEOUT:
+            return {}
+        return {
+            "status": "Failed",
+            "ended": now,
+            "reason": "the launch was interrupted before the process started",
         }
 
     def _record(self, session_id: str) -> Record:
@@ -476,15 +603,22 @@ class LocalBackend(Backend):
     # -- ending ------------------------------------------------------------------------------
 
     def delete(self, session_ids: builtins.list[str]) -> dict[str, str | None]:
-        """Stop every replica's whole process group (SIGTERM, then SIGKILL) and forget it."""
+        """Stop every process of each replica and forget it.
+
+        Its process group and every process carrying its marker are stopped (SIGTERM, then
+        SIGKILL), so children that left the group (``setsid``, a double fork) go too. A session
+        with a process that could not be stopped is kept, and said so.
+        """
+        wanted = builtins.list(dict.fromkeys(session_ids))
         result: dict[str, str | None] = {}
         found: dict[str, Record] = {}
-        for session_id in dict.fromkeys(session_ids):
+        for session_id in wanted:
             record = self.store.get(session_id)
             if record is None:
                 result[session_id] = "not found"
             else:
                 found[session_id] = record
+        # Terminating first: a launch still under way sees it and stops what it starts.
         self.store.update(
             [
                 (sid, {"status": "Terminating"})
@@ -493,21 +627,30 @@ class LocalBackend(Backend):
             ],
             only_active=True,
         )
-        groups = [(r.pgid, r.start_mark) for r in found.values() if r.pgid is not None]
-        stuck = set(processes.terminate(groups, self.grace))
-        for record in found.values():
-            container = record.extra.get("container")
+        for session_id in found:  # a launch may have recorded a process group meanwhile
+            found[session_id] = self.store.get(session_id) or found[session_id]
+        left = processes.stop({sid: (r.pgid, r.start_mark) for sid, r in found.items()}, self.grace)
+        for session_id, record in found.items():
+            container = record.extra.get("container") or runtime.container_name(
+                record.runtime, session_id
+            )
             if container:
                 runtime.remove_container(record.runtime, container)
         gone = []
-        for session_id, record in found.items():
-            if record.pgid is not None and record.pgid in stuck:
-                result[session_id] = f"could not stop process group {record.pgid}"
+        for session_id in found:
+            pids = left.get(session_id)
+            if pids:
+                shown = ", ".join(str(pid) for pid in pids[:10])
+                more = f" and {len(pids) - 10} more" if len(pids) > 10 else ""
+                result[session_id] = (
+                    f"could not stop {len(pids)} of its processes (pid {shown}{more}); "
+                    "it is kept: try again, or stop them yourself"
+                )
             else:
                 result[session_id] = None
                 gone.append(session_id)
         self.store.remove(gone)
-        return {sid: result[sid] for sid in dict.fromkeys(session_ids)}
+        return {sid: result[sid] for sid in wanted}
 
     def renew(self, session_ids: builtins.list[str]) -> dict[str, str | None]:
         """Local sessions have no deadline: renewing one that exists succeeds, changing nothing."""

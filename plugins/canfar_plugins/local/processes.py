@@ -1,10 +1,17 @@
-"""Replica processes: start them detached, tell whether they live, end whole process groups.
+"""Replica processes: start them detached, tell whether they live, end all of a replica's processes.
 
 Each replica runs under a tiny ``/bin/sh`` wrapper that is the leader of a new session (so the
 replica outlives ``canfar`` and ignores the terminal's Ctrl-C), enters the working directory,
 runs the command in the foreground and writes its exit status to a file. Its process group id is
 the wrapper's pid. A command killed by signal N is recorded as 128+N, as a shell and a container
 runtime report it.
+
+Every process of a replica also carries :data:`MARKER` (its session id) in its environment from
+the moment it exists, and its children inherit it, even those that leave the process group
+(``setsid``, a double fork). On Linux the marker is read from ``/proc``: it finds the processes
+of a replica whose launch was killed before its process group was recorded, and the detached
+children that ``delete`` must stop too. A child that clears its environment (``env -i``) loses
+the marker; on systems without ``/proc`` only the process group is known.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 # $1: working directory, $2: exit-code file, then the command. One line, as `ps` shows it. The
@@ -26,6 +33,8 @@ WRAPPER = (
 )
 WRAPPER_NAME = "canfar-replica"
 SHELL = "/bin/sh"
+#: The variable that names, in the environment of each of its processes, the replica's session.
+MARKER = "CANFAR_LOCAL_SESSION"
 
 _children: set[int] = set()
 _children_lock = threading.Lock()
@@ -116,6 +125,28 @@ def _stat(pid: int) -> list[str] | None:
     return raw.rpartition(")")[2].split()
 
 
+def alive(pid: object, mark: object) -> bool:
+    """Whether process ``pid`` still runs and is the one that had start mark ``mark``."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    stat = _stat(pid)
+    if stat is not None:
+        return stat[0] != "Z" and (mark is None or len(stat) <= 19 or stat[19] == mark)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not os.path.isdir("/proc/self")  # with /proc, no stat means it is gone
+
+
+def _reused(pgid: int, mark: str | None) -> bool:
+    """Whether the leader of group ``pgid`` is a newer process that got the same pid."""
+    stat = _stat(pgid)
+    return stat is not None and mark is not None and len(stat) > 19 and stat[19] != mark
+
+
 def group_alive(pgid: int, mark: str | None) -> bool:
     """Whether any process of replica group ``pgid`` still runs (zombies do not count).
 
@@ -149,25 +180,6 @@ def read_exit(path: str) -> int | None:
         return None
 
 
-def terminate(groups: Iterable[tuple[int, str | None]], grace: float) -> list[int]:
-    """End whole process groups: SIGTERM, then SIGKILL to those still alive after ``grace`` s.
-
-    Returns the groups that could not be ended (permission denied, or still there after
-    SIGKILL).
-    """
-    live = [(pgid, mark) for pgid, mark in groups if group_alive(pgid, mark)]
-    failed: list[int] = []
-    for pgid, _ in live:
-        if not _signal(pgid, signal.SIGTERM):
-            failed.append(pgid)
-    live = [(p, m) for p, m in live if p not in failed]
-    live = _wait_gone(live, grace)
-    for pgid, _ in live:
-        _signal(pgid, signal.SIGKILL)
-    live = _wait_gone(live, 2.0)
-    return failed + [pgid for pgid, _ in live]
-
-
 def _signal(pgid: int, signum: int) -> bool:
     try:
         os.killpg(pgid, signum)
@@ -176,20 +188,6 @@ def _signal(pgid: int, signum: int) -> bool:
     except PermissionError:
         return False
     return True
-
-
-def _wait_gone(
-    groups: list[tuple[int, str | None]], timeout: float
-) -> list[tuple[int, str | None]]:
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while groups:
-        groups = [(p, m) for p, m in groups if group_alive(p, m)]
-        if not groups or time.monotonic() >= deadline:
-            break
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
-    return groups
 
 
 def _members(pgids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
@@ -223,3 +221,126 @@ def group_members(pgids: Iterable[int]) -> dict[int, list[int]]:
 def group_memory(pgids: Iterable[int]) -> dict[int, int]:
     """Resident memory in bytes of each process group (Linux; 0 elsewhere)."""
     return {pgid: sum(rss for _, rss in procs) for pgid, procs in _members(pgids).items()}
+
+
+def marked(session_ids: Iterable[str]) -> dict[str, list[int]]:
+    """The live processes (zombies excluded) carrying :data:`MARKER` for each of
+    ``session_ids``, read from ``/proc``; empty lists where there is no ``/proc``."""
+    return _scan((), session_ids)[1]
+
+
+def _scan(
+    pgids: Iterable[int], session_ids: Iterable[str]
+) -> tuple[dict[int, list[int]], dict[str, list[int]]]:
+    """One pass over ``/proc``: the live members of each group in ``pgids``, and the live
+    processes carrying the marker of each of ``session_ids`` (zombies excluded)."""
+    groups: dict[int, list[int]] = {pgid: [] for pgid in pgids}
+    sessions: dict[str, list[int]] = {sid: [] for sid in session_ids}
+    prefix = f"{MARKER}=".encode()
+    me = os.getpid()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return groups, sessions
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        pid = int(entry)
+        stat = _stat(pid)
+        if not stat or len(stat) < 3 or stat[0] == "Z":
+            continue
+        with contextlib.suppress(ValueError, KeyError):
+            groups[int(stat[2])].append(pid)
+        if not sessions:
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:  # gone, or not ours to read
+            continue
+        if prefix not in environ:
+            continue
+        for variable in environ.split(b"\0"):
+            if variable.startswith(prefix):
+                session_id = variable[len(prefix) :].decode("ascii", "replace")
+                if session_id in sessions:
+                    sessions[session_id].append(pid)
+                break  # the first definition is the one the process sees
+    return groups, sessions
+
+
+def adopt(pids: Iterable[int]) -> Started | None:
+    """The process group of a replica found by its marker: its wrapper's (the session leader
+    among ``pids``), else the group of any of them."""
+    groups = []
+    for pid in pids:
+        stat = _stat(pid)
+        if stat is None or len(stat) < 4:
+            continue
+        pgrp, sid = int(stat[2]), int(stat[3])
+        if pid == pgrp == sid:
+            return Started(pgid=pid, start_mark=start_mark(pid))
+        groups.append(pgrp)
+    if not groups:
+        return None
+    return Started(pgid=groups[0], start_mark=start_mark(groups[0]))
+
+
+def stop(
+    sessions: Mapping[str, tuple[int | None, str | None]], grace: float
+) -> dict[str, list[int]]:
+    """End every process of each session: its process group and every process that carries
+    its marker. SIGTERM first, SIGKILL to what is left after ``grace`` seconds.
+
+    ``sessions`` maps a session id to its recorded ``(pgid, start mark)``. Returns, by session,
+    the pids still alive at the end (permission denied, or alive after SIGKILL): empty when
+    all were stopped. A group is reported by its id where its members cannot be listed.
+    """
+    groups = {
+        sid: pgid
+        for sid, (pgid, mark) in sessions.items()
+        if pgid is not None and not _reused(pgid, mark)
+    }
+    listed = os.path.isdir("/proc/self")
+
+    def remaining() -> dict[str, set[int]]:
+        members, carriers = _scan(groups.values(), sessions)
+        left = {sid: set(pids) for sid, pids in carriers.items()}
+        for sid, pgid in groups.items():
+            if listed:
+                left[sid].update(members[pgid])
+            elif group_alive(pgid, None):
+                left[sid].add(pgid)  # its members cannot be listed here: named by the group
+        return {sid: pids for sid, pids in left.items() if pids}
+
+    def send(signum: int, left: dict[str, set[int]]) -> None:
+        for sid in left:
+            if sid in groups:
+                _signal(groups[sid], signum)
+            for pid in left[sid]:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signum)
+
+    left = remaining()
+    if left:
+        send(signal.SIGTERM, left)
+        left = _wait_for_none(remaining, grace)
+    for _ in range(3):  # children forked while being killed are caught on the next pass
+        if not left:
+            break
+        send(signal.SIGKILL, left)
+        left = _wait_for_none(remaining, 1.0)
+    return {sid: sorted(left.get(sid, ())) for sid in sessions}
+
+
+def _wait_for_none(
+    remaining: Callable[[], dict[str, set[int]]], timeout: float
+) -> dict[str, set[int]]:
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        left = remaining()
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)

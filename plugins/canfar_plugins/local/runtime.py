@@ -155,7 +155,7 @@ def container_command(
         return Launch([*argv, f"docker://{ref}", *command])
     if runtime not in ("docker", "podman"):
         raise ValueError(f"not a container runtime: {runtime}")
-    name = f"canfar-{session_id}"
+    name = f"canfar-{session_id}"  # see container_name
     argv = [runtime, "run", "--rm", "--name", name, "--label", f"canfar.session={session_id}"]
     argv += ["--workdir", workdir, "--volume", f"{workdir}:{workdir}"]
     if runtime == "docker" and hasattr(os, "getuid"):
@@ -172,6 +172,12 @@ def container_command(
     if publish:
         argv += ["--publish", f"127.0.0.1:{publish[0]}:{publish[1]}"]
     return Launch([*argv, ref, *command], container=name)
+
+
+def container_name(runtime: str, session_id: str) -> str | None:
+    """The name :func:`container_command` gives a session's container (``None`` where the
+    runtime names none)."""
+    return f"canfar-{session_id}" if runtime in ("docker", "podman") else None
 
 
 def remove_container(runtime: str, container: str) -> None:

@@ -120,6 +120,24 @@ SELECT_RECORDS = f"SELECT {', '.join(_COLUMNS)} FROM sessions"
 UPDATABLE = frozenset(_COLUMNS) - {"id"}
 
 
+def _apply(
+    conn: sqlite3.Connection, session_id: str, values: dict[str, Any], condition: str
+) -> None:
+    """``UPDATE`` one record's ``values``; ``condition`` is more SQL for the ``WHERE``."""
+    unknown = set(values) - UPDATABLE
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    encoded = {
+        key: json.dumps(value) if key in ("command", "extra") else value
+        for key, value in values.items()
+    }
+    assignments = ", ".join(f"{key} = ?" for key in encoded)
+    conn.execute(
+        f"UPDATE sessions SET {assignments} WHERE id = ?{condition}",
+        (*encoded.values(), session_id),
+    )
+
+
 class Store:
     """The local backend's database, logs and exit-code files under ``root``."""
 
@@ -243,23 +261,27 @@ class Store:
         changes = [(sid, values) for sid, values in changes if values]
         if not changes:
             return
+        condition = " AND status IN ('Pending', 'Running', 'Terminating')" if only_active else ""
         with self._write() as conn:
             for session_id, values in changes:
-                unknown = set(values) - UPDATABLE
-                if unknown:
-                    raise ValueError(f"cannot update {sorted(unknown)}")
-                encoded = {
-                    key: json.dumps(value) if key in ("command", "extra") else value
-                    for key, value in values.items()
-                }
-                assignments = ", ".join(f"{key} = ?" for key in encoded)
-                where = "id = ?"
-                if only_active:
-                    where += " AND status IN ('Pending', 'Running', 'Terminating')"
-                conn.execute(
-                    f"UPDATE sessions SET {assignments} WHERE {where}",
-                    (*encoded.values(), session_id),
-                )
+                _apply(conn, session_id, values, condition)
+
+    def record_starts(self, changes: Iterable[tuple[str, dict[str, Any]]]) -> set[str]:
+        """Record that replicas' processes started, in one transaction. Returns the ids whose
+        record was deleted, or is being deleted, meanwhile (the caller stops those processes).
+        A record another command already brought up to date (found by its marker) is left
+        as it is."""
+        refused: set[str] = set()
+        with self._write() as conn:
+            for session_id, values in changes:
+                row = conn.execute(
+                    "SELECT status FROM sessions WHERE id = ?", (session_id,)
+                ).fetchone()
+                if row is None or row[0] == "Terminating":
+                    refused.add(session_id)
+                elif row[0] == "Pending":
+                    _apply(conn, session_id, values, "")
+        return refused
 
     def get(self, session_id: str) -> Record | None:
         row = self._connect().execute(f"{SELECT_RECORDS} WHERE id = ?", (session_id,)).fetchone()

@@ -13,6 +13,7 @@ from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     backend_option,
     ids_argument,
+    interrupted,
     json_option,
     platform_dicts,
     ps_rows,
@@ -31,16 +32,52 @@ PROGRESS_BATCH = 16
 
 
 def destroy(session: Session, ids: list[str]) -> dict[str, str | None]:
-    """Delete sessions; with many on a terminal, in batches under a progress bar on stderr."""
-    if len(ids) < PROGRESS_THRESHOLD or not sys.stderr.isatty():
-        return session.destroy(ids)
+    """Delete sessions; with many on a terminal, in batches under a progress bar on stderr.
+
+    Ctrl-C stops at once and says which sessions were deleted, which may or may not have been
+    (their request was under way) and which were not touched; exit 130."""
+    from canfar_core.concurrency import Interrupted
+
     results: dict[str, str | None] = {}
-    with click.progressbar(length=len(ids), label="Deleting", file=sys.stderr) as bar:
-        for start in range(0, len(ids), PROGRESS_BATCH):
-            batch = ids[start : start + PROGRESS_BATCH]
-            results.update(session.destroy(batch))
-            bar.update(len(batch))
-    return results
+    try:
+        if len(ids) < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+            return session.destroy(ids)
+        with click.progressbar(length=len(ids), label="Deleting", file=sys.stderr) as bar:
+            for start in range(0, len(ids), PROGRESS_BATCH):
+                batch = ids[start : start + PROGRESS_BATCH]
+                results.update(session.destroy(batch))
+                bar.update(len(batch))
+        return results
+    except Interrupted as stop:
+        for sid, _, error in stop.done:
+            results[sid] = None if error is None else str(error)
+        under_way = [str(sid) for sid in stop.running]
+        report_interrupted_delete(ids, results, under_way)
+        raise  # not reached
+
+
+def report_interrupted_delete(
+    ids: list[str], results: dict[str, str | None], under_way: list[str]
+) -> None:
+    """After Ctrl-C in a delete: what was deleted, what may have been, what was not; exit 130."""
+    deleted = [sid for sid in ids if sid in results and results[sid] is None]
+    failed = [sid for sid in ids if results.get(sid) is not None]
+    untouched = [sid for sid in ids if sid not in results and sid not in under_way]
+    lines = ["Interrupted."]
+    if deleted:
+        lines.append(f"Deleted {len(deleted)}: {' '.join(deleted)}")
+    if failed:
+        lines.append(f"Failed {len(failed)}: {' '.join(failed)}")
+    if under_way:
+        lines.append(
+            f"May or may not be deleted ({len(under_way)}, their request was under way): "
+            f"{' '.join(under_way)}"
+        )
+    if untouched:
+        lines.append(f"Not deleted ({len(untouched)}, never sent): {' '.join(untouched)}")
+    if under_way or untouched:
+        lines.append("Check with: canfar ps")
+    interrupted(click.get_current_context(), "\n".join(lines))
 
 
 @click.command()

@@ -95,11 +95,15 @@ def launched_entries(
     ]
 
 
-def parse_only_replicas(values: Sequence[str]) -> list[int] | None:
+def parse_only_replicas(values: Sequence[str], replicas: int) -> list[int] | None:
     """``--only-replicas 3,7 --only-replicas 10-12`` as ``[3, 7, 10, 11, 12]``; ``None`` when
-    the option is absent. Whether each number fits ``--replicas`` is checked with the request."""
+    the option is absent. Each range is checked against ``--replicas`` before it is expanded
+    (``1-300000000`` is refused at once); the rest is checked with the request."""
+    from canfar_core.validation import check_replicas
+
     if not values:
         return None
+    check_replicas(replicas)
     numbers: list[int] = []
     for value in values:
         for word in value.split(","):
@@ -114,6 +118,13 @@ def parse_only_replicas(values: Sequence[str]) -> list[int] | None:
                 ) from None
             if last < first:
                 raise ValidationError(f"--only-replicas: the range {word.strip()} runs backwards")
+            for number in (first, last):
+                if not 1 <= number <= replicas:
+                    raise ValidationError(f"replica {number} is not between 1 and {replicas}")
+            if len(numbers) + last - first + 1 > replicas:
+                raise ValidationError(
+                    f"--only-replicas names more than the {replicas} replicas of --replicas"
+                )
             numbers.extend(range(first, last + 1))
     return numbers
 
@@ -283,7 +294,7 @@ def create(
     if name is not None:  # an empty --name is a slip, not a request for a made-up name
         check_name(name)
     env = parse_env_pairs(env_pairs)
-    chosen = parse_only_replicas(only_replicas)
+    chosen = parse_only_replicas(only_replicas, replicas)
     session = session_for(ctx, backend)
     options = {"runtime": runtime} if runtime else {}
     spec = session.build_spec(
@@ -344,6 +355,8 @@ def create(
             states = wait_for(ctx, session, ids, timeout, wanted)
         except WaitTimeout as exc:  # still print the ids and the states last seen
             states, gave_up = exc.sessions, exc
+        except CanfarError as exc:  # the sessions run on: their ids are printed all the same
+            gave_up = exc
     for entry in launched:
         state = states.get(entry["id"])
         entry["status"] = state.status if state else None

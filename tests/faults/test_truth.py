@@ -1,0 +1,227 @@
+"""The user is told the truth when the server misbehaves: redirects, cut-off and late answers,
+resets, 429 and 503, trickled answers, transient errors while waiting. The fake service on
+loopback, the real ``canfar`` command.
+
+Figures: duplicates after following any printed hint (0).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import tracemalloc
+from collections import Counter
+
+import pytest
+
+SESSION_LIST = r"/v1/session$"
+ONE_SESSION = r"/v1/session/[^/]+$"
+CREATE = ["create", "headless", "skaha/astroml", "--name", "fit"]
+
+
+def names_on(fake) -> Counter[str]:
+    return Counter(s.name for s in fake.live_sessions())
+
+
+def printed_ids(out: str) -> list[str]:
+    return re.findall(r"^([a-z0-9]{8})\s", out, re.MULTILINE)
+
+
+def duplicates(fake) -> int:
+    return sum(count - 1 for count in names_on(fake).values())
+
+
+def follow_hint(run, fake, err: str, args: list[str]):
+    """Run the command again with the ``--only-replicas`` the hint printed (if any)."""
+    hint = re.search(r"add --only-replicas (\S+) to the same command", err)
+    if hint is None:
+        return None
+    fake.clear_faults()
+    return run(*args[:-2], "--only-replicas", hint.group(1), *args[-2:])
+
+
+# -- item: redirects ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "method"), [("delete", "DELETE"), ("renew", "POST")], ids=["delete", "renew"]
+)
+def test_a_302_to_delete_or_renew_is_an_error_not_a_success(run, fake, command, method):
+    session_id = fake.add_session(name="kept", type="notebook")
+    fake.inject(method, ONE_SESSION, 302, headers={"Location": "/skaha/v1/session"})
+    result = run(command, "--json", session_id)
+    assert result.code == 1
+    (entry,) = json.loads(result.out)
+    assert entry["ok"] is False
+    assert "redirect" in entry["error"]
+    assert "HTTP 302" in entry["error"]
+    assert session_id in {s.id for s in fake.live_sessions()}
+    assert [r.method for r in fake.requests] == [method]  # not followed as a GET
+
+
+# -- items: cut-off answers, timeouts, resets ---------------------------------------------------
+
+
+def test_a_create_answer_cut_off_after_the_session_was_made_is_found_by_name(run, fake):
+    fake.inject("POST", SESSION_LIST, truncate=True, times=1)
+    args = [*CREATE, "-r", "3", "--", "true"]
+    result = run(*args)
+    assert result.code == 0, result.err
+    assert sorted(printed_ids(result.out)) == sorted(s.id for s in fake.live_sessions())
+    assert follow_hint(run, fake, result.err, args) is None
+    assert duplicates(fake) == 0
+
+
+def test_a_truncated_create_answer_is_never_printed_as_a_session_id(run, fake):
+    fake.inject("POST", SESSION_LIST, truncate=True, times=1)
+    result = run(*CREATE, "-q", "--", "true")
+    assert result.code == 0, result.err
+    assert result.out.split() == [s.id for s in fake.live_sessions()]
+
+
+def test_when_every_create_times_out_the_sessions_that_exist_are_printed(run, fake, monkeypatch):
+    monkeypatch.setenv("CANFAR_HTTP_TIMEOUT", "0.3")
+    fake.inject("POST", SESSION_LIST, delay_after=0.6, times=None)
+    result = run(*CREATE, "-r", "5", "--json", "--", "true")
+    time.sleep(0.4)  # let the server finish its late answers before it stops
+    document = json.loads(result.out)
+    assert result.code == 0, result.err
+    assert sorted(e["id"] for e in document["sessions"]) == sorted(
+        s.id for s in fake.live_sessions()
+    )
+    assert len(document["sessions"]) == 5
+
+
+def test_0_duplicates_after_the_hint_when_a_session_cannot_be_looked_for(run, fake):
+    """A create whose answer was lost, and a listing that fails: the replica may exist, so the
+    hint leaves it out and following the hint makes no duplicate."""
+    fake.inject("POST", SESSION_LIST, times=1)
+    fake.inject("POST", SESSION_LIST, reset_after=True, times=1)  # made, answer lost
+    fake.inject("POST", SESSION_LIST, 500, times=1)  # certainly not made
+    fake.inject("GET", SESSION_LIST, 503, times=None)
+    args = [*CREATE, "-r", "4", "--", "true"]
+    result = run(*args)
+    assert result.code == 1
+    assert "may exist" in result.err
+    assert "canfar ps -a" in result.err
+    again = follow_hint(run, fake, result.err, args)
+    assert again is not None
+    assert again.code == 0, again
+    assert duplicates(fake) == 0
+    assert set(names_on(fake)) == {"fit-1", "fit-2", "fit-3", "fit-4"}
+
+
+def test_one_connection_reset_does_not_stop_the_other_replicas(run, fake):
+    fake.inject("POST", SESSION_LIST, reset=True, times=1)  # nothing was made
+    args = [*CREATE, "-r", "40", "--json", "--", "true"]
+    result = run(*args)
+    document = json.loads(result.out)
+    assert len(fake.requests_to("POST")) == 40
+    assert len(document["sessions"]) == 39
+    assert document["not_sent"] == []
+    (lost,) = document["uncertain"]
+    assert lost["reason"].startswith("the connection")
+    assert result.code == 1
+    assert duplicates(fake) == 0
+
+
+# -- item: waiting ------------------------------------------------------------------------------
+
+
+def test_a_transient_500_while_waiting_does_not_end_the_wait(run, fake):
+    fake.run_seconds = 0.5
+    fake.inject("GET", SESSION_LIST, 500, times=1)
+    result = run(*CREATE, "-r", "3", "--wait", "-q", "--", "true")
+    assert result.code == 0, result.err
+    assert sorted(result.out.split()) == sorted(s.id for s in fake.sessions.values())
+
+
+def test_ids_are_printed_with_q_and_json_even_when_the_wait_fails(run, fake):
+    fake.inject("GET", ONE_SESSION, 404, times=None)
+    result = run(*CREATE, "--wait", "-q", "--", "true")
+    assert result.code == 1
+    assert result.out.split() == [s.id for s in fake.sessions.values()]
+    fake.clear_requests()
+    result = run(*CREATE, "--wait", "--json", "--", "true")
+    assert result.code == 1
+    assert len(json.loads(result.out)["sessions"]) == 1
+
+
+# -- item: --only-replicas bound ----------------------------------------------------------------
+
+
+def test_only_replicas_is_refused_before_it_is_expanded(run, fake):
+    tracemalloc.start()
+    try:
+        result = run(*CREATE, "-r", "10", "--only-replicas", "1-2000000", "--", "true")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.code == 2
+    assert "not between 1 and 10" in result.error_line()
+    assert peak < 8_000_000, f"{peak / 1e6:.0f} MB allocated to refuse it"
+    assert fake.requests == []
+
+
+def test_only_replicas_1_to_300000000_is_refused_at_once(run, fake):
+    result = run(*CREATE, "-r", "10", "--only-replicas", "1-300000000", "--", "true")
+    assert result.code == 2
+    assert "300000000 is not between 1 and 10" in result.error_line()
+
+
+# -- item: 429, 503 and deadlines ---------------------------------------------------------------
+
+
+def test_429_is_retried_after_the_time_the_server_asks(run, fake):
+    fake.add_session(name="listed")
+    fake.inject("GET", SESSION_LIST, 429, headers={"Retry-After": "1"}, times=1)
+    result = run("ps")
+    assert result.code == 0, result.err
+    assert "listed" in result.out
+    first, second = fake.requests_to("GET", SESSION_LIST)
+    assert second.time - first.time >= 0.9
+
+
+def test_a_create_answered_429_is_sent_again_once_and_made_once(run, fake):
+    fake.inject("POST", SESSION_LIST, 429, headers={"Retry-After": "0"}, times=1)
+    result = run(*CREATE, "-q", "--", "true")
+    assert result.code == 0, result.err
+    assert len(fake.live_sessions()) == 1
+    assert len(fake.requests_to("POST")) == 2
+
+
+def test_a_retry_after_beyond_the_deadline_is_not_waited_for(run, fake, monkeypatch):
+    monkeypatch.setenv("CANFAR_HTTP_TIMEOUT", "1")
+    fake.inject("GET", SESSION_LIST, 503, headers={"Retry-After": "5"}, times=None)
+    started = time.monotonic()
+    result = run("ps")
+    assert time.monotonic() - started < 1.5
+    assert result.code == 1
+    assert "try again in 5 s" in result.error_line()
+
+
+def test_a_server_trickling_its_answer_cannot_hold_ps(run, fake, monkeypatch):
+    monkeypatch.setenv("CANFAR_HTTP_TIMEOUT", "0.5")  # each byte comes well within 0.5 s
+    fake.add_session(name="trickled")
+    fake.inject("GET", SESSION_LIST, trickle=0.1, times=None)
+    started = time.monotonic()
+    result = run("ps")
+    took = time.monotonic() - started
+    assert result.code == 1
+    assert took < 3, f"{took:.1f} s"
+    # the time the message states is the time it took
+    stated = float(re.search(r"within ([\d.]+) s", result.error_line()).group(1))
+    assert abs(stated - took) < 0.5
+
+
+# -- smaller ------------------------------------------------------------------------------------
+
+
+def test_create_json_prints_the_document_when_every_replica_fails(run, fake):
+    fake.inject("POST", SESSION_LIST, 400, body="bad request\n", times=None)
+    result = run(*CREATE, "-r", "2", "--json", "--", "true")
+    assert result.code == 1
+    document = json.loads(result.out)
+    assert document["sessions"] == []
+    assert [f["replica"] for f in document["failures"]] == [1, 2]
