@@ -50,7 +50,8 @@ def follow_hint(run, fake, err: str, args: list[str]):
 def test_a_302_to_delete_or_renew_is_an_error_not_a_success(run, fake, command, method):
     session_id = fake.add_session(name="kept", type="notebook")
     fake.inject(method, ONE_SESSION, 302, headers={"Location": "/skaha/v1/session"})
-    result = run(command, "--json", session_id)
+    force = ("--force",) if command == "delete" else ()  # no terminal here to confirm on
+    result = run(command, *force, "--json", session_id)
     assert result.code == 1
     (entry,) = json.loads(result.out)
     assert entry["ok"] is False
