@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 PEER_VERSION = "1.5.2"
 MIB = 1024 * 1024
-SECTIONS = ("startup", "distribution", "launch", "ps")
+SECTIONS = ("startup", "distribution", "launch", "ps", "local-ps", "replicas")
 DISTRIBUTED = "canfar.helpers.distributed"
 #: What is not source: left out of the copy of the tree that is installed.
 _NOT_SOURCE = (".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".*cache")
@@ -57,10 +57,18 @@ _SCRUBBED_PREFIXES = ("CANFAR_", "PYTHON", "REPLICA_", "VIRTUAL_ENV", "XDG_")
 
 @dataclass
 class Command:
-    """A command line and the environment it runs in."""
+    """A command line and the environment it runs in.
+
+    It runs in its own empty ``HOME``, never in the project root: there ``python -c`` would
+    import this tree's ``./canfar`` instead of the installed package it is meant to measure.
+    """
 
     argv: list[str]
     env: dict[str, str]
+
+    @property
+    def cwd(self) -> str:
+        return self.env["HOME"]
 
 
 def run_once(cmd: Command) -> float:
@@ -73,7 +81,9 @@ def run_once(cmd: Command) -> float:
         start = time.perf_counter()
         # No timeout: with one, subprocess polls for the exit with growing sleeps, which
         # adds up to several milliseconds to every figure.
-        proc = subprocess.run(cmd.argv, stdout=subprocess.DEVNULL, stderr=err, env=cmd.env)
+        proc = subprocess.run(
+            cmd.argv, stdout=subprocess.DEVNULL, stderr=err, env=cmd.env, cwd=cmd.cwd
+        )
         seconds = time.perf_counter() - start
         if proc.returncode != 0:
             err.seek(0)
@@ -100,6 +110,7 @@ def peak_rss(cmd: Command) -> int | None:
             stderr=subprocess.PIPE,
             text=True,
             env=cmd.env,
+            cwd=cmd.cwd,
         )
         lines = proc.stderr.strip().splitlines()
         if gnu and lines and lines[-1].strip().isdigit():
@@ -109,7 +120,7 @@ def peak_rss(cmd: Command) -> int | None:
                 return int(line.split()[0])
     if hasattr(os, "wait4"):
         proc2 = subprocess.Popen(
-            cmd.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cmd.env
+            cmd.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cmd.env, cwd=cmd.cwd
         )
         _, status, usage = os.wait4(proc2.pid, 0)
         proc2.returncode = os.waitstatus_to_exitcode(status)
@@ -232,6 +243,27 @@ def ensure_ours(venv: Path | None) -> Path:
     return venv
 
 
+def check_imports_from(venv: Path, modules: tuple[str, ...], env: dict[str, str]) -> None:
+    """Stop unless ``modules`` import, in ``venv``'s interpreter run as the measured commands
+    run (same environment and folder), from that venv: a figure taken of another copy (this
+    tree's ``./canfar``, a package of the user's site folder) would be a figure of nothing."""
+    script = "import importlib, sys\nfor name in sys.argv[1:]:\n"
+    script += "    print(importlib.import_module(name).__file__)\n"
+    done = subprocess.run(
+        [str(venv_bin(venv, "python")), "-c", script, *modules],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=env["HOME"],
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"error: {venv}: cannot import {', '.join(modules)}: {done.stderr}")
+    root = venv.resolve()
+    for module, file in zip(modules, done.stdout.split("\n"), strict=False):
+        if not Path(file).resolve().is_relative_to(root):
+            raise SystemExit(f"error: {module} imports from {file}, outside the venv {venv}")
+
+
 def python_version(venv: Path) -> str:
     out = subprocess.run(
         [str(venv_bin(venv, "python")), "-c", "import platform; print(platform.python_version())"],
@@ -275,7 +307,8 @@ class Figure:
     peer: float | None = None
     ours_rss: int | None = None
     peer_rss: int | None = None
-    bare: float | None = None  # our interpreter's ``python -c pass``, for start-up rows
+    bare: float | None = None  # what ours is compared with besides the peer: see ref_name
+    ref_name: str = "bare"  # our interpreter's ``python -c pass``, unless another is named
     target: str = ""
     met: bool | None = None
     note: str = ""
@@ -310,7 +343,7 @@ def _value(value: float | None, unit: str, rss: int | None = None) -> str:
 
 def render(figures: list[Figure], markdown: bool = False) -> str:
     """The figures as an aligned text table (or a Markdown one), then the notes."""
-    head = ["case", "ours", "peer 1.5.2", "ours/peer", "ours/bare", "target", "result"]
+    head = ["case", "ours", "peer 1.5.2", "ours/peer", "ours/ref", "target", "result"]
     rows = []
     for f in figures:
         rows.append(
@@ -319,7 +352,7 @@ def render(figures: list[Figure], markdown: bool = False) -> str:
                 _value(f.ours, f.unit, f.ours_rss),
                 _value(f.peer, f.unit, f.peer_rss),
                 f"{f.ratio:.2f}" if f.ratio is not None else "",
-                f"{f.times_bare:.1f}x" if f.times_bare is not None else "",
+                f"{f.times_bare:.2f}x {f.ref_name}" if f.times_bare is not None else "",
                 f.target,
                 {True: "met", False: "MISSED", None: ""}[f.met],
             ]
@@ -440,7 +473,7 @@ def startup(ours: Path, peer: Path, runs: int, work: Path) -> list[Figure]:
     bare = bare_fig.ours
     for fig in figures:
         fig.bare = bare
-    bare_fig.note += "the bare interpreter of each venv; ours/bare divides by ours."
+    bare_fig.note += "the bare interpreter of each venv; ours/ref x bare divides by ours."
     help_fig.note += (
         "as users run it: from the second run on, ours prints the help it cached on the first."
     )
@@ -503,7 +536,11 @@ def _run_worker(
     out = []
     for _ in range(runs):
         proc = subprocess.run(
-            [python, __file__, "--worker", *args], capture_output=True, text=True, env=env
+            [python, __file__, "--worker", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=env["HOME"],
         )
         if proc.returncode != 0:
             tail = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
@@ -645,11 +682,264 @@ def ps_many(ours: Path, peer: Path, runs: int, sessions: int, work: Path) -> lis
 
 def _rows_shown(cmd: Command, server: object) -> int:
     """How many of the server's sessions ``cmd`` printed (a row holds the session id)."""
-    out = subprocess.run(cmd.argv, env=cmd.env, capture_output=True, text=True)
+    out = subprocess.run(cmd.argv, env=cmd.env, capture_output=True, text=True, cwd=cmd.cwd)
     if out.returncode != 0:
         raise RuntimeError(f"exit {out.returncode}")
     ids = set(server.sessions)  # type: ignore[attr-defined]
     return sum(1 for line in out.stdout.splitlines() if ids.intersection(line.split()))
+
+
+# -- section: local ps with many finished sessions -----------------------------------------------
+
+
+def _worker_populate(count: int) -> None:
+    """Runs in our interpreter: ``count`` finished sessions in the local backend's database of
+    this environment (``XDG_STATE_HOME``), written through the backend's own store."""
+    import time as clock
+
+    from canfar_core.config import state_dir
+    from canfar_plugins.local.state import Record, Store, new_id
+
+    ended = clock.time() - 3600
+    records = [
+        Record(
+            id=new_id(),
+            name=f"job-{n}",
+            kind="headless",
+            image="images.canfar.net/skaha/astroml:latest",
+            status="Completed" if n % 10 else "Failed",
+            replica=n % 100 + 1,
+            replicas=100,
+            command=["python", "reduce.py", f"--part={n}"],
+            workdir=str(Path.home()),
+            runtime="host",
+            cores=1.0,
+            created=ended - 60 + n / 1000,
+            started=ended - 59 + n / 1000,
+            ended=ended + n / 1000,
+            exit_code=0 if n % 10 else 1,
+            reason="exit code 0" if n % 10 else "exit code 1",
+        )
+        for n in range(count)
+    ]
+    store = Store(state_dir() / "local")
+    store.insert(records)
+    store.close()
+
+
+def local_ps(ours: Path, peer: Path, runs: int, sizes: list[int], work: Path) -> list[Figure]:
+    """``canfar ps`` and ``ps --all`` on the local backend holding ``sizes`` finished sessions.
+
+    ``ps`` shows none of them: its cost must not follow them (target: within 1.3 times ``ps``
+    at 0). ``ps --all`` shows them all: its cost grows with them, by a small constant per
+    session. The public client has no local backend: its ``ps`` of an empty fake Skaha server
+    stands beside ours, as in the start-up section.
+    """
+    ours_cli = str(venv_bin(ours, "canfar"))
+    commands: dict[str, Command] = {}
+    for size in sizes:
+        env = isolated_env(work / f"local-ps-{size}", CANFAR_BACKEND="local")
+        if size:
+            done = subprocess.run(
+                [str(venv_bin(ours, "python")), __file__, "--worker", "populate", str(size)],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=env["HOME"],
+            )
+            if done.returncode != 0:
+                raise SystemExit(f"error: could not write {size} local sessions: {done.stderr}")
+        listed = subprocess.run(
+            [ours_cli, "ps", "--all", "-q"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=env["HOME"],
+        )
+        if len(listed.stdout.split()) != size:
+            raise SystemExit(f"error: ps --all showed {len(listed.stdout.split())} of {size}")
+        commands[f"ps {size}"] = Command([ours_cli, "ps"], env)
+        commands[f"all {size}"] = Command([ours_cli, "ps", "--all"], env)
+    server = _fake_skaha()
+    if server is not None:
+        peer_env = isolated_env(work / "local-ps-peer")
+        peer_home(Path(peer_env["HOME"]), server.url, server.token)  # type: ignore[attr-defined]
+        commands["peer"] = Command([str(venv_bin(peer, "canfar")), "ps"], peer_env)
+    try:
+        results = measure(commands, runs)
+    finally:
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+    base = results.get(f"ps {sizes[0]}")
+    figures = []
+    for size in sizes:
+        shown = Figure(f"canfar ps, {size:,} finished local sessions (none shown)", "s")
+        _fill(shown, "ours", results.get(f"ps {size}"))
+        _fill(shown, "peer", results.get("peer"))
+        every = Figure(f"canfar ps --all, {size:,} finished local sessions", "s")
+        _fill(every, "ours", results.get(f"all {size}"))
+        for fig in (shown, every):
+            if isinstance(base, Stat):
+                fig.bare, fig.ref_name = base.seconds, f"ps@{sizes[0]}"
+        if size and shown.ours is not None and shown.bare:
+            shown.target = f"<= 1.3x ps@{sizes[0]}"
+            shown.met = shown.ours <= 1.3 * shown.bare
+        figures += [shown, every]
+    figures[0].note = (
+        "peer: it has no local backend; its ps of an empty fake Skaha server is shown beside "
+        "every row."
+    )
+    first, last = results.get(f"all {sizes[0]}"), results.get(f"all {sizes[-1]}")
+    if isinstance(first, Stat) and isinstance(last, Stat) and sizes[-1] > sizes[0]:
+        per = (last.seconds - first.seconds) / (sizes[-1] - sizes[0]) * 1000
+        figures[-1].note = f"{per * 1000:.0f} ms per 1,000 sessions listed above ps --all at 0."
+    return figures
+
+
+# -- section: launching replicas on the platform, with latency -------------------------------------
+
+#: An image the fake Skaha server accepts.
+LAUNCH_IMAGE = "images.canfar.net/skaha/astroml:latest"
+
+
+def _worker_launch(replicas: int, concurrency: str) -> None:
+    """Runs inside the measured interpreter: one launch of ``replicas`` headless replicas, timed
+    from the call to the ids (the interpreter's start-up and imports left out).
+
+    Ours reaches the fake server through ``CANFAR_URL``/``CANFAR_TOKEN``; the public client
+    through its configuration file, with its ``AsyncSession`` (the one that launches replicas
+    concurrently). ``concurrency`` is a number, or ``default`` for each client's own.
+    """
+    import asyncio
+    import importlib.util
+    import inspect
+
+    limit = None if concurrency == "default" else int(concurrency)
+    if importlib.util.find_spec("canfar_core") is not None:
+        from canfar_core.sessions import Session
+
+        options: dict[str, int] = {}
+        if limit is not None:
+            if "concurrency" in inspect.signature(Session).parameters:
+                options["concurrency"] = limit
+            else:  # before the setting existed: the constant it replaced
+                import canfar_plugins.skaha.client as skaha
+
+                skaha.MAX_CONCURRENCY = limit  # type: ignore[misc]
+        with Session(**options) as session:  # type: ignore[arg-type]
+            start = time.perf_counter()
+            ids = session.create(
+                name="bench", image=LAUNCH_IMAGE, kind="headless", cmd="true", replicas=replicas
+            )
+            seconds = time.perf_counter() - start
+    else:
+        from canfar.sessions import AsyncSession  # type: ignore[attr-defined]
+
+        async def launch() -> tuple[float, list[str]]:
+            options = {} if limit is None else {"concurrency": limit}
+            async with AsyncSession(**options) as session:
+                start = time.perf_counter()
+                ids = await session.create(
+                    name="bench",
+                    image=LAUNCH_IMAGE,
+                    kind="headless",
+                    cmd="true",
+                    replicas=replicas,
+                    errors="raise",
+                )
+                return time.perf_counter() - start, ids
+
+        seconds, ids = asyncio.run(launch())
+    print(json.dumps({"seconds": seconds, "ids": len(ids)}))
+
+
+def _current_default(ours: Path) -> int | None:
+    """Our launch concurrency when none is chosen, read from our installation."""
+    done = subprocess.run(
+        [str(venv_bin(ours, "python")), "-c", _DEFAULT_CONCURRENCY],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
+    return int(done.stdout) if done.returncode == 0 and done.stdout.strip().isdigit() else None
+
+
+_DEFAULT_CONCURRENCY = """
+import canfar_plugins.skaha.client as skaha
+print(getattr(skaha, "DEFAULT_CONCURRENCY", getattr(skaha, "MAX_CONCURRENCY", "")))
+"""
+
+
+def replicas_launch(
+    ours: Path,
+    peer: Path,
+    runs: int,
+    counts: list[int],
+    latencies: list[float],
+    limits: list[int],
+    work: Path,
+) -> list[Figure]:
+    """Launching ``counts`` headless replicas on the fake Skaha server answering each create
+    after ``latencies`` seconds, with each of ``limits`` requests in flight, ours and the public
+    client's ``AsyncSession`` side by side at the same limit (both take ``concurrency``), plus
+    the public client at its own default.
+
+    The runs of ours and the public client's take turns; the server forgets its sessions
+    between runs. A run in which a replica failed is reported, not timed.
+    """
+    server = _fake_skaha()
+    if server is None:
+        return [Figure("launching replicas", "s", note="not measured: no tests/fakeskaha.")]
+    default = _current_default(ours)
+    ours_env = isolated_env(work / "launch-ours", CANFAR_URL=server.url, CANFAR_TOKEN=server.token)  # type: ignore[attr-defined]
+    peer_env = isolated_env(work / "launch-peer")
+    peer_home(Path(peer_env["HOME"]), server.url, server.token)  # type: ignore[attr-defined]
+    sides = {"ours": (str(venv_bin(ours, "python")), ours_env)}
+    sides["peer"] = (str(venv_bin(peer, "python")), peer_env)
+    figures = []
+    try:
+        for latency in latencies:
+            server.clear_faults()  # type: ignore[attr-defined]
+            server.inject("POST", r"/session$", delay=latency, times=None)  # type: ignore[attr-defined]
+            for count in counts:
+                for limit in [*limits, "default"]:
+                    label = "the public client's default (32)" if limit == "default" else limit
+                    fig = Figure(
+                        f"launch {count} replicas, {latency * 1000:g} ms per create, "
+                        f"concurrency {label}",
+                        "s",
+                    )
+                    if limit == default:
+                        fig.case += " (ours: default)"
+                    times: dict[str, list[float]] = {"ours": [], "peer": []}
+                    failed: dict[str, str] = {}
+                    for _ in range(runs):
+                        for side, (python, env) in sides.items():
+                            if side == "ours" and limit == "default":
+                                continue
+                            with server._lock:  # type: ignore[attr-defined]
+                                server.sessions.clear()  # type: ignore[attr-defined]
+                            try:
+                                got = _run_worker(
+                                    python, ["launch", str(count), str(limit)], 1, env
+                                )
+                            except RuntimeError as exc:
+                                failed[side] = str(exc)
+                                continue
+                            if got[0]["ids"] != count:
+                                failed[side] = f"{got[0]['ids']} of {count} launched"
+                                continue
+                            times[side].append(got[0]["seconds"])
+                    for side, samples in times.items():
+                        if samples:
+                            setattr(fig, side, statistics.median(samples))
+                    fig.note = "; ".join(
+                        f"{side} failed in a run: {why}" for side, why in failed.items()
+                    )
+                    figures.append(fig)
+    finally:
+        server.stop()  # type: ignore[attr-defined]
+    return figures
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -676,6 +966,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--replicas", type=int, default=100, help="local replicas to launch")
     parser.add_argument("--sessions", type=int, default=5000, help="sessions for ps")
     parser.add_argument(
+        "--launch-replicas", default="100,256", help="replicas launched on the fake server"
+    )
+    parser.add_argument("--latency", default="20,100", help="milliseconds per create request")
+    parser.add_argument(
+        "--concurrency", default="16,32,64", help="requests in flight (both clients)"
+    )
+    parser.add_argument(
+        "--local-sessions", default="0,1000,5000", help="finished local sessions for local-ps"
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="5 runs, 1 of each heavy figure, 1 M paths only"
     )
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
@@ -696,6 +996,9 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="canfar-bench-") as tmp:
         work = Path(tmp)
+        check_env = isolated_env(work / "check")
+        check_imports_from(ours, ("canfar", DISTRIBUTED, "canfar_core"), check_env)
+        check_imports_from(peer, ("canfar", DISTRIBUTED), check_env)
         if "startup" in sections:
             figures += startup(ours, peer, args.runs, work)
         if "distribution" in sections:
@@ -704,6 +1007,19 @@ def main(argv: list[str] | None = None) -> int:
             figures += launch(ours, args.heavy_runs, args.replicas, work)
         if "ps" in sections:
             figures += ps_many(ours, peer, args.heavy_runs, args.sessions, work)
+        if "replicas" in sections:
+            figures += replicas_launch(
+                ours,
+                peer,
+                args.heavy_runs,
+                [int(c) for c in args.launch_replicas.split(",")],
+                [float(ms) / 1000 for ms in args.latency.split(",")],
+                [int(c) for c in args.concurrency.split(",")],
+                work,
+            )
+        if "local-ps" in sections:
+            local_sizes = [int(s) for s in args.local_sessions.split(",") if s.strip()]
+            figures += local_ps(ours, peer, args.runs, local_sizes, work)
     print(
         f"# canfar (this tree, Python {python_version(ours)}) vs canfar {PEER_VERSION} "
         f"(Python {python_version(peer)}); {os.cpu_count()} CPUs; medians of {args.runs} "
@@ -720,5 +1036,11 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--worker" and sys.argv[2] == "distribution":
         size, source, strategy, replica, count = sys.argv[3:8]
         _worker_distribution(int(size), source, strategy, int(replica), int(count))
+        sys.exit(0)
+    if len(sys.argv) > 4 and sys.argv[1] == "--worker" and sys.argv[2] == "launch":
+        _worker_launch(int(sys.argv[3]), sys.argv[4])
+        sys.exit(0)
+    if len(sys.argv) > 3 and sys.argv[1] == "--worker" and sys.argv[2] == "populate":
+        _worker_populate(int(sys.argv[3]))
         sys.exit(0)
     sys.exit(main())

@@ -43,6 +43,7 @@ from canfar_core.models import (
     SessionKind,
     SessionSpec,
 )
+from canfar_core.ordering import natural_order
 from canfar_core.public_names import canonical_kind, canonical_status
 from canfar_core.validation import check_session_id, check_spec
 
@@ -150,6 +151,10 @@ def make_context(
             env_secrets={"token": token},
         )
     chosen = get_context(context) if context else active_context()
+    if not backend and not context and chosen.source != "environment":
+        from canfar_core.config import config_file
+
+        backend = (config_file().read().get("defaults") or {}).get("backend")
     if backend and backend != chosen.backend:
         chosen = Context(name=backend, backend=backend, source="argument")
     if token:
@@ -307,7 +312,10 @@ class Session:
         # a plugin may fill in a site's default image
         get_manager().hook.canfar_prepare_session(spec=spec)
         if not spec.image:
-            raise ValidationError("an image is required (for example skaha/astroml:latest)")
+            raise ValidationError(
+                "an image is required (for example skaha/astroml:latest), or a default one: "
+                "canfar config set defaults.image IMAGE"
+            )
         if not spec.name:
             spec.name = default_name(spec.image)
         self.validate(spec)
@@ -439,11 +447,14 @@ class Session:
     # -- looking -------------------------------------------------------------------------
 
     def fetch(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
-        """Your sessions, optionally only of one kind and one status."""
-        return self._call(
-            self.backend.list,
-            kind=self._check_kind(kind, listing=True),
-            status=check_status(status),
+        """Your sessions, optionally only of one kind and one status: by creation time, then
+        replica number, whatever order the backend gave."""
+        return natural_order(
+            self._call(
+                self.backend.list,
+                kind=self._check_kind(kind, listing=True),
+                status=check_status(status),
+            )
         )
 
     def info(self, session_id: str) -> SessionInfo:
@@ -506,7 +517,8 @@ class Session:
         status: StatusOrStatuses | None = None,
     ) -> list[SessionInfo]:
         """Sessions whose name starts with ``prefix`` (ignoring case: the platform lower-cases
-        names), of ``kind``, in ``status`` (one or several); each filter is optional."""
+        names), of ``kind``, in ``status`` (one or several); each filter is optional. In
+        :meth:`fetch`'s order."""
         wanted = _statuses(status)
         kind = self._check_kind(kind, listing=True)  # a listing: desktop-app is allowed
         # A backend written without subclassing Backend may lack list_matching.
@@ -518,7 +530,7 @@ class Session:
         lowered = prefix.lower() if prefix else None
         return [
             s
-            for s in sessions
+            for s in natural_order(sessions)
             if (lowered is None or s.name.lower().startswith(lowered))
             and (wanted is None or s.status in wanted)
         ]

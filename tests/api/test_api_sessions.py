@@ -344,3 +344,41 @@ def test_importing_the_session_api_does_not_start_an_event_loop_library():
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "False\n", "")
+
+
+class _ListOnly:
+    """A backend written without subclassing Backend: it has ``list`` and nothing newer."""
+
+    name = "list-only"
+
+    def __init__(self, sessions: list[SessionInfo]) -> None:
+        self.sessions = sessions
+        self.asked: list[tuple[str | None, str | None]] = []
+
+    def list(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
+        self.asked.append((kind, status))
+        return [s for s in self.sessions if status is None or s.status == status]
+
+
+def test_matching_several_statuses_on_a_backend_with_list_only(
+    canfar_home, canfar_plugin, monkeypatch
+):
+    sessions = [
+        SessionInfo(
+            id=f"s{n}", name=f"job-{n}", kind="headless", image="img", status=status, backend="x"
+        )
+        for n, status in enumerate(["Running", "Completed", "Pending", "Failed"])
+    ]
+    backend = _ListOnly(sessions)
+
+    class Plugin:
+        @hookimpl
+        def canfar_register_backends(self, register):
+            register("list-only", lambda context: backend)
+
+    canfar_plugin(Plugin(), name="list-only-backend")
+    monkeypatch.setenv("CANFAR_BACKEND", "list-only")
+    found = Session().matching(status=["running", "pending"])
+    assert [s.id for s in found] == ["s0", "s2"]
+    assert [s.id for s in Session().matching(status="Failed")] == ["s3"]
+    assert backend.asked == [(None, None), (None, "Failed")]  # one status: asked of the server

@@ -24,6 +24,29 @@ STATUS_COLOURS = {"Running": "green", "Pending": "yellow", "Failed": "red", "Ter
 PS_HEADERS = ("ID", "NAME", "KIND", "STATUS", "IMAGE", "STARTED")
 
 
+class Seconds(click.ParamType):
+    """A number of seconds: finite, and at least ``minimum`` (``nan``, ``inf`` and negative
+    numbers are usage errors, not a crash or a wait that never ends)."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float = 0.0) -> None:
+        self.minimum = minimum
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        import math
+
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds < self.minimum:
+            self.fail(f"{value!r} is not a number of seconds >= {self.minimum:g}", param, ctx)
+        return seconds
+
+
 def session_for(ctx: click.Context, backend: str | None = None) -> Session:
     """The Session a command uses: the group's ``--context``, the command's ``--backend``."""
     from canfar_core.sessions import Session

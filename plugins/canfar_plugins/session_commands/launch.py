@@ -12,6 +12,7 @@ from canfar_core.errors import CanfarError, ValidationError
 from canfar_core.machine import current_format, output_option
 from canfar_core.validation import MAX_CORES, MAX_GPUS, MAX_RAM_GB, MAX_REPLICAS
 from canfar_plugins.session_commands.common import (
+    Seconds,
     backend_option,
     interrupted,
     one_format,
@@ -163,8 +164,8 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 
 
 @click.command(cls=CreateCommand, short_help="Launch sessions of one kind from an image.")
-@click.argument("kind", shell_complete=complete_kinds)
-@click.argument("image")
+@click.argument("kind", required=False, shell_complete=complete_kinds)
+@click.argument("image", required=False)
 @click.option("-n", "--name", metavar="NAME", help="Session name (replicas get NAME-1, NAME-2...).")
 @click.option(
     "-r",
@@ -227,7 +228,7 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(),
     metavar="SECONDS",
     help="Stop --wait after this long.",
 )
@@ -238,8 +239,8 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 @click.pass_context
 def create(
     ctx: click.Context,
-    kind: str,
-    image: str,
+    kind: str | None,
+    image: str | None,
     name: str | None,
     replicas: int,
     only_replicas: tuple[str, ...],
@@ -271,6 +272,14 @@ def create(
     --cpu, --memory and --gpu are the same as --cores, --ram and --gpus. -o json prints the
     list of new ids (--json is the same).
 
+    KIND and IMAGE may be left out when set with `canfar config set defaults.kind KIND` and
+    `defaults.image IMAGE` (then put `--` before the command); `defaults.cores`, `.ram` and
+    `.gpus` stand in for --cores, --ram and --gpus:
+
+    \b
+      canfar config set defaults.image skaha/astroml:latest
+      canfar create headless -- python fit.py
+
     With --wait, canfar stays until the work is done: a headless session until it has
     Completed (exit 1, naming it, if it Failed), an interactive one until it is Running. Add
     --until Running to stop as soon as headless replicas run; `canfar wait` waits later.
@@ -289,7 +298,7 @@ def create(
     one_format(as_json, quiet)
     wanted = None if until is None else check_wanted(until, "--until")
     wait = wait or wanted is not None
-    if not kind.strip():
+    if kind is not None and not kind.strip():
         raise ValidationError("a session kind is required (for example headless)")
     if name is not None:  # an empty --name is a slip, not a request for a made-up name
         check_name(name)

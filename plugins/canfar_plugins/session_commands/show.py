@@ -16,6 +16,7 @@ from canfar_core.machine import output_option
 from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     STATUS_COLOURS,
+    Seconds,
     backend_option,
     detailed_dicts,
     field_label,
@@ -73,7 +74,7 @@ INFO_WIDTH = 16
 @click.option("-s", "--status", metavar="STATUS", help="Only sessions in this status.")
 @click.option(
     "--watch",
-    type=click.FloatRange(min=0.2),
+    type=Seconds(minimum=0.2),
     is_flag=False,
     flag_value=2.0,
     default=None,
@@ -141,6 +142,7 @@ def ps(
 
     last: list[SessionInfo] = []
     try:
+        next_at = time.monotonic()
         while True:
             last = current()
             if sys.stdout.isatty():
@@ -154,10 +156,18 @@ def ps(
             if not sys.stdout.isatty():
                 echo()
             sys.stdout.flush()
-            time.sleep(watch)
+            next_at = next_refresh(next_at, watch, time.monotonic())
+            time.sleep(max(0.0, next_at - time.monotonic()))
     except KeyboardInterrupt:
         active = [s for s in last if s.status in ACTIVE_STATUSES]
         interrupted(ctx, f"Stopped watching; {len(active)} session(s) still pending or running.")
+
+
+def next_refresh(previous: float, period: float, now: float) -> float:
+    """When ``ps --watch`` redraws next: one period after the previous redraw began, so the
+    time a listing takes is not added to the period; if a listing took longer than a period,
+    at once."""
+    return max(previous + period, now)
 
 
 def info_lines(state: SessionInfo) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ import click
 
 from canfar_core.errors import CanfarError
 from canfar_plugins.session_commands.common import (
+    Seconds,
     backend_option,
     ids_argument,
     interrupted,
@@ -33,17 +34,20 @@ POLL_SECONDS = 1.0
 
 
 def check_wanted(status: str, option: str = "--status") -> str:
-    """A status one can wait for, canonically spelt: Running, Completed or Failed."""
-    from canfar_core.models import STATUSES
+    """A status one can wait for, canonically spelt: Running, Completed (or the public client's
+    Succeeded) or Failed (Error)."""
+    from canfar_core.errors import ValidationError
+    from canfar_core.public_names import canonical_status
 
-    for wanted in ("Running", "Completed", "Failed"):
-        if status.strip().lower() == wanted.lower():
-            return wanted
-    known = status.strip().capitalize() in STATUSES
+    try:
+        wanted = canonical_status(status)
+    except ValidationError:
+        wanted = None
+    if wanted in ("Running", "Completed", "Failed"):
+        return wanted
+    what = "cannot be waited for" if wanted else "is not a status"
     raise click.BadParameter(
-        f"{status!r}{' cannot be waited for' if known else ' is not a status'}: "
-        "wait for Running, Completed or Failed",
-        param_hint=f"'{option}'",
+        f"{status!r} {what}: wait for Running, Completed or Failed", param_hint=f"'{option}'"
     )
 
 
@@ -167,9 +171,7 @@ def report_not_reached(session: Session, states: list[SessionInfo], wanted: str)
     metavar="STATUS",
     help="Wait until every session is Running, Completed or Failed.",
 )
-@click.option(
-    "--timeout", type=click.FloatRange(min=0), metavar="SECONDS", help="Give up after this long."
-)
+@click.option("--timeout", type=Seconds(), metavar="SECONDS", help="Give up after this long.")
 @backend_option
 @json_option
 @quiet_option

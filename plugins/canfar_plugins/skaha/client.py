@@ -180,6 +180,7 @@ class SkahaBackend(Backend):
         client = HttpClient(
             self.api,
             login_hint=advice,
+            pool_size=MAX_CONCURRENCY,  # a pooled connection for each request in flight
             headers={"User-Agent": f"canfar/{__version__}", "Accept": "application/json"},
         )
         provider.apply(client.session, self.context, credentials)
