@@ -462,7 +462,7 @@ def auth_record(context: Context, active: bool, status: AuthStatus | None = None
         "url": context.url,
         "context": context.name,
         "backend": context.backend,
-        "auth": context.auth or "none",
+        "auth": context.auth or "",
         "source": context.source,
     }
     if status is not None:
