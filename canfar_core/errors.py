@@ -13,6 +13,15 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+def hide_url_passwords(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it masked."""
+    if "@" not in text:
+        return text
+    import re
+
+    return re.sub(r"(\w+://[^/\s:@]*):[^/\s@]*@", r"\1:***@", text)
+
+
 class CanfarError(Exception):
     """Base class of every error canfar reports to its user."""
 
@@ -24,7 +33,9 @@ class CanfarError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} ({self.hint})"
+        # A server URL saved as user:password@host never shows its password in a message.
+        text = self.message if not self.hint else f"{self.message} ({self.hint})"
+        return hide_url_passwords(text)
 
 
 class ValidationError(CanfarError, ValueError):

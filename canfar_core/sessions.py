@@ -277,7 +277,13 @@ class Session:
         defaults = config_file().read().get("defaults") or {}
         kind = kind or defaults.get("kind") or "headless"
         if isinstance(args, str):
-            args = shlex.split(args)
+            try:
+                args = shlex.split(args)
+            except ValueError as exc:  # "No closing quotation", "No escaped character"
+                raise ValidationError(
+                    f"args {args!r} cannot be split into words: {str(exc).lower()} "
+                    "(pass a list of words to keep quotes as they are)"
+                ) from None
         return SessionSpec(
             kind=kind.lower() if isinstance(kind, str) else kind,
             image=image or defaults.get("image") or "",

@@ -15,7 +15,13 @@ from urllib.parse import urlsplit
 
 import click
 
-from canfar_core.errors import AuthError, CanfarError, NotFound, ValidationError
+from canfar_core.errors import (
+    AuthError,
+    CanfarError,
+    NotFound,
+    ValidationError,
+    hide_url_passwords,
+)
 from canfar_core.machine import output_option
 
 if TYPE_CHECKING:
@@ -365,7 +371,31 @@ def login(
 
     save_context(context, secrets)
     who = f" as {user}" if user else ""
-    _stderr(f"Logged in to {context.url}{who}. Context '{context.name}' is active.")
+    shown = hide_url_passwords(context.url or "")
+    _stderr(f"Logged in to {shown}{who}. Context '{context.name}' is active.")
+    if _unprotected(context.url):
+        from canfar_core.output import warn
+
+        warn(
+            f"{shown} is plain http: your credentials and sessions travel unencrypted "
+            "(log in with its https URL if it has one)"
+        )
+
+
+def _unprotected(url: str | None) -> bool:
+    """Whether ``url`` is plain http to another machine (loopback traffic stays here)."""
+    import ipaddress
+
+    parts = urlsplit(url or "")
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 def _login_backend(backend: str, name: str | None, no_verify: bool) -> None:

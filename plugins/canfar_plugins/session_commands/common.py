@@ -120,6 +120,21 @@ def write_raw(text: str) -> None:
     buffer.flush()
 
 
+def write_bytes(pieces: Iterable[bytes]) -> None:
+    """Write bytes to stdout as they come, exactly as they are (never all held at once)."""
+    out = sys.stdout
+    out.flush()
+    buffer = getattr(out, "buffer", None)
+    for piece in pieces:
+        if buffer is None:
+            out.write(piece.decode("utf-8", "surrogateescape"))
+        else:
+            buffer.write(piece)
+    if buffer is not None:
+        buffer.flush()
+    out.flush()
+
+
 def ps_rows(sessions: Iterable[SessionInfo]) -> list[tuple[Any, ...]]:
     """The rows of a ``canfar ps`` table, in :data:`PS_HEADERS` order."""
     return [(s.id, s.name, s.kind, s.status, s.image, s.start_time or "-") for s in sessions]

@@ -29,6 +29,7 @@ from canfar_plugins.session_commands.common import (
     quiet_option,
     report_failure,
     session_for,
+    write_bytes,
     write_raw,
 )
 from canfar_plugins.session_commands.completion import complete_kinds
@@ -104,7 +105,7 @@ def ps(
     """
     from canfar_core.machine import emit
     from canfar_core.models import ACTIVE_STATUSES
-    from canfar_core.output import echo, info, table
+    from canfar_core.output import echo, info, printable, table
 
     as_json = output is not None
     one_format(as_json, quiet)
@@ -133,7 +134,7 @@ def ps(
             emit(platform_dicts(sessions), output)
         elif quiet:
             for s in sessions:
-                echo(s.id)
+                echo(printable(s.id))
         elif sessions:
             table(ps_rows(sessions), headers=PS_HEADERS)
         else:
@@ -191,7 +192,7 @@ def info_lines(state: SessionInfo) -> list[tuple[str, str]]:
 def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json: bool) -> None:
     """Show everything known about sessions."""
     from canfar_core.errors import NotFound
-    from canfar_core.output import echo, emit_json, style
+    from canfar_core.output import echo, emit_json, printable, style
     from canfar_core.sessions import check_ids
 
     checked = check_ids(ids)
@@ -211,6 +212,7 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
             if number:
                 echo()
             for label, value in info_lines(state):
+                label, value = printable(label), printable(value)
                 if label == "status":
                     value = style(value, fg=STATUS_COLOURS.get(value))
                 echo(f"{label + ':':<{INFO_WIDTH}} {value}")
@@ -324,6 +326,10 @@ def logs(
         return
     session_id = checked[0]
     if not follow:
+        pieces = getattr(session.backend, "iter_logs", None)
+        if pieces is not None and not as_json:  # straight through, never all in memory
+            write_bytes(pieces(session_id))
+            return
         text = session.logs(session_id)
         if as_json:
             emit_json({"id": session_id, "logs": text})

@@ -63,11 +63,55 @@ _Params = list[tuple[str, str]]
 #: At most this many requests in flight for one command (replicas, deletes, renewals).
 MAX_CONCURRENCY = 16
 API_VERSION = "v1"
+#: The longest pause between polls of ``logs -f`` while a session prints nothing.
+FOLLOW_POLL_MAX = 8.0
 #: Seconds the server's resource offer is trusted before it is asked again.
 OFFER_TTL = 300.0
 _VERSIONED = re.compile(r"/v\d+$")
 #: Seconds a server's clock may lag ours: a session older than the launch by more is not it.
 _CLOCK_SKEW = 300.0
+
+
+class _LogPass:
+    """One download of a log being followed: the part already shown is only hashed and
+    compared with what was shown (``rewritten`` when it differs); the rest is decoded."""
+
+    def __init__(self, seen_length: int, seen_digest: bytes) -> None:
+        import codecs
+        import hashlib
+
+        self.seen_length = seen_length
+        self.seen_digest = seen_digest
+        self.digest = hashlib.sha256()
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.length = 0
+        self.matched = seen_length == 0
+        self.rewritten = False
+        self.printed = False
+
+    def feed(self, piece: bytes) -> str:
+        start = self.length
+        self.length += len(piece)
+        if not self.matched:
+            if self.length < self.seen_length:
+                self.digest.update(piece)
+                return ""
+            cut = self.seen_length - start
+            self.digest.update(piece[:cut])
+            if self.digest.digest() != self.seen_digest:
+                self.rewritten = True
+                return ""
+            self.matched = True
+            piece = piece[cut:]
+        self.digest.update(piece)
+        text = self.decoder.decode(piece)
+        self.printed = self.printed or bool(text)
+        return text
+
+    def finish(self) -> str:
+        text = self.decoder.decode(b"", final=True)
+        self.printed = self.printed or bool(text)
+        return text
 
 
 @dataclass
@@ -404,10 +448,22 @@ class SkahaBackend(Backend):
         # The service answers an unknown id with an empty 200: so do we.
         return self.http.get_text(f"session/{quote_id(session_id)}", params={"view": "logs"})
 
+    def iter_logs(self, session_id: str) -> Iterator[bytes]:
+        """The output so far, piece by piece as it downloads (never all of it in memory)."""
+        return self.http.iter_bytes(f"session/{quote_id(session_id)}", params={"view": "logs"})
+
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
-        """The output as it grows; ends after the session has finished or vanished."""
-        seen = ""
+        """The output as it grows; ends after the session has finished or vanished.
+
+        The service has no way to ask for the output from an offset (no range, no ``since``),
+        so each poll downloads the whole log again: it is streamed, the part already shown is
+        checked against a digest (not kept), only the new part is decoded. While nothing new
+        comes the polls slow down, up to :data:`FOLLOW_POLL_MAX` seconds apart.
+        """
+
+        seen_length, seen_digest = 0, b""
         first = True
+        pause = poll
         while True:
             try:
                 finished = self.info(session_id).status in FINAL_STATUSES
@@ -416,14 +472,27 @@ class SkahaBackend(Backend):
                     raise
                 finished = True
             first = False
-            text = self.logs(session_id)
-            new = text[len(seen) :] if text.startswith(seen) else text
-            if new:
-                yield new
-            seen = text
+            reading = _LogPass(seen_length, seen_digest)
+            for piece in self.iter_logs(session_id):
+                text = reading.feed(piece)
+                if reading.rewritten:
+                    break
+                if text:
+                    yield text
+            if reading.rewritten or reading.length < seen_length:  # cut or rewritten: anew
+                reading = _LogPass(0, b"")
+                for piece in self.iter_logs(session_id):
+                    text = reading.feed(piece)
+                    if text:
+                        yield text
+            tail = reading.finish()
+            if tail:
+                yield tail
+            seen_length, seen_digest = reading.length, reading.digest.digest()
             if finished:
                 return
-            time.sleep(poll)
+            pause = poll if reading.printed else min(FOLLOW_POLL_MAX, pause * 2)
+            time.sleep(pause)
 
     def events(self, session_id: str) -> str:
         return self.http.get_text(f"session/{quote_id(session_id)}", params={"view": "events"})

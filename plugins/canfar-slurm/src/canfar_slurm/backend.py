@@ -487,12 +487,12 @@ class SlurmBackend(Backend):
         """CPUs of the cluster from ``sinfo`` (allocated/idle/other/total)."""
         output = runner.run(["sinfo", "--noheader", "--format=%C"])
         try:
-            allocated, idle, other, total = (float(x) for x in output.strip().split("/"))
+            allocated, idle, other, total = (int(x) for x in output.strip().split("/"))
         except ValueError:
             raise CanfarError(f"sinfo printed an unexpected line: {output.strip()!r}") from None
         return PlatformStats(
-            cores_requested=allocated,
-            cores_available=total,
+            cores_requested=float(allocated),
+            cores_available=float(total),
             extra={"cores_idle": idle, "cores_other": other},
         )
 
