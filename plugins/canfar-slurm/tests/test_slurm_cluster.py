@@ -217,3 +217,62 @@ def test_missing_slurm_commands_are_named(session: Session) -> None:
     )
     assert result.returncode == 1
     assert "sbatch command is not installed here" in result.stderr
+
+
+def test_a_launch_interrupted_after_sbatch_is_found_by_its_comment(session: Session) -> None:
+    """canfar killed between sbatch and recording the job id: the next look adopts the job."""
+    from canfar_slurm.settings import state_root
+    from canfar_slurm.store import ArrayRecord, Store
+
+    store = Store(state_root())
+    token = "0123456789abcdef"
+    store.begin(
+        token,
+        ArrayRecord(
+            job="",
+            name="orphan",
+            kind="headless",
+            image="img",
+            replicas=2,
+            tasks=[1, 2],
+            command=["true"],
+            workdir=os.getcwd(),
+            log_dir=os.getcwd(),
+            runs_in="the host environment of the cluster's nodes",
+            created=time.time(),
+        ),
+    )
+    submitted = subprocess.run(
+        ["sbatch", "--parsable", "--array=1-2", f"--comment=canfar:{token}", "--wrap=true"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    listed = {s.id: s.name for s in session.fetch()}
+    assert listed == {f"{submitted}_1": "orphan-1", f"{submitted}_2": "orphan-2"}
+    assert store.unfinished() == []
+
+
+def test_a_launch_never_submitted_is_forgotten(session: Session) -> None:
+    from canfar_slurm.settings import state_root
+    from canfar_slurm.store import ArrayRecord, Store
+
+    store = Store(state_root())
+    store.begin(
+        "fedcba9876543210",
+        ArrayRecord(
+            job="",
+            name="never",
+            kind="headless",
+            image="img",
+            replicas=1,
+            tasks=[1],
+            command=["true"],
+            workdir=os.getcwd(),
+            log_dir=os.getcwd(),
+            runs_in="the host environment of the cluster's nodes",
+            created=time.time() - 3600,
+        ),
+    )
+    assert session.fetch() == []
+    assert store.unfinished() == []

@@ -255,3 +255,14 @@ def test_apptainer_is_chosen_for_a_sif_file_when_installed(no_containers: Path) 
     assert script.place("skaha/astroml:latest", "auto", str(no_containers)).runtime == script.HOST
     with pytest.raises(ValidationError, match="does not exist"):
         script.place("missing.sif", "auto", str(no_containers))
+
+
+def test_every_launch_is_marked_with_its_token() -> None:
+    argv = commands.sbatch_argv(options(comment="canfar:0123abcd"))
+    assert argv[-1] == "--comment=canfar:0123abcd"
+
+
+def test_recorded_comments_find_the_job_of_a_launch() -> None:
+    found = commands.parse_comments(recorded("squeue-comments.txt"))
+    assert list(found) == ["canfar:5f0c1e2d3b4a59687766554433221100"]
+    assert found["canfar:5f0c1e2d3b4a59687766554433221100"].isdigit()
