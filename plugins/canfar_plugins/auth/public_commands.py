@@ -139,15 +139,19 @@ def server_use(ctx: click.Context, selector: str) -> None:
     ctx.invoke(switch, name=chosen)
 
 
+#: The public names that are this project's commands under another name.
+login_alias = alias(login, "login")
+auth_show = alias(status, "show")
+auth_ls = alias(list_contexts, "ls")
+auth_use = alias(switch, "use")
+
+
 def register(cli: click.Group) -> None:
     """Add the public names to ``auth`` and to the top-level group."""
-    for command, name in ((status, "show"), (list_contexts, "ls"), (switch, "use")):
-        if name not in auth.commands:
-            auth.add_command(alias(command, name), name)
-    for command in (auth_rm, auth_purge):
+    for command in (auth_show, auth_ls, auth_use, auth_rm, auth_purge):
         if command.name not in auth.commands:
             auth.add_command(command)
     if "login" not in cli.commands:
-        cli.add_command(alias(login, "login"), "login")
+        cli.add_command(login_alias, "login")
     if "server" not in cli.commands:
         cli.add_command(server)
