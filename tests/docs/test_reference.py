@@ -5,7 +5,9 @@ docs/plugins.md (tests/ecosystem/test_plugin_docs.py checks the hook sections th
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
+import types
 from pathlib import Path
 
 import click
@@ -41,10 +43,24 @@ def _paths(command: click.Command, path: str, show_hidden: bool) -> set[str]:
     return paths
 
 
+def _hooks() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location("mkdocs_hooks", DOCS / "mkdocs_hooks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def documented(text: str) -> set[str]:
-    """Every command path the directives of ``text`` render."""
-    build_cli()  # the plugins' commands are added to the group at run time
+    """Every command path the page ``text`` documents: those its directives render and, where it
+    has the marker of the generated section, every hidden command with its subcommands."""
+    group = build_cli()  # the plugins' commands are added to the group at run time
     paths: set[str] = set()
+    hooks = _hooks()
+    if hooks.HIDDEN_MARKER in text:
+        for top, command, _ in hooks.hidden_commands(group):
+            paths |= {path for path, _ in hooks.walk(command, top)}
     for options in directives(text):
         command = getattr(importlib.import_module(options["module"]), options["command"])
         prog_name = options.get("prog_name") or command.name
@@ -92,6 +108,20 @@ def test_a_command_outside_the_reference_is_reported() -> None:
         "canfar tools",
         "canfar tools secret",
     }
+
+
+def test_hidden_commands_are_found_with_what_they_alias() -> None:
+    hooks = _hooks()
+    shown = click.Command("status", callback=lambda: None)
+    alias = click.Command("show", callback=shown.callback, hidden=True)
+    extra = click.Group("tools", commands=[click.Command("run")], hidden=True)
+    group = click.Group("canfar", commands=[click.Group("auth", commands=[shown, alias]), extra])
+    assert hooks.hidden_commands(group) == [
+        ("canfar auth show", alias, "canfar auth status"),
+        ("canfar tools", extra, None),
+    ]
+    page = "::: mkdocs-click\n    :module: canfar_core.cli\n    :command: config\n"
+    assert "canfar tools run" not in documented(page)
 
 
 @pytest.mark.parametrize("name", hookspecs.hook_names())

@@ -34,3 +34,17 @@ def test_every_page_is_in_the_nav_once() -> None:
 def test_every_nav_entry_has_its_page() -> None:
     missing = [page for page in nav_pages() if not (DOCS / page).is_file()]
     assert missing == [], f"mkdocs.yml lists pages that do not exist: {missing}"
+
+
+def test_every_link_between_pages_resolves() -> None:
+    """A link to a file outside docs/ (../CHANGELOG.md) works on a forge but not on the site."""
+    broken = []
+    for page in sorted(DOCS.rglob("*.md")):
+        text = re.sub(r"```.*?```", "", page.read_text("utf-8"), flags=re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:|#", target):
+                continue
+            path = (page.parent / target.split("#", 1)[0]).resolve()
+            if not path.is_file() or DOCS.resolve() not in path.parents:
+                broken.append(f"{page.name}: {target}")
+    assert broken == [], f"links that break on the site: {broken}"
