@@ -57,6 +57,19 @@ __all__ = [
 # -- the replica position --------------------------------------------------------------------
 
 
+class PositionAnswer(tuple):
+    """A ``canfar_replica_position`` answer, ``(replica, count)``, that also says where the
+    replica number was read (``source``, e.g. ``"JOB_COMPLETION_INDEX=2"``), so that an error
+    names that variable. A plain tuple is an answer too."""
+
+    source: str
+
+    def __new__(cls, replica: int, count: int | None, source: str) -> PositionAnswer:
+        answer = super().__new__(cls, (replica, count))
+        answer.source = source
+        return answer
+
+
 def parse_int(name: str, value: object) -> int:
     """``value`` as an int; ``name`` is the variable or argument it came from, for the message.
 
@@ -100,10 +113,11 @@ def _check(replica: int, count: int, replica_said: str, count_said: str) -> None
 
 
 def _ask_plugins(environ: Mapping[str, str]) -> tuple[int, int | None] | None:
-    """The first answer of the ``canfar_replica_position`` hook (loads the plugin manager)."""
-    from canfar_core.manager import get_manager
+    """The first answer of the ``canfar_replica_position`` hook (loads the plugins that may
+    answer it: the built-in engines and those the user installed, not the rest)."""
+    from canfar_core.manager import position_manager
 
-    answer: tuple[int, int | None] | None = get_manager().hook.canfar_replica_position(
+    answer: tuple[int, int | None] | None = position_manager().hook.canfar_replica_position(
         environ=environ
     )
     return answer
@@ -158,7 +172,12 @@ def resolve_position(
         answer = (ask_plugins or _ask_plugins)(env)
         if answer is not None:
             found_replica, hook_count = _check_answer(answer)
-            replica_said = f"replica {found_replica} (from the {HOOK} hook)"
+            source = getattr(answer, "source", None)
+            replica_said = (
+                f"{source} (replica {found_replica})"
+                if isinstance(source, str) and source
+                else f"replica {found_replica} (from the {HOOK} hook)"
+            )
             if found_count is None and hook_count is not None:
                 found_count = hook_count
                 count_said = f"count {found_count} (from the {HOOK} hook)"

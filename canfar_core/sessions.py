@@ -152,9 +152,9 @@ def make_context(
         )
     chosen = get_context(context) if context else active_context()
     if not backend and not context and chosen.source != "environment":
-        from canfar_core.config import config_file
+        from canfar_core.config import config_file, saved_setting
 
-        backend = (config_file().read().get("defaults") or {}).get("backend")
+        backend = saved_setting(config_file().read(), "defaults.backend")
     if backend and backend != chosen.backend:
         chosen = Context(name=backend, backend=backend, source="argument")
     if token:
@@ -272,9 +272,13 @@ class Session:
         **options: Any,
     ) -> SessionSpec:
         """The request :meth:`create` would send, with config defaults applied (no hooks yet)."""
-        from canfar_core.config import config_file
+        from canfar_core.config import config_file, saved_setting
 
-        defaults = config_file().read().get("defaults") or {}
+        saved = config_file().read()
+        defaults = {
+            key: saved_setting(saved, f"defaults.{key}")
+            for key in ("kind", "image", "cores", "ram", "gpus")
+        }
         kind = kind or defaults.get("kind") or "headless"
         if isinstance(args, str):
             try:

@@ -7,6 +7,7 @@ mkdocstrings renders the docstrings.
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any
 
 import griffe
@@ -39,12 +40,37 @@ def _fence_sessions(text: str) -> str:
     return "\n".join(out)
 
 
+def _fence_literal_blocks(text: str) -> str:
+    """Turn each ``Paragraph::`` and the indented block after it into a fenced Python block."""
+    lines = text.splitlines()
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line.rstrip().endswith("::"):
+            out.append(line)
+            continue
+        out.append(line.rstrip()[:-1])
+        base = len(line) - len(line.lstrip())
+        block: list[str] = []
+        while index < len(lines) and (
+            not lines[index].strip() or len(lines[index]) - len(lines[index].lstrip()) > base
+        ):
+            block.append(lines[index])
+            index += 1
+        while block and not block[-1].strip():
+            block.pop()
+        code = textwrap.dedent("\n".join(block)).strip("\n")
+        out += ["", "```python", *code.splitlines(), "```", ""]
+    return "\n".join(out)
+
+
 def to_markdown(text: str) -> str:
     """The docstring ``text`` with its reStructuredText markup turned into Markdown."""
     text = _ROLE.sub(_role, text)
     text = _LITERAL.sub(r"`\1`", text)
-    text = re.sub(r"::\n", ":\n", text)  # the indented block after it is code in Markdown too
-    return _fence_sessions(text)
+    return _fence_sessions(_fence_literal_blocks(text))
 
 
 class RestructuredTextRoles(griffe.Extension):

@@ -298,3 +298,18 @@ def test_ps_and_info_show_terminal_escapes_from_the_server_escaped(run, fake):
         assert result.code == 0, result.err
         assert "\x1b" not in result.out
         assert "\\x1b" in result.out
+
+
+def test_replicas_never_sent_are_reported_as_not_sent(run, fake):
+    """Credentials refused part way: the launch stops, and the replicas it never sent are
+    named as not sent (they do not exist), not as 'may have been created'."""
+    fake.inject("POST", SESSION_LIST, times=3)
+    fake.inject("POST", SESSION_LIST, 401, times=None)
+    result = run(*CREATE, "-r", "40", "--json", "--", "true")
+    assert result.code == 1
+    document = json.loads(result.out)
+    sent = len(fake.requests_to("POST"))
+    assert len(document["sessions"]) == 3
+    assert len(document["not_sent"]) == 40 - sent > 0
+    assert document["uncertain"] == []
+    assert "may have been created" not in result.err

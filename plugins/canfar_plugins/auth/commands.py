@@ -75,14 +75,45 @@ def _discover() -> list[Server]:
     return found
 
 
-def _choose(servers: list[Server]) -> Server:
+class ServerChoice(click.ParamType):
+    """The answer to "Log in to": a number from the list, or a server URL typed instead."""
+
+    name = "server"
+
+    def __init__(self, servers: list[Server]) -> None:
+        self.servers = servers
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Server | str:
+        text = str(value).strip()
+        if _looks_like_url(text):
+            try:
+                return _check_url(text)
+            except ValidationError as exc:
+                self.fail(str(exc), param, ctx)
+        if text.isdigit() and 1 <= int(text) <= len(self.servers):
+            return self.servers[int(text) - 1]
+        self.fail(
+            f"{text!r} is neither a number from 1 to {len(self.servers)} nor a server URL "
+            "(https://...)",
+            param,
+            ctx,
+        )
+
+
+def _choose(servers: list[Server]) -> Server | str:
+    """A server from the list, or the URL of another one, as typed at the prompt."""
     if not servers:
         raise NotFound("no server found; log in with: canfar auth login --url URL")
     _stderr("Servers:")
     for index, server in enumerate(servers, 1):
         _stderr(f"  {index:2}. {server.name:<12} {server.url}  ({server.auth})")
-    choice = click.prompt("Log in to", type=click.IntRange(1, len(servers)), default=1, err=True)
-    return servers[choice - 1]
+    _stderr("Type a number, or the URL of another server.")
+    choice: Server | str = click.prompt(
+        "Log in to", type=ServerChoice(servers), default="1", err=True
+    )
+    return choice
 
 
 def _root_option(name: str) -> Any:
@@ -130,7 +161,7 @@ def _target(
         )
     servers = _discover()
     if server is None:
-        chosen = _choose(servers)
+        picked = _choose(servers)
     elif server.lower() in IDP_AUTH and not any(s.name.lower() == server.lower() for s in servers):
         offered = [s for s in servers if s.auth == IDP_AUTH[server.lower()]]
         if server.lower() == "cadc":
@@ -138,9 +169,21 @@ def _target(
         if len(offered) > 1 and not interactive:
             names = ", ".join(s.name for s in offered)
             raise ValidationError(f"{server} offers several servers ({names}): name one")
-        chosen = offered[0] if len(offered) == 1 else _choose(offered)
+        picked = offered[0] if len(offered) == 1 else _choose(offered)
     else:
-        matches = [s for s in servers if s.name.lower() == server.lower()]
+        picked = None
+    if isinstance(picked, str):  # a URL typed at the prompt
+        return Context(
+            name=name or _name_for(picked),
+            backend="canfar",
+            url=picked,
+            auth=auth_mode or "token",
+        ), None
+    if picked is not None:
+        chosen = picked
+    else:
+        wanted = (server or "").lower()
+        matches = [s for s in servers if s.name.lower() == wanted]
         if not matches:
             known = ", ".join(s.name for s in servers) or "none found"
             raise NotFound(f"no server named '{server}' (known: {known})")
