@@ -305,9 +305,9 @@ def test_replicas_never_sent_are_reported_as_not_sent(run, fake):
     named as not sent (they do not exist), not as 'may have been created'."""
     fake.inject("POST", SESSION_LIST, times=3)
     fake.inject("POST", SESSION_LIST, 401, times=None)
-    result = run(*CREATE, "-r", "40", "--json", "--", "true")
+    result = run(*CREATE, "-r", "40", "-o", "json", "--", "true")
     assert result.code == 1
-    document = json.loads(result.out)
+    document = json.loads(result.err)["details"]  # the -o json error object says what exists
     sent = len(fake.requests_to("POST"))
     assert len(document["sessions"]) == 3
     assert len(document["not_sent"]) == 40 - sent > 0
