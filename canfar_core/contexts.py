@@ -43,7 +43,7 @@ class Context:
     #: Where it came from: ``config``, ``environment`` or ``default``.
     source: str = "config"
     #: Secrets given by the environment; they are never written to disk.
-    env_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    env_secrets: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def credentials(self) -> dict[str, Any]:
         """This context's secrets: the saved ones, overridden by those from the environment."""
@@ -161,16 +161,18 @@ def active_context(environ: Mapping[str, str] | None = None) -> Context:
     if forced == LOCAL:
         return local_context(source="environment")
     url, token = env.get("CANFAR_URL", "").strip(), env.get("CANFAR_TOKEN", "").strip()
+    cert = env.get("CANFAR_CERTIFICATE", "").strip()
     if url:
-        if not token:
+        if not token and not cert:
             raise ConfigError("CANFAR_URL is set but CANFAR_TOKEN is not; set both, or neither")
         return Context(
             name=ENV_CONTEXT,
             backend=forced or "canfar",
             url=url,
-            auth="token",
+            auth="token" if token else "x509",
+            options={} if token else {"cert": cert},
             source="environment",
-            env_secrets={"token": token},
+            env_secrets={"token": token} if token else {},
         )
     named = env.get("CANFAR_CONTEXT", "").strip()
     data = config.config_file().read()

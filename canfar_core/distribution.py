@@ -45,6 +45,7 @@ HOOK = "canfar_replica_position"
 __all__ = [
     "REPLICA_COUNT",
     "REPLICA_ID",
+    "Share",
     "check_position",
     "chunk",
     "chunk_bounds",
@@ -222,6 +223,44 @@ def chunk_bounds(size: int, replica: int, count: int) -> tuple[int, int]:
     return start, start + base + (1 if before < extra else 0)
 
 
+class Share(Sequence["T"]):
+    """A replica's share of a sequence: a view, by index, of every ``step``-th position from
+    ``start`` up to ``stop``; nothing is copied.
+
+    It has a ``len()``, can be indexed and sliced, and can be iterated any number of times
+    (``print(len(list(share)))`` then ``for item in share:`` sees every item both times). It is
+    also an iterator: ``next(share)`` walks it once, as the iterators of other strategies do,
+    without changing what ``for`` or ``list`` see.
+    """
+
+    __slots__ = ("_cursor", "_items", "_positions")
+
+    def __init__(self, items: Sequence[T], positions: range) -> None:
+        self._items = items
+        self._positions = positions
+        self._cursor: Iterator[T] | None = None
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]  # int -> T, slice -> Share
+        if isinstance(index, slice):
+            return Share(self._items, self._positions[index])
+        return self._items[self._positions[index]]
+
+    def __iter__(self) -> Iterator[T]:
+        return map(self._items.__getitem__, self._positions)
+
+    def __next__(self) -> T:
+        if self._cursor is None:
+            self._cursor = iter(self)
+        return next(self._cursor)
+
+    def __repr__(self) -> str:
+        p = self._positions
+        return f"<share of {len(self._items)} items: positions {p.start}:{p.stop}:{p.step}>"
+
+
 def _by_index(items: Iterable[T]) -> Sequence[T] | None:
     """``items`` if its share can be read by position, else None.
 
@@ -249,8 +288,9 @@ def chunk(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
 
     The built-in strategy ``chunk``. What it costs depends on ``items``:
 
-    * a list, tuple, ``range`` or other ``Sequence``: reads only the share, by index, with
-      constant extra memory (nothing is copied);
+    * a list, tuple, ``range`` or other ``Sequence``: a :class:`Share`, a view that reads only
+      the share, by index, with constant extra memory (nothing is copied); it has a ``len()``
+      and can be iterated more than once;
     * another sized iterable (a dict, a numpy array): one pass up to the end of the share,
       constant extra memory;
     * an unsized iterable (a generator, a file object): the block boundaries depend on the
@@ -271,7 +311,7 @@ def chunk(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
     sequence = _by_index(items)
     if sequence is not None:
         start, stop = chunk_bounds(len(sequence), replica, count)
-        return map(sequence.__getitem__, range(start, stop))
+        return Share(sequence, range(start, stop))
     if isinstance(items, Sized):
         start, stop = chunk_bounds(len(items), replica, count)
         return islice(items, start, stop)
@@ -311,9 +351,10 @@ def stripe(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
 
     The built-in strategy ``stripe``: item ``i`` (0-based) goes to replica ``i % count + 1``, the
     same assignment as the CANFAR platform's other clients. A ``Sequence`` (list, tuple,
-    ``range``, ...) is read by index (only the share is touched), and any other iterable, a
-    generator included, is streamed in one pass with constant memory. A ``set`` is refused
-    (``ValueError``): its order differs between processes.
+    ``range``, ...) gives a :class:`Share` (a view read by index: only the share is touched; it
+    has a ``len()`` and can be iterated more than once), and any other iterable, a generator
+    included, is streamed in one pass with constant memory (an iterator, used once). A ``set``
+    is refused (``ValueError``): its order differs between processes.
 
     ``items`` must not change while the iterator is used. Raises ``ValueError`` now (not at the
     first ``next()``) for an invalid position, and ``TypeError`` if ``items`` is not iterable.
@@ -322,5 +363,5 @@ def stripe(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
     _check_items(items)
     sequence = _by_index(items)
     if sequence is not None:
-        return map(sequence.__getitem__, range(replica - 1, len(sequence), count))
+        return Share(sequence, range(replica - 1, len(sequence), count))
     return islice(items, replica - 1, None, count)

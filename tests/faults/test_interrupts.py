@@ -17,6 +17,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.fakeskaha.server import wait_until
 
 SESSION_LIST = r"/v1/session$"
@@ -149,3 +151,17 @@ def test_ctrl_c_in_the_python_api_launch_gives_the_caller_every_id_that_exists(f
     assert len(report["ids"]) == 26
     assert report["not_sent"] == list(range(27, 101))
     assert report["uncertain"] == []
+
+
+@pytest.mark.parametrize("output", ["-q", "--json"])
+def test_ctrl_c_while_waiting_still_prints_the_ids_with_q_and_json(fake, output):
+    fake.pending_seconds = 3600  # the sessions stay Pending
+    args = ["create", "headless", "skaha/astroml", "-r", "2", "--wait", output, "--", "true"]
+    done, took = interrupt(args, lambda: len(fake.requests_to("GET")) >= 1)
+    assert done.returncode == 130, done.stderr
+    assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
+    ids = sorted(s.id for s in fake.live_sessions())
+    if output == "-q":
+        assert sorted(done.stdout.split()) == ids
+    else:
+        assert sorted(e["id"] for e in json.loads(done.stdout)["sessions"]) == ids

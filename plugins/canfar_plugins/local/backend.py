@@ -97,10 +97,38 @@ def _user() -> str | None:
         return None
 
 
+#: Whether this process has said that replicas run without a container runtime.
+_said_no_container_runtime = False
+
+
+def _note_no_container_runtime(image: str) -> None:
+    """Say once per process that replicas run in this machine's environment, and how to choose
+    a runtime: the ``--runtime`` option from the command line, the ``runtime=`` argument from
+    Python (a notebook launching in a loop is told once, not at every call)."""
+    global _said_no_container_runtime
+    if _said_no_container_runtime:
+        return
+    _said_no_container_runtime = True
+    from canfar_core.output import warn
+
+    click = sys.modules.get("click")
+    on_command_line = click is not None and click.get_current_context(silent=True) is not None
+    if on_command_line:
+        how = f"--runtime {'|'.join(runtime.CONTAINER_RUNTIMES)}"
+    else:
+        how = "the argument runtime=" + " or ".join(repr(n) for n in runtime.CONTAINER_RUNTIMES)
+    warn(
+        f"no container runtime: running in this machine's environment, not in the image "
+        f"{image} (choose one with {how})"
+    )
+
+
 class LocalBackend(Backend):
     """Runs sessions as detached process groups on this machine."""
 
     name = "local"
+    #: The keyword options ``Session.create`` passes through to this backend.
+    option_names = ("runtime", "workdir")
     #: Seconds a deleted session is given to end after SIGTERM, before SIGKILL.
     grace = 3.0
 
@@ -215,12 +243,7 @@ class LocalBackend(Backend):
         secrets = [self._prepare(record) for record in records]
         self.store.insert(records)
         if chosen == runtime.HOST and self._requested_runtime(spec) in (None, runtime.AUTO):
-            from canfar_core.output import warn
-
-            warn(
-                f"no container runtime: running in this machine's environment, not in the image "
-                f"{spec.image} (choose one with --runtime {'|'.join(runtime.CONTAINER_RUNTIMES)})"
-            )
+            _note_no_container_runtime(spec.image)
         base_env = _host_env()
         started: list[str] = []
         failures: dict[int, str] = {}
@@ -685,11 +708,22 @@ class LocalBackend(Backend):
         return {sid: result[sid] for sid in wanted}
 
     def renew(self, session_ids: builtins.list[str]) -> dict[str, str | None]:
-        """Local sessions have no deadline: renewing one that exists succeeds, changing nothing."""
-        return {
-            sid: None if self.store.get_any(sid) is not None else "not found"
-            for sid in dict.fromkeys(session_ids)
-        }
+        """Local sessions have no deadline: renewing a pending or running one succeeds, changing
+        nothing; one that has ended cannot be renewed, and says so."""
+        results: dict[str, str | None] = {}
+        for sid in dict.fromkeys(session_ids):
+            record = self.store.get_any(sid)
+            if record is None:
+                results[sid] = "not found"
+                continue
+            self._refresh([record])
+            if record.status in LIVE_STATUSES:
+                results[sid] = None
+            else:
+                results[sid] = (
+                    f"it has ended ({record.status}): a finished session cannot be renewed"
+                )
+        return results
 
     # -- this machine ------------------------------------------------------------------------
 

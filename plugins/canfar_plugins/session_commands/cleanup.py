@@ -13,14 +13,16 @@ from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     backend_option,
     ids_argument,
+    ids_or_none_argument,
     interrupted,
     json_option,
+    nothing_given,
     platform_dicts,
     ps_rows,
     report_results,
     session_for,
 )
-from canfar_plugins.session_commands.completion import complete_kinds, complete_session_ids
+from canfar_plugins.session_commands.completion import complete_kinds
 
 if TYPE_CHECKING:
     from canfar_core.sessions import Session
@@ -41,11 +43,11 @@ def destroy(session: Session, ids: list[str]) -> dict[str, str | None]:
     results: dict[str, str | None] = {}
     try:
         if len(ids) < PROGRESS_THRESHOLD or not sys.stderr.isatty():
-            return session.destroy(ids)
+            return session.delete(ids)
         with click.progressbar(length=len(ids), label="Deleting", file=sys.stderr) as bar:
             for start in range(0, len(ids), PROGRESS_BATCH):
                 batch = ids[start : start + PROGRESS_BATCH]
-                results.update(session.destroy(batch))
+                results.update(session.delete(batch))
                 bar.update(len(batch))
         return results
     except Interrupted as stop:
@@ -81,7 +83,7 @@ def report_interrupted_delete(
 
 
 @click.command()
-@click.argument("ids", nargs=-1, metavar="[ID...]", shell_complete=complete_session_ids)
+@ids_or_none_argument
 @click.option(
     "-a",
     "--all",
@@ -104,9 +106,9 @@ def delete(
     """Delete sessions (running ones are stopped). Prints the ids deleted.
 
     Asks first on a terminal; without one, --force is required (else nothing is deleted and
-    the exit code is 2). With --all, every pending or running session of the context: when
-    there is none, it says so and exits 0 (where `canfar delete $(canfar ps -q)` would have no
-    ID to delete).
+    the exit code is 2). With --all, every pending or running session of the context. When
+    there is nothing to delete (no session running, or no ID: `canfar delete $(canfar ps -q)`),
+    it says so and exits 0.
 
     \b
       canfar delete ID ID
@@ -120,7 +122,9 @@ def delete(
     if every_active and ids:
         raise click.UsageError("give session ids or --all, not both")
     if not every_active and not ids:
-        raise click.UsageError("give the ids of the sessions to delete, or --all")
+        nothing_given("delete", as_json)
+        info("(canfar delete --all deletes every pending or running session.)")
+        return
     session = session_for(ctx, backend)
     if every_active:
         checked = [s.id for s in session.matching(status=list(ACTIVE_STATUSES))]
@@ -161,8 +165,9 @@ REGEX_CHARACTERS = frozenset(".^$*+?{}[]\\|()")
 
 
 def name_filter(prefix: str | None) -> Callable[[str], bool]:
-    """Whether a session name matches ``prefix``: a literal prefix, or a regular expression
-    matched from the start of the name when it holds regex characters; case is ignored."""
+    """Whether a session name matches ``prefix``: a literal prefix, or, when it holds regex
+    characters, a regular expression searched in the name (as ``Session.destroy_with`` does);
+    case is ignored."""
     import re
 
     if not prefix:
@@ -174,7 +179,7 @@ def name_filter(prefix: str | None) -> Callable[[str], bool]:
         pattern = re.compile(prefix, re.IGNORECASE)
     except re.error as exc:
         raise ValidationError(f"'{prefix}' is not a regular expression: {exc}") from None
-    return lambda name: pattern.match(name) is not None
+    return lambda name: pattern.search(name) is not None
 
 
 def _one_of(word: str | None, option: object, what: str) -> None:
@@ -220,12 +225,12 @@ def prune(
 
     KIND and STATUS may follow PREFIX (as --kind and --status do); Succeeded means Completed.
     A PREFIX holding regular-expression characters (. * ? [ ...) is a regular expression
-    matched from the start of the name: quote it.
+    searched in the name (anchor it with ^): quote it.
 
     \b
       canfar prune galaxy-batch --dry-run
       canfar prune run headless Succeeded --yes
-      canfar prune 'fit-(3|7)$' headless Failed
+      canfar prune '^fit-(3|7)$' headless Failed
       canfar prune --status Failed --yes
     """
     from canfar_core.output import emit_json, info, table
@@ -277,4 +282,4 @@ def renew(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json
     from canfar_core.sessions import check_ids
 
     checked = check_ids(ids)
-    report_results(ctx, session_for(ctx, backend).renew(checked), "renewed", as_json)
+    report_results(ctx, session_for(ctx, backend).extend(checked), "renewed", as_json)

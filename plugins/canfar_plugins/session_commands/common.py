@@ -85,6 +85,24 @@ def ids_argument(func: F) -> F:
     )(func)
 
 
+def ids_or_none_argument(func: F) -> F:
+    """Session ids, possibly none: for commands where ``$(canfar ps -q)`` may give nothing,
+    which is then a note and exit 0 (see :func:`nothing_given`), not a usage error."""
+    return click.argument("ids", nargs=-1, metavar="[ID...]", shell_complete=complete_session_ids)(
+        func
+    )
+
+
+def nothing_given(what: str, as_json: bool) -> None:
+    """No session id was given (``canfar wait $(canfar ps -q)`` with nothing running): say so
+    on stderr, print an empty JSON list with ``--json``; the command then exits 0."""
+    from canfar_core.output import emit_json, info
+
+    if as_json:
+        emit_json([])
+    info(f"Nothing to {what}: no session ids were given.")
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print as JSON (stable keys).")(
         func

@@ -358,14 +358,23 @@ def create(
 
     states: dict[str, SessionInfo] = {}
     gave_up: CanfarError | None = None
+    printed = False
     if wait and ids and not unlaunched:
         wanted = wanted or default_wanted(session, spec.kind)
+        if quiet:  # the ids are out before the wait: a Ctrl-C or a kill cannot lose them
+            for entry in launched:
+                echo(entry["id"])
+            printed = True
         try:
             states = wait_for(ctx, session, ids, timeout, wanted)
         except WaitTimeout as exc:  # still print the ids and the states last seen
             states, gave_up = exc.sessions, exc
         except CanfarError as exc:  # the sessions run on: their ids are printed all the same
             gave_up = exc
+        except click.exceptions.Exit:  # Ctrl-C during the wait: the ids all the same
+            if as_json:
+                emit([entry["id"] for entry in launched], output)
+            raise
     for entry in launched:
         state = states.get(entry["id"])
         entry["status"] = state.status if state else None
@@ -373,10 +382,10 @@ def create(
 
     if as_json:  # the ids launched, in replica order (what was not: on stderr, exit 1)
         emit([entry["id"] for entry in launched], output)
-    elif quiet:
+    elif quiet and not printed:
         for entry in launched:
             echo(entry["id"])
-    elif launched:
+    elif launched and not quiet:
         columns = ["ID", "NAME", *(["STATUS"] if states else [])]
         table(
             [(e["id"], e["name"] or "-", *([e["status"]] if states else [])) for e in launched],

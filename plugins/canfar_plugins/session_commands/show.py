@@ -21,8 +21,10 @@ from canfar_plugins.session_commands.common import (
     detailed_dicts,
     field_label,
     ids_argument,
+    ids_or_none_argument,
     interrupted,
     json_option,
+    nothing_given,
     one_format,
     platform_dicts,
     ps_rows,
@@ -180,8 +182,15 @@ def info_lines(state: SessionInfo) -> list[tuple[str, str]]:
             lines.append((label, f"{value:g}" if isinstance(value, float) else str(value)))
     for key, value in state.extra.items():
         if value is not None and value != "" and not isinstance(value, (dict, list)):
-            lines.append((field_label(str(key)), str(value)))
+            lines.append((field_label(str(key)), _word(value)))
     return lines
+
+
+def _word(value: object) -> str:
+    """A backend's value as a person reads it: ``True`` as ``yes``, ``False`` as ``no``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @click.command()
@@ -201,7 +210,7 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
     missing: list[str] = []
     for sid in checked:
         try:
-            found.append(session.info(sid))
+            found.append(session.find(sid))
         except NotFound as exc:
             missing.append(sid)
             report_failure(sid, str(exc))
@@ -237,7 +246,7 @@ def events(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_jso
     checked = check_ids(ids)
     session = session_for(ctx, backend)
     if len(checked) == 1:
-        text = session.events(checked[0])
+        text = session.event_text(checked[0])
         if as_json:
             emit_json({"id": checked[0], "events": text})
         else:
@@ -245,7 +254,7 @@ def events(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_jso
         return
     found: list[dict[str, str]] = []
     failed = False
-    for session_id, answer, error in _fetch_logs(session, checked, session.events):
+    for session_id, answer, error in _fetch_logs(session, checked, session.event_text):
         if error is not None or answer is None:
             failed = True
             report_failure(session_id, str(error))
@@ -265,7 +274,7 @@ LOG_CONCURRENCY = 8
 
 
 @click.command(short_help="Print or save sessions' output.")
-@ids_argument
+@ids_or_none_argument
 @click.option("-f", "--follow", is_flag=True, help="Keep printing output until the session ends.")
 @click.option(
     "-o",
@@ -305,6 +314,8 @@ def logs(
     \b
       canfar logs -o logs/ $(canfar ps -q --all)
       canfar logs ID > ID.log
+
+    With -o and no ID (no session to save), a note and exit 0.
     """
     from canfar_core.output import emit_json
     from canfar_core.sessions import check_ids
@@ -316,6 +327,11 @@ def logs(
         raise click.UsageError("--follow follows one session, to stdout: give one ID and no -o")
     if quiet and output is None:
         raise click.UsageError("--quiet goes with --output (it prints the paths written)")
+    if not ids:
+        if output is None:
+            raise click.UsageError("give the id of the session whose output to print")
+        nothing_given("save", as_json)
+        return
     checked = check_ids(ids)
     session = session_for(ctx, backend)
     if output is not None:
@@ -330,7 +346,7 @@ def logs(
         if pieces is not None and not as_json:  # straight through, never all in memory
             write_bytes(pieces(session_id))
             return
-        text = session.logs(session_id)
+        text = session.log_text(session_id)
         if as_json:
             emit_json({"id": session_id, "logs": text})
         else:
@@ -342,7 +358,7 @@ def logs(
     except KeyboardInterrupt:
         state = "still running"
         with contextlib.suppress(Exception):  # a courtesy note; never fail the interrupt on it
-            state = f"still {session.info(session_id).status}"
+            state = f"still {session.find(session_id).status}"
         interrupted(ctx, f"Stopped following; session {session_id} is {state}.")
 
 
@@ -361,7 +377,7 @@ def _print_logs(ctx: click.Context, session: Session, ids: list[str], as_json: b
     """Several sessions' output on stdout: after ``==> ID <==`` lines, or as a JSON list."""
     from canfar_core.output import emit_json
 
-    results = _fetch_logs(session, ids, session.logs)
+    results = _fetch_logs(session, ids, session.log_text)
     found: list[dict[str, str]] = []
     failed = False
     for session_id, text, error in results:
@@ -394,7 +410,7 @@ def _session_names(session: Session, ids: list[str]) -> tuple[dict[str, str], di
             names[session_id] = listed[session_id]
             continue
         try:
-            names[session_id] = session.info(session_id).name
+            names[session_id] = session.find(session_id).name
         except NotFound as exc:
             missing[session_id] = str(exc)
     return names, missing
@@ -426,7 +442,7 @@ def _save_logs(
     mode = 0o666 & ~current_umask()
 
     def save(session_id: str) -> tuple[Path, int]:
-        data = session.logs(session_id).encode("utf-8", "surrogateescape")
+        data = session.log_text(session_id).encode("utf-8", "surrogateescape")
         path = folder / log_filename(names[session_id], session_id)
         write_file(path, data, mode)
         return path, len(data)
@@ -500,7 +516,7 @@ def open_(
     browser = not no_browser and not as_json and browser_available()
     for sid in checked:
         try:
-            state = session.info(sid)
+            state = session.find(sid)
             kind = kinds.get(state.kind)
             if kind is not None and not kind.interactive:
                 raise CanfarError(

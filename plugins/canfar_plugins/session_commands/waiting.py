@@ -15,9 +15,10 @@ from canfar_core.errors import CanfarError
 from canfar_plugins.session_commands.common import (
     Seconds,
     backend_option,
-    ids_argument,
+    ids_or_none_argument,
     interrupted,
     json_option,
+    nothing_given,
     one_format,
     quiet_option,
     session_for,
@@ -142,7 +143,7 @@ def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
         parts.append(reason)
     if look:
         with contextlib.suppress(CanfarError):
-            lines = [line.strip() for line in session.events(state.id).splitlines()]
+            lines = [line.strip() for line in session.event_text(state.id).splitlines()]
             lines = [line for line in lines if line and line != "<none>"]
             if lines:
                 parts.append(lines[-1])
@@ -161,7 +162,7 @@ def report_not_reached(session: Session, states: list[SessionInfo], wanted: str)
 
 
 @click.command(short_help="Wait until sessions complete (or reach a status).")
-@ids_argument
+@ids_or_none_argument
 @click.option(
     "-s",
     "--status",
@@ -195,12 +196,18 @@ def wait(
     \b
       canfar wait $(canfar create -q headless skaha/astroml:latest -r 10 -- python fit.py)
       canfar wait ID --status Running --timeout 600 && canfar open ID
+
+    With no ID (`canfar wait $(canfar ps -q)` when nothing runs) there is nothing to wait for:
+    a note, exit 0.
     """
     from canfar_core.output import echo, emit_json, table
     from canfar_core.sessions import WaitTimeout, check_ids
 
     one_format(as_json, quiet)
     wanted = check_wanted(wanted)
+    if not ids:
+        nothing_given("wait for", as_json)
+        return
     checked = check_ids(ids)
     session = session_for(ctx, backend)
     gave_up: WaitTimeout | None = None

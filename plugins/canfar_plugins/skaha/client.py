@@ -27,6 +27,7 @@ from canfar_core.errors import (
     LaunchInterrupted,
     NotFound,
     PermissionDenied,
+    ServerError,
     Unsupported,
     ValidationError,
 )
@@ -46,6 +47,7 @@ from canfar_plugins.skaha.http import (
     HttpClient,
     Redirected,
     RequestRefused,
+    Timeouts,
     Unreachable,
     quote_id,
 )
@@ -60,7 +62,8 @@ _Sessions = list[SessionInfo]
 _Images = list[Image]
 _Params = list[tuple[str, str]]
 
-#: At most this many requests in flight for one command (replicas, deletes, renewals).
+#: At most this many requests in flight for one command (replicas, deletes, renewals), unless the
+#: session sets ``concurrency`` (``Session(concurrency=N)``, ``CANFAR_CONCURRENCY``).
 MAX_CONCURRENCY = 16
 API_VERSION = "v1"
 #: The longest pause between polls of ``logs -f`` while a session prints nothing.
@@ -189,6 +192,8 @@ class SkahaBackend(Backend):
     """Sessions on a Skaha service (``context.url``), authenticated by ``context.auth``."""
 
     name = "canfar"
+    #: The keyword options ``Session.create`` passes through to this backend: none.
+    option_names: tuple[str, ...] = ()
 
     def __init__(self, context: Context, http: HttpClient | None = None) -> None:
         super().__init__(context)
@@ -203,6 +208,20 @@ class SkahaBackend(Backend):
         self._resources_at = 0.0
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at once: the session's ``concurrency``, else the default."""
+        chosen = self.context.options.get("concurrency")
+        return int(chosen) if isinstance(chosen, (int, float)) else MAX_CONCURRENCY
+
+    def _timeouts(self) -> Timeouts | None:
+        """The session's ``timeout`` as the read timeout (and the connect one, when shorter);
+        ``None`` leaves the HTTP layer's own (``CANFAR_HTTP_TIMEOUT``)."""
+        chosen = self.context.options.get("timeout")
+        if not isinstance(chosen, (int, float)):
+            return None
+        return Timeouts(connect=min(Timeouts.connect, float(chosen)), read=float(chosen))
 
     @property
     def http(self) -> HttpClient:
@@ -223,8 +242,9 @@ class SkahaBackend(Backend):
             advice = f"log in again: {login_command(self.context)}"
         client = HttpClient(
             self.api,
+            timeouts=self._timeouts(),
             login_hint=advice,
-            pool_size=MAX_CONCURRENCY,  # a pooled connection for each request in flight
+            pool_size=self.concurrency,  # a pooled connection for each request in flight
             headers={"User-Agent": f"canfar/{__version__}", "Accept": "application/json"},
         )
         provider.apply(client.session, self.context, credentials)
@@ -354,7 +374,7 @@ class SkahaBackend(Backend):
 
         try:
             results = concurrently(
-                replicas, launch, limit=MAX_CONCURRENCY, stop_on=(AuthError, Unreachable)
+                replicas, launch, limit=self.concurrency, stop_on=(AuthError, Unreachable)
             )
         except Interrupted as stop:
             tally = self._sort(stop.done, sent)
@@ -510,7 +530,7 @@ class SkahaBackend(Backend):
         results = concurrently(
             session_ids,
             lambda session_id: http.request(method, paths[session_id], data=data),
-            limit=MAX_CONCURRENCY,
+            limit=self.concurrency,
             stop_on=(AuthError, ConnectionFailed),
         )
         return self._outcome([(session_id, error) for session_id, _, error in results])
@@ -531,6 +551,19 @@ class SkahaBackend(Backend):
         return {session_id: None if error is None else str(error) for session_id, error in results}
 
     # -- the platform ------------------------------------------------------------------------
+
+    def availability(self) -> bool:
+        """The service's VOSI availability (``{root}/availability``): ``<available>true``."""
+        http = self.http
+        root = _VERSIONED.sub("", self.api)
+        timeout = (http.timeouts.connect, http.timeouts.read)
+        response = http.session.get(f"{root}/availability", timeout=timeout)
+        if response.status_code != 200:
+            raise ServerError(
+                f"{http.label} availability: HTTP {response.status_code}",
+                status=response.status_code,
+            )
+        return re.search(r"<(?:\w+:)?available>\s*true\s*<", response.text or "") is not None
 
     def stats(self) -> PlatformStats:
         return parse.stats(self.http.get_json("session", params={"view": "stats"}))
