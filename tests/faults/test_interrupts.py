@@ -164,4 +164,4 @@ def test_ctrl_c_while_waiting_still_prints_the_ids_with_q_and_json(fake, output)
     if output == "-q":
         assert sorted(done.stdout.split()) == ids
     else:
-        assert sorted(e["id"] for e in json.loads(done.stdout)["sessions"]) == ids
+        assert sorted(json.loads(done.stdout)) == ids  # create --json: the ids

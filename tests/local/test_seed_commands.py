@@ -87,7 +87,7 @@ def test_the_seed_commands_in_order(session, fake_lab, workdir, run, monkeypatch
     assert session_id in listed.out
 
     # canfar open ID (once the notebook server answers)
-    wait_for(lambda: session.info(session_id).status == "Running", 20, "the notebook")
+    wait_for(lambda: session.info(session_id)[0].status == "Running", 20, "the notebook")
     opened = run("open", session_id)
     assert opened.code == 0, opened.err
     assert opened.out.startswith("http://127.0.0.1:")
@@ -103,8 +103,8 @@ def test_the_seed_commands_in_order(session, fake_lab, workdir, run, monkeypatch
     headless = run("create", "headless", "skaha/astroml:latest", "--", "python", "echo.py")
     assert headless.code == 0, headless.err
     job = first_id(headless.out)
-    wait_for(lambda: session.info(job).status in ("Completed", "Failed"), 20, "the job")
-    assert session.info(job).status == "Completed"
+    wait_for(lambda: session.info(job)[0].status in ("Completed", "Failed"), 20, "the job")
+    assert session.info(job)[0].status == "Completed"
 
     # canfar logs ID
     logs = run("logs", job)
@@ -119,7 +119,9 @@ def test_the_seed_commands_in_order(session, fake_lab, workdir, run, monkeypatch
     ids = [line.split()[0] for line in many.out.splitlines()[2:] if line.strip()]
     assert len(ids) == 10
     wait_for(
-        lambda: all(session.info(i).status in ("Completed", "Failed") for i in ids), 60, "replicas"
+        lambda: all(session.info(i)[0].status in ("Completed", "Failed") for i in ids),
+        60,
+        "replicas",
     )
     outputs = sorted(run("logs", i).out for i in ids)
     assert outputs == sorted(f"hello from replica {k} of 10\n" for k in range(1, 11))
