@@ -532,7 +532,7 @@ def auth_record(context: Context, active: bool, status: AuthStatus | None = None
         "expiry": status.expires if status is not None else None,
         "active": active,
         "server": context.name,
-        "url": context.url,
+        "url": hide_url_passwords(context.url) if context.url else None,
         "context": context.name,
         "backend": context.backend,
         "auth": context.auth or "",
@@ -572,7 +572,7 @@ def status(ctx: click.Context, name: str | None, output: str | None) -> None:
                 if context.source != "config"
                 else context.name,
             ),
-            ("server", result.server),
+            ("server", hide_url_passwords(result.server)),
             ("auth", result.auth),
             ("user", result.user or "unknown"),
             ("expires", result.expires or "unknown"),
@@ -633,7 +633,7 @@ def list_contexts(output: str | None) -> None:
                 "*" if active else "",
                 c.name,
                 c.backend,
-                c.url or ("this machine" if c.backend == "local" else ""),
+                hide_url_passwords(c.url or "") or ("this machine" if c.backend == "local" else ""),
                 c.auth or "",
             )
             for c, active in rows
@@ -653,7 +653,7 @@ def switch(name: str) -> None:
     from canfar_plugins.auth.store import broken_contexts, set_active
 
     context = set_active(name)
-    where = context.url or "this machine"
+    where = hide_url_passwords(context.url or "") or "this machine"
     _stderr(f"Active context: {name} ({where}).")
     for reason in broken_contexts().values():
         warn(reason)

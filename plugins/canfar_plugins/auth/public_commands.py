@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from canfar_core.errors import NotFound, ValidationError
+from canfar_core.errors import NotFound, ValidationError, hide_url_passwords
 from canfar_core.machine import output_option
 from canfar_plugins.auth.commands import (
     _stderr,
@@ -78,7 +78,7 @@ def server_record(context: Context, active: bool) -> dict[str, Any]:
     return {
         "name": context.name,
         "uri": context.options.get("uri"),
-        "url": context.url,
+        "url": hide_url_passwords(context.url) if context.url else None,
         "version": "v1",
         "auths": [context.auth] if context.auth else [],
         "idp": context.name,
@@ -116,7 +116,10 @@ def server_ls(output: str | None) -> None:
         emit([server_record(c, active) for c, active in rows], output)
         return
     table(
-        [("*" if active else "", c.name, c.url or "", c.auth or "") for c, active in rows],
+        [
+            ("*" if active else "", c.name, hide_url_passwords(c.url or ""), c.auth or "")
+            for c, active in rows
+        ],
         headers=["", "NAME", "URL", "AUTH"],
     )
 
