@@ -826,11 +826,18 @@ def _worker_launch(replicas: int, concurrency: str) -> None:
                 import canfar_plugins.skaha.client as skaha
 
                 skaha.MAX_CONCURRENCY = limit  # type: ignore[misc]
+        from canfar_core.errors import LaunchError
+
         with Session(**options) as session:  # type: ignore[arg-type]
             start = time.perf_counter()
-            ids = session.create(
-                name="bench", image=LAUNCH_IMAGE, kind="headless", cmd="true", replicas=replicas
-            )
+            try:
+                ids = session.create(
+                    name="bench", image=LAUNCH_IMAGE, kind="headless", cmd="true", replicas=replicas
+                )
+            except LaunchError as exc:  # say why, once per reason
+                failed = {**exc.failures, **getattr(exc, "uncertain", {})}
+                reasons = sorted({str(why) for why in failed.values()})
+                raise SystemExit(f"{exc}: {' | '.join(reasons)}") from None
             seconds = time.perf_counter() - start
     else:
         from canfar.sessions import AsyncSession  # type: ignore[attr-defined]
