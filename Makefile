@@ -1,4 +1,5 @@
-# The few commands people type. CI (.ci/run) runs `make lint`, `make test` and `make test-lowest`.
+# The few commands people type. CI (.ci/run) runs `make lint`, `make test`, `make test-lowest` and
+# `make docs`.
 #
 # Which virtual environment is which:
 #   .venv         the README's: plain canfar with its built-in plugins, made by
@@ -8,6 +9,7 @@
 #                 and notebook extras, and the example plugins (plugins/canfar-*) editable. Run
 #                 chosen tests with `.venv-test/bin/python -m pytest -q tests/...`.
 #   .venv-lowest  `make test-lowest`, rebuilt on every run; .venv-tools holds uv for it.
+#   .venv-docs    `make docs`: the pinned tools of docs/requirements.txt and canfar editable.
 PYTHON ?= python3
 VENV ?= .venv-test
 BIN := $(VENV)/bin
@@ -28,7 +30,7 @@ UV := $(TOOLS)/bin/uv
 PYTEST = status=0; $(1)/python -m pytest -q $(PYTEST_ARGS) $(TEST_PATHS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; else exit $$status; fi
 
-.PHONY: install test test-lowest lint format bench clean
+.PHONY: install test test-lowest lint format bench docs docs-serve clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/canfar-*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +75,24 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+# The documentation site, in a venv of its own with the pinned tools of docs/requirements.txt.
+DOCS_VENV := .venv-docs
+DOCS_STAMP := $(DOCS_VENV)/.installed
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs
+
+$(DOCS_STAMP): docs/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet -r docs/requirements.txt
+	$(DOCS_VENV)/bin/python -m pip install --quiet -e .
+	touch $(DOCS_STAMP)
+
+# Builds site/; any warning (a broken link, a command missing from the reference) fails it.
+docs: $(DOCS_STAMP)
+	$(MKDOCS) build --strict
+
+docs-serve: $(DOCS_STAMP)
+	$(MKDOCS) serve
+
 # Leaves the README's .venv alone.
 clean:
-	rm -rf $(VENV) $(LOWEST) $(TOOLS) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) $(TOOLS) $(DOCS_VENV) site build dist .pytest_cache .mypy_cache .ruff_cache

@@ -7,8 +7,32 @@ The documented imports::
     from canfar.models import SessionInfo
     import canfar.images, canfar.context
     from canfar.helpers import distributed
+    from canfar.context import Context          # the resources one session may request
+    from canfar.images import Images
+    from canfar.overview import Overview
+    from canfar import configure_logging, get_logger  # configure_logging("info"): see canfar's logs
+
+Nothing but the version is imported with the package: ``configure_logging`` and ``get_logger``
+load on first use, so ``canfar.helpers.distributed`` stays light in batch replicas.
 """
+
+from __future__ import annotations
 
 from canfar_core._version import __version__
 
-__all__ = ["__version__"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (batch replicas import this)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from canfar._logging import configure_logging, get_logger
+
+__all__ = ["__version__", "configure_logging", "get_logger"]
+
+
+def __getattr__(name: str) -> Any:
+    """``configure_logging`` and ``get_logger``, imported on first use."""
+    if name in ("configure_logging", "get_logger"):
+        from canfar import _logging
+
+        return getattr(_logging, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

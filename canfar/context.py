@@ -1,38 +1,34 @@
-"""Where sessions run, and what one session may ask for there::
+"""What one session may request on the platform, read as the platform client documents it::
 
-import canfar.context
+    from canfar.context import Context
 
-print(canfar.context.active().name)        # "local" until you log in
-offer = canfar.context.resources()
-print(offer.cores, offer.ram, offer.gpus)  # the values a session may request
+    with Context() as context:
+        resources = context.resources()
+        print(resources["cores"], resources.get("memoryGB"), resources.get("gpus"))
+        print(resources.cores)          # typed too: the accepted values, as a list
+
+The module functions of :mod:`canfar.contexts` (``active``, ``get``, ``names``, ``resources``)
+are here as well; only the name ``Context`` differs: here the reader class, there the record of
+a saved context.
 """
 
 from __future__ import annotations
 
-from canfar_core.contexts import Context, active_context, get_context, saved_contexts
+from canfar._client import SessionClient
+from canfar.contexts import active, get, names, resources
 from canfar_core.models import ResourceContext
-from canfar_core.sessions import Session
 
 
-def active() -> Context:
-    """The context used when none is named (see ``canfar auth switch``)."""
-    return active_context()
+class Context(SessionClient):
+    """Reads the resources the server (or this machine) offers one session.
 
+    Takes :class:`~canfar.sessions.Session`'s arguments (``token=``, ``url=``, ...).
+    """
 
-def get(name: str) -> Context:
-    """A saved context by name; :class:`~canfar.errors.NotFound` when there is none."""
-    return get_context(name)
-
-
-def names() -> list[str]:
-    """The names of the saved contexts (``local`` always exists)."""
-    return ["local", *(name for name in saved_contexts() if name != "local")]
-
-
-def resources(context: str | None = None, backend: str | None = None) -> ResourceContext:
-    """The cores, memory (GB) and GPUs one session may request, with the defaults."""
-    with Session(context=context, backend=backend) as session:
-        return session.resources()
+    def resources(self) -> ResourceContext:
+        """The offer: reads as the server's record (``["cores"]``, ``.get("memoryGB")``,
+        ``.get("gpus")``, ``.get("maxInteractiveSessions")``) and has typed fields."""
+        return self.session.resources()
 
 
 __all__ = ["Context", "ResourceContext", "active", "get", "names", "resources"]

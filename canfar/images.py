@@ -1,13 +1,23 @@
 """The container images a backend offers::
 
-import canfar.images
+    import canfar.images
 
-for image in canfar.images.fetch(kind="headless"):
-    print(image.id, image.types)
+    for image in canfar.images.fetch(kind="headless"):
+        print(image.id, image.types)
+
+or as the platform client documents it::
+
+    from canfar.images import Images
+
+    with Images() as images:
+        names = images.fetch(kind="headless")   # list[str]
+        for image in images.details():          # list[Image]: id, types, digest
+            print(image.id, image.types, image.digest)
 """
 
 from __future__ import annotations
 
+from canfar._client import SessionClient
 from canfar_core.models import Image
 from canfar_core.sessions import Session
 
@@ -23,4 +33,17 @@ def fetch(
         return session.images(kind=kind)
 
 
-__all__ = ["Image", "fetch"]
+class Images(SessionClient):
+    """The images on offer; takes :class:`~canfar.sessions.Session`'s arguments."""
+
+    def fetch(self, kind: str | None = None) -> list[str]:
+        """The image identifiers (``images.canfar.net/skaha/terminal:1.1``), optionally only
+        those built for one session ``kind``."""
+        return [image.id for image in self.session.images(kind=kind)]
+
+    def details(self, kind: str | None = None) -> list[Image]:
+        """The images with their ``id``, ``types`` and ``digest``."""
+        return self.session.images(kind=kind)
+
+
+__all__ = ["Image", "Images", "fetch"]

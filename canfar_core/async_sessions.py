@@ -8,6 +8,7 @@ is imported only when a coroutine runs: it costs about 20 ms, which ``import can
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from canfar_core.models import (
     SessionInfo,
 )
 from canfar_core.sessions import (
+    ErrorMode,
     IdOrIds,
     Progress,
     Session,
@@ -55,7 +57,7 @@ class AsyncSession:
 
         async with AsyncSession() as session:
             ids = await session.create(image="skaha/astroml:latest", cmd="python", args=["a.py"])
-            infos = await asyncio.gather(*(session.info(i) for i in ids))
+            infos = await session.info(ids)
 
     It takes the same arguments as :class:`Session`; ``sync`` is the :class:`Session` it uses.
     """
@@ -67,8 +69,23 @@ class AsyncSession:
         backend: str | None = None,
         url: str | None = None,
         token: str | None = None,
+        certificate: str | os.PathLike[str] | None = None,
+        timeout: float | None = None,
+        concurrency: int | None = None,
+        errors: ErrorMode | None = None,
+        config: object = None,
     ) -> None:
-        self.sync = Session(context=context, backend=backend, url=url, token=token)
+        self.sync = Session(
+            context=context,
+            backend=backend,
+            url=url,
+            token=token,
+            certificate=certificate,
+            timeout=timeout,
+            concurrency=concurrency,
+            errors=errors,
+            config=config,
+        )
 
     def __repr__(self) -> str:
         return f"Async{self.sync!r}"
@@ -90,16 +107,18 @@ class AsyncSession:
         self,
         name: str | None = None,
         image: str | None = None,
-        *,
-        kind: str | None = None,
         cores: float | None = None,
         ram: float | None = None,
-        gpus: int | None = None,
+        kind: str | None = None,
+        gpu: int | None = None,
         cmd: str | None = None,
         args: str | Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
         replicas: int = 1,
+        *,
+        gpus: int | None = None,
         only_replicas: Iterable[int] | None = None,
+        errors: ErrorMode | None = None,
         **options: Any,
     ) -> list[str]:
         """See :meth:`Session.create`."""
@@ -107,15 +126,17 @@ class AsyncSession:
             self.sync.create,
             name,
             image,
-            kind=kind,
-            cores=cores,
-            ram=ram,
+            cores,
+            ram,
+            kind,
+            gpu,
+            cmd,
+            args,
+            env,
+            replicas,
             gpus=gpus,
-            cmd=cmd,
-            args=args,
-            env=env,
-            replicas=replicas,
             only_replicas=only_replicas,
+            errors=errors,
             **options,
         )
 
@@ -123,13 +144,23 @@ class AsyncSession:
         """See :meth:`Session.fetch`."""
         return await _to_thread(self.sync.fetch, kind=kind, status=status)
 
-    async def info(self, session_id: str) -> SessionInfo:
-        """See :meth:`Session.info`."""
-        return await _to_thread(self.sync.info, session_id)
+    async def find(self, session_id: str) -> SessionInfo:
+        """See :meth:`Session.find`."""
+        return await _to_thread(self.sync.find, session_id)
 
-    async def logs(self, session_id: str) -> str:
+    async def info(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> list[SessionInfo]:
+        """See :meth:`Session.info`."""
+        return await _to_thread(self.sync.info, ids, errors=errors)
+
+    async def log_text(self, session_id: str) -> str:
+        """See :meth:`Session.log_text`."""
+        return await _to_thread(self.sync.log_text, session_id)
+
+    async def logs(
+        self, ids: IdOrIds, verbose: bool = False, *, errors: ErrorMode | None = None
+    ) -> dict[str, str] | None:
         """See :meth:`Session.logs`."""
-        return await _to_thread(self.sync.logs, session_id)
+        return await _to_thread(self.sync.logs, ids, verbose, errors=errors)
 
     async def follow_logs(self, session_id: str, poll: float = 1.0) -> AsyncIterator[str]:
         """See :meth:`Session.follow_logs`; ``async for chunk in session.follow_logs(id)``."""
@@ -140,22 +171,36 @@ class AsyncSession:
                 return
             yield chunk
 
-    async def events(self, session_id: str) -> str:
-        """See :meth:`Session.events`."""
-        return await _to_thread(self.sync.events, session_id)
+    async def event_text(self, session_id: str) -> str:
+        """See :meth:`Session.event_text`."""
+        return await _to_thread(self.sync.event_text, session_id)
 
-    async def destroy(self, ids: IdOrIds) -> dict[str, str | None]:
+    async def events(
+        self, ids: IdOrIds, verbose: bool = False, *, errors: ErrorMode | None = None
+    ) -> list[dict[str, str]] | None:
+        """See :meth:`Session.events`."""
+        return await _to_thread(self.sync.events, ids, verbose, errors=errors)
+
+    async def delete(self, ids: IdOrIds) -> dict[str, str | None]:
+        """See :meth:`Session.delete`."""
+        return await _to_thread(self.sync.delete, ids)
+
+    async def destroy(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, bool]:
         """See :meth:`Session.destroy`."""
-        return await _to_thread(self.sync.destroy, ids)
+        return await _to_thread(self.sync.destroy, ids, errors=errors)
 
     async def destroy_with(
         self,
         prefix: str | None = None,
+        *,
         kind: str | None = "headless",
         status: StatusOrStatuses | None = "Completed",
-    ) -> dict[str, str | None]:
+        errors: ErrorMode | None = None,
+    ) -> dict[str, bool]:
         """See :meth:`Session.destroy_with`."""
-        return await _to_thread(self.sync.destroy_with, prefix, kind, status)
+        return await _to_thread(
+            self.sync.destroy_with, prefix, kind=kind, status=status, errors=errors
+        )
 
     async def matching(
         self,
@@ -166,9 +211,21 @@ class AsyncSession:
         """See :meth:`Session.matching`."""
         return await _to_thread(self.sync.matching, prefix, kind, status)
 
-    async def renew(self, ids: IdOrIds) -> dict[str, str | None]:
+    async def extend(self, ids: IdOrIds) -> dict[str, str | None]:
+        """See :meth:`Session.extend`."""
+        return await _to_thread(self.sync.extend, ids)
+
+    async def renew(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, bool]:
         """See :meth:`Session.renew`."""
-        return await _to_thread(self.sync.renew, ids)
+        return await _to_thread(self.sync.renew, ids, errors=errors)
+
+    async def available(self) -> bool:
+        """See :meth:`Session.available`."""
+        return await _to_thread(self.sync.available)
+
+    async def connect(self, ids: IdOrIds) -> None:
+        """See :meth:`Session.connect`."""
+        await _to_thread(self.sync.connect, ids)
 
     async def stats(self) -> PlatformStats:
         """See :meth:`Session.stats`."""

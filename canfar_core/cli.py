@@ -174,7 +174,7 @@ def accept_debug_anywhere(command: click.Command) -> None:
             accept_debug_anywhere(sub)
 
 
-@cli.command()
+@cli.command(short_help="Show the versions of canfar, Python and plugins.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def version(as_json: bool) -> None:
     """Show the version of canfar, Python and the third-party plugins."""
@@ -223,7 +223,7 @@ def plugins(as_json: bool) -> None:
     )
 
 
-@cli.group()
+@cli.group(short_help="Show and change settings.")
 def config() -> None:
     """Show and change settings (contexts are managed with `canfar auth`)."""
 

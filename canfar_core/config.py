@@ -241,6 +241,36 @@ def credentials_file() -> JsonFile:
     return JsonFile(config_dir() / CREDENTIALS_NAME, mode=0o600)
 
 
+_KINDS_OF_VALUE = {str: "text", int: "a whole number", float: "a number"}
+
+
+def saved_setting(data: dict[str, Any], key: str) -> Any:
+    """The value of a known setting (:data:`SETTINGS`) in the config ``data``, ``None`` when
+    unset; a value of the wrong type (hand-edited) is a :class:`ConfigError` saying how to fix
+    it, never a crash further on."""
+    try:
+        value = get_path(data, key)
+    except KeyError:
+        section = key.rpartition(".")[0]
+        if section and section in data and not isinstance(data[section], dict):
+            raise ConfigError(
+                f"'{section}' in {config_file().path} must be a JSON object, not "
+                f"{json.dumps(data[section])}; remove it with: canfar config unset {section}"
+            ) from None
+        return None
+    kind = SETTINGS[key]
+    fits = isinstance(value, kind) and not isinstance(value, bool)
+    if kind is float:
+        fits = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not fits or (kind is str and not value):
+        raise ConfigError(
+            f"{key} in {config_file().path} must be {_KINDS_OF_VALUE[kind]}, not "
+            f"{json.dumps(value)}; set it with: canfar config set {key} VALUE "
+            f"(or remove it: canfar config unset {key})"
+        )
+    return value
+
+
 def get_path(data: dict[str, Any], key: str) -> Any:
     """The value at a dotted ``key``; :class:`KeyError` when absent."""
     node: Any = data

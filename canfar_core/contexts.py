@@ -15,6 +15,7 @@ naming another backend replaces the chosen context by a bare one of that backend
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,13 +43,20 @@ class Context:
     #: Where it came from: ``config``, ``environment`` or ``default``.
     source: str = "config"
     #: Secrets given by the environment; they are never written to disk.
-    env_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    env_secrets: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def credentials(self) -> dict[str, Any]:
         """This context's secrets: the saved ones, overridden by those from the environment."""
         saved: dict[str, Any] = {}
         if self.source == "config":
-            saved = dict(config.credentials_file().read().get(self.name, {}))
+            store = config.credentials_file()
+            entry = store.read().get(self.name, {})
+            if not isinstance(entry, dict):
+                raise ConfigError(
+                    f"the credentials of '{self.name}' in {store.path} are not a JSON object; "
+                    f"log in again: canfar auth login {self.name}"
+                )
+            saved = dict(entry)
         saved.update(self.env_secrets)
         return saved
 
@@ -82,6 +90,17 @@ def _from_config(name: str, entry: Any) -> Context:
             f"context '{name}' in {config.config_file().path} has no backend; "
             f"fix it or run: canfar auth logout {name}"
         )
+    for key, kind, what in (
+        ("url", str, "text"),
+        ("auth", str, "text"),
+        ("options", dict, "an object"),
+    ):
+        value = entry.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise ConfigError(
+                f"context '{name}' in {config.config_file().path}: '{key}' must be {what}, "
+                f"not {json.dumps(value)}; fix it or run: canfar auth logout {name}"
+            )
     return Context(
         name=name,
         backend=entry["backend"],
@@ -142,20 +161,27 @@ def active_context(environ: Mapping[str, str] | None = None) -> Context:
     if forced == LOCAL:
         return local_context(source="environment")
     url, token = env.get("CANFAR_URL", "").strip(), env.get("CANFAR_TOKEN", "").strip()
+    cert = env.get("CANFAR_CERTIFICATE", "").strip()
     if url:
-        if not token:
+        if not token and not cert:
             raise ConfigError("CANFAR_URL is set but CANFAR_TOKEN is not; set both, or neither")
         return Context(
             name=ENV_CONTEXT,
             backend=forced or "canfar",
             url=url,
-            auth="token",
+            auth="token" if token else "x509",
+            options={} if token else {"cert": cert},
             source="environment",
-            env_secrets={"token": token},
+            env_secrets={"token": token} if token else {},
         )
     named = env.get("CANFAR_CONTEXT", "").strip()
     data = config.config_file().read()
     active = data.get("active")
+    if active is not None and not isinstance(active, str):
+        raise ConfigError(
+            f"'active' in {config.config_file().path} must be a context name, not "
+            f"{json.dumps(active)}; choose one with: canfar auth switch NAME"
+        )
     context = None
     if named:
         context = get_context(named)

@@ -45,6 +45,7 @@ HOOK = "canfar_replica_position"
 __all__ = [
     "REPLICA_COUNT",
     "REPLICA_ID",
+    "Share",
     "check_position",
     "chunk",
     "chunk_bounds",
@@ -55,6 +56,19 @@ __all__ = [
 
 
 # -- the replica position --------------------------------------------------------------------
+
+
+class PositionAnswer(tuple):
+    """A ``canfar_replica_position`` answer, ``(replica, count)``, that also says where the
+    replica number was read (``source``, e.g. ``"JOB_COMPLETION_INDEX=2"``), so that an error
+    names that variable. A plain tuple is an answer too."""
+
+    source: str
+
+    def __new__(cls, replica: int, count: int | None, source: str) -> PositionAnswer:
+        answer = super().__new__(cls, (replica, count))
+        answer.source = source
+        return answer
 
 
 def parse_int(name: str, value: object) -> int:
@@ -100,10 +114,11 @@ def _check(replica: int, count: int, replica_said: str, count_said: str) -> None
 
 
 def _ask_plugins(environ: Mapping[str, str]) -> tuple[int, int | None] | None:
-    """The first answer of the ``canfar_replica_position`` hook (loads the plugin manager)."""
-    from canfar_core.manager import get_manager
+    """The first answer of the ``canfar_replica_position`` hook (loads the plugins that may
+    answer it: the built-in engines and those the user installed, not the rest)."""
+    from canfar_core.manager import position_manager
 
-    answer: tuple[int, int | None] | None = get_manager().hook.canfar_replica_position(
+    answer: tuple[int, int | None] | None = position_manager().hook.canfar_replica_position(
         environ=environ
     )
     return answer
@@ -158,7 +173,12 @@ def resolve_position(
         answer = (ask_plugins or _ask_plugins)(env)
         if answer is not None:
             found_replica, hook_count = _check_answer(answer)
-            replica_said = f"replica {found_replica} (from the {HOOK} hook)"
+            source = getattr(answer, "source", None)
+            replica_said = (
+                f"{source} (replica {found_replica})"
+                if isinstance(source, str) and source
+                else f"replica {found_replica} (from the {HOOK} hook)"
+            )
             if found_count is None and hook_count is not None:
                 found_count = hook_count
                 count_said = f"count {found_count} (from the {HOOK} hook)"
@@ -203,6 +223,44 @@ def chunk_bounds(size: int, replica: int, count: int) -> tuple[int, int]:
     return start, start + base + (1 if before < extra else 0)
 
 
+class Share(Sequence["T"]):
+    """A replica's share of a sequence: a view, by index, of every ``step``-th position from
+    ``start`` up to ``stop``; nothing is copied.
+
+    It has a ``len()``, can be indexed and sliced, and can be iterated any number of times
+    (``print(len(list(share)))`` then ``for item in share:`` sees every item both times). It is
+    also an iterator: ``next(share)`` walks it once, as the iterators of other strategies do,
+    without changing what ``for`` or ``list`` see.
+    """
+
+    __slots__ = ("_cursor", "_items", "_positions")
+
+    def __init__(self, items: Sequence[T], positions: range) -> None:
+        self._items = items
+        self._positions = positions
+        self._cursor: Iterator[T] | None = None
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]  # int -> T, slice -> Share
+        if isinstance(index, slice):
+            return Share(self._items, self._positions[index])
+        return self._items[self._positions[index]]
+
+    def __iter__(self) -> Iterator[T]:
+        return map(self._items.__getitem__, self._positions)
+
+    def __next__(self) -> T:
+        if self._cursor is None:
+            self._cursor = iter(self)
+        return next(self._cursor)
+
+    def __repr__(self) -> str:
+        p = self._positions
+        return f"<share of {len(self._items)} items: positions {p.start}:{p.stop}:{p.step}>"
+
+
 def _by_index(items: Iterable[T]) -> Sequence[T] | None:
     """``items`` if its share can be read by position, else None.
 
@@ -230,8 +288,9 @@ def chunk(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
 
     The built-in strategy ``chunk``. What it costs depends on ``items``:
 
-    * a list, tuple, ``range`` or other ``Sequence``: reads only the share, by index, with
-      constant extra memory (nothing is copied);
+    * a list, tuple, ``range`` or other ``Sequence``: a :class:`Share`, a view that reads only
+      the share, by index, with constant extra memory (nothing is copied); it has a ``len()``
+      and can be iterated more than once;
     * another sized iterable (a dict, a numpy array): one pass up to the end of the share,
       constant extra memory;
     * an unsized iterable (a generator, a file object): the block boundaries depend on the
@@ -252,7 +311,7 @@ def chunk(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
     sequence = _by_index(items)
     if sequence is not None:
         start, stop = chunk_bounds(len(sequence), replica, count)
-        return map(sequence.__getitem__, range(start, stop))
+        return Share(sequence, range(start, stop))
     if isinstance(items, Sized):
         start, stop = chunk_bounds(len(items), replica, count)
         return islice(items, start, stop)
@@ -292,9 +351,10 @@ def stripe(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
 
     The built-in strategy ``stripe``: item ``i`` (0-based) goes to replica ``i % count + 1``, the
     same assignment as the CANFAR platform's other clients. A ``Sequence`` (list, tuple,
-    ``range``, ...) is read by index (only the share is touched), and any other iterable, a
-    generator included, is streamed in one pass with constant memory. A ``set`` is refused
-    (``ValueError``): its order differs between processes.
+    ``range``, ...) gives a :class:`Share` (a view read by index: only the share is touched; it
+    has a ``len()`` and can be iterated more than once), and any other iterable, a generator
+    included, is streamed in one pass with constant memory (an iterator, used once). A ``set``
+    is refused (``ValueError``): its order differs between processes.
 
     ``items`` must not change while the iterator is used. Raises ``ValueError`` now (not at the
     first ``next()``) for an invalid position, and ``TypeError`` if ``items`` is not iterable.
@@ -303,5 +363,5 @@ def stripe(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
     _check_items(items)
     sequence = _by_index(items)
     if sequence is not None:
-        return map(sequence.__getitem__, range(replica - 1, len(sequence), count))
+        return Share(sequence, range(replica - 1, len(sequence), count))
     return islice(items, replica - 1, None, count)

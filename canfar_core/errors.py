@@ -13,6 +13,15 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+def hide_url_passwords(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it masked."""
+    if "@" not in text:
+        return text
+    import re
+
+    return re.sub(r"(\w+://[^/\s:@]*):[^/\s@]*@", r"\1:***@", text)
+
+
 class CanfarError(Exception):
     """Base class of every error canfar reports to its user."""
 
@@ -24,7 +33,9 @@ class CanfarError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} ({self.hint})"
+        # A server URL saved as user:password@host never shows its password in a message.
+        text = self.message if not self.hint else f"{self.message} ({self.hint})"
+        return hide_url_passwords(text)
 
 
 class ValidationError(CanfarError, ValueError):
@@ -117,3 +128,43 @@ class LaunchInterrupted(LaunchError, KeyboardInterrupt):
     """
 
     exit_code = EXIT_INTERRUPTED
+
+
+class SessionRequestError(CanfarError):
+    """Some of the sessions a call was about failed, and the caller asked to hear it by raising
+    (``errors="raise"``, or ``CANFAR_ERRORS=raise``).
+
+    Every request of the call ran first. ``results`` holds what the call would have returned;
+    ``errors`` maps each failed session id (or, for a launch, each 1-based replica number) to
+    its :class:`CanfarError`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        results: object,
+        errors: dict[str, CanfarError] | dict[int, CanfarError],
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.results = results
+        self.errors = errors
+
+
+class LaunchRequestError(SessionRequestError, LaunchError):
+    """Replicas of a launch failed under ``errors="raise"``: a :class:`SessionRequestError`
+    (``results`` the ids launched, ``errors`` by replica number) and a :class:`LaunchError`
+    (``ids``, ``failures``, ``uncertain``, ...), so either ``except`` clause catches it."""
+
+    def __init__(self, launch: LaunchError) -> None:
+        failures: dict[int, str] = {**launch.failures, **launch.uncertain}
+        failures.update({replica: "never sent" for replica in launch.not_sent})
+        CanfarError.__init__(self, launch.message, hint=launch.hint)
+        self.results = list(launch.ids)
+        self.errors = {replica: CanfarError(reason) for replica, reason in sorted(failures.items())}
+        self.ids = list(launch.ids)
+        self.failures = dict(launch.failures)
+        self.uncertain = dict(launch.uncertain)
+        self.not_sent = list(launch.not_sent)
+        self.names = dict(launch.names)

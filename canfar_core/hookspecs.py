@@ -178,7 +178,10 @@ def canfar_replica_position(environ: Mapping[str, str]) -> tuple[int, int | None
     ``None`` when the engine does not say (it then comes from ``REPLICA_COUNT`` or the caller).
     Return ``None`` when the environment is not yours. The first non-``None`` answer wins, and
     third-party plugins are asked before the built-ins. Raise ``ValueError`` naming the variable
-    and its value when a variable you own is malformed.
+    and its value when a variable you own is malformed. Returning
+    ``canfar_core.distribution.PositionAnswer(replica, count, "PBS_ARRAY_INDEX=4")`` instead of
+    a plain tuple lets canfar's own errors (a count that is missing or too small) name your
+    variable.
 
     Example::
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -81,17 +81,24 @@ class PluginManager:
 
     # -- loading ---------------------------------------------------------------------------
 
-    def load_entry_points(self, environ: Mapping[str, str] | None = None) -> None:
+    def load_entry_points(
+        self,
+        environ: Mapping[str, str] | None = None,
+        builtins: Collection[str] | None = None,
+    ) -> None:
         """Load every plugin of the ``canfar`` entry-point group that is not disabled.
 
         The built-in plugins (those of the ``canfar`` distribution) come first, then the others
         sorted by distribution and entry-point name, so the order never depends on ``sys.path``.
+        ``builtins`` names the only built-in plugins to load (``None``: all of them).
         """
         disabled = disabled_names(environ)
         for ep, origin in self._entry_points():
             if _normalise(ep.name) in disabled or (
                 origin.distribution and _normalise(origin.distribution) in disabled
             ):
+                continue
+            if origin.builtin and builtins is not None and ep.name not in builtins:
                 continue
             if self.pm.has_plugin(ep.name):
                 other = self._origins.get(ep.name)
@@ -219,7 +226,31 @@ def get_manager() -> PluginManager:
     return _manager
 
 
+#: The built-in plugins that answer ``canfar_replica_position``.
+POSITION_BUILTINS = ("engines",)
+_position_manager: PluginManager | None = None
+
+
+def position_manager() -> PluginManager:
+    """The plugins a batch replica asks for its position, without the others.
+
+    A replica under Slurm, Kubernetes, AWS Batch or Google Batch needs the built-in ``engines``
+    plugin and any plugin the user installed (any of them may answer the hook), not the
+    commands, backends and auth providers (click, requests, sqlite3). Once the process-wide
+    manager is loaded, that one is used.
+    """
+    global _position_manager
+    if _manager is not None:
+        return _manager
+    if _position_manager is None:
+        manager = PluginManager()
+        manager.load_entry_points(builtins=POSITION_BUILTINS)
+        _position_manager = manager
+    return _position_manager
+
+
 def reset_manager() -> None:
     """Forget the plugin manager, so the next :func:`get_manager` loads plugins again."""
-    global _manager
+    global _manager, _position_manager
     _manager = None
+    _position_manager = None

@@ -234,9 +234,14 @@ class Image:
     digest: str | None = None
 
 
-@dataclass
-class ResourceContext:
-    """The resources a backend offers one session: the ranges it accepts for each request."""
+@dataclass(eq=True)
+class ResourceContext(Mapping[str, Any]):
+    """The resources a backend offers one session: the ranges it accepts for each request.
+
+    It also reads as the service's own record (``GET /v1/context``): ``offer["cores"]``,
+    ``offer.get("memoryGB")``, ``offer.get("gpus")``, ``offer.get("maxInteractiveSessions")``;
+    those keys are :meth:`platform_dict`'s.
+    """
 
     cores: list[float] = field(default_factory=list)
     ram: list[float] = field(default_factory=list)
@@ -246,10 +251,40 @@ class ResourceContext:
     max_interactive_sessions: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def platform_dict(self) -> dict[str, Any]:
+        """The offer as the service sends it: the server's own record when it came from one,
+        else the same shape built from the fields."""
+        if isinstance(self.extra.get("cores"), dict):
+            return dict(self.extra)
+        shaped: dict[str, Any] = {
+            "cores": {"default": self.default_cores, "options": list(self.cores)},
+            "memoryGB": {"default": self.default_ram, "options": list(self.ram)},
+            "gpus": {"options": list(self.gpus)},
+        }
+        if self.max_interactive_sessions is not None:
+            shaped["maxInteractiveSessions"] = self.max_interactive_sessions
+        return shaped
 
-@dataclass
-class PlatformStats:
-    """Cores and memory in use and available where sessions run."""
+    def __getitem__(self, key: str) -> Any:
+        return self.platform_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.platform_dict())
+
+    def __len__(self) -> int:
+        return len(self.platform_dict())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+
+@dataclass(eq=True)
+class PlatformStats(Mapping[str, Any]):
+    """Cores and memory in use and available where sessions run.
+
+    It also reads as the service's own statistics record (``GET /v1/session?view=stats``):
+    ``stats["cores"]["requestedCPUCores"]``, ``stats["ram"]["ramAvailable"]``; those keys are
+    :meth:`platform_dict`'s.
+    """
 
     cores_requested: float | None = None
     cores_available: float | None = None
@@ -257,6 +292,40 @@ class PlatformStats:
     ram_available_gb: float | None = None
     sessions_running: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def platform_dict(self) -> dict[str, Any]:
+        """The statistics as the service sends them: the server's own record when it came from
+        one, else the same shape built from the fields (memory as ``"<GB>G"``)."""
+        if isinstance(self.extra.get("cores"), dict) and isinstance(self.extra.get("ram"), dict):
+            return dict(self.extra)
+        shaped: dict[str, Any] = {
+            "cores": {
+                "requestedCPUCores": self.cores_requested,
+                "cpuCoresAvailable": self.cores_available,
+            },
+            "ram": {
+                "requestedRAM": _memory(self.ram_requested_gb),
+                "ramAvailable": _memory(self.ram_available_gb),
+            },
+        }
+        if self.sessions_running is not None:
+            shaped["instances"] = {"total": self.sessions_running}
+        return shaped
+
+    def __getitem__(self, key: str) -> Any:
+        return self.platform_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.platform_dict())
+
+    def __len__(self) -> int:
+        return len(self.platform_dict())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+
+def _memory(gib: float | None) -> str | None:
+    return None if gib is None else f"{gib * 2**30 / 1e9:.3f}G"
 
 
 @dataclass

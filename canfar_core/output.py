@@ -22,6 +22,14 @@ def style(text: str, **styles: Any) -> str:
     return click.style(text, **styles) if use_color() else text
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (a terminal escape, a line break sent by a server)
+    shown escaped, never acted on by the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def echo(text: str = "", nl: bool = True) -> None:
     click.echo(text, nl=nl, color=use_color())
 
@@ -47,7 +55,7 @@ def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
 
     from tabulate import tabulate
 
-    materialised = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    materialised = [["" if cell is None else printable(str(cell)) for cell in row] for row in rows]
     width = shutil.get_terminal_size((120, 24)).columns
     if sys.stdout.isatty() and materialised:
         materialised = _fit(materialised, headers, width)

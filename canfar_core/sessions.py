@@ -14,22 +14,28 @@ library a backend uses.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import re
 import shlex
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from canfar_core.backend import Backend, filter_sessions
 from canfar_core.contexts import Context, active_context, get_context
 from canfar_core.errors import (
+    AuthError,
     CanfarError,
     ConnectionFailed,
     LaunchError,
     LaunchInterrupted,
+    LaunchRequestError,
     NotFound,
     ServerError,
+    SessionRequestError,
     ValidationError,
 )
 from canfar_core.manager import get_manager
@@ -43,6 +49,7 @@ from canfar_core.models import (
     SessionKind,
     SessionSpec,
 )
+from canfar_core.ordering import natural_order
 from canfar_core.public_names import canonical_kind, canonical_status
 from canfar_core.validation import check_session_id, check_spec
 
@@ -53,8 +60,17 @@ if TYPE_CHECKING:
 IdOrIds = str | Sequence[str]
 #: One status, or several.
 StatusOrStatuses = str | Sequence[str]
+#: ``ignore``: a failed id is logged and left out of the result; ``raise``: SessionRequestError.
+ErrorMode = Literal["ignore", "raise"]
 #: What :meth:`Session.wait` hands its ``progress`` callback on every poll.
 Progress = Callable[[dict[str, SessionInfo]], None]
+
+#: Requests in flight at once for a call about many sessions, when ``concurrency`` is not set.
+DEFAULT_CONCURRENCY = 16
+#: A ``destroy_with`` prefix holding any of these is a regular expression.
+REGEX_CHARACTERS = frozenset(".^$*+?{}[]\\|()")
+#: Where per-session failures are logged (``errors="ignore"``) and verbose logs go.
+log = logging.getLogger("canfar.sessions")
 
 #: Statuses after which a session will never be Running again.
 ENDED_STATUSES = (*FINAL_STATUSES, "Terminating")
@@ -136,25 +152,76 @@ def make_context(
     backend: str | None = None,
     url: str | None = None,
     token: str | None = None,
+    certificate: str | os.PathLike[str] | None = None,
 ) -> Context:
-    """The context a :class:`Session` with these arguments talks to."""
+    """The context a :class:`Session` with these arguments talks to.
+
+    ``url`` with a ``token`` (or an X.509 ``certificate`` file; the token wins when both are
+    given) is a context of its own; ``token`` or ``certificate`` alone replace the credentials
+    of the chosen context.
+    """
+    given: dict[str, object] = {"context": context, "backend": backend, "url": url}
+    given.update(token=token, certificate=certificate)
+    for name, value in given.items():
+        path_like = name == "certificate" and isinstance(value, os.PathLike)
+        if value is not None and not isinstance(value, str) and not path_like:
+            raise ValidationError(f"{name} must be a string, not {type(value).__name__}")
+    token = str(token).strip() if token else None
+    cert = os.fspath(certificate) if certificate else None
     if url:
-        if not token:
-            raise ValidationError("a url needs a token too")
+        if not token and not cert:
+            raise ValidationError("a url needs a token (or a certificate) too")
         return Context(
             name="adhoc",
             backend=backend or "canfar",
             url=url,
-            auth="token",
+            auth="token" if token else "x509",
+            options={} if token else {"cert": cert},
             source="argument",
-            env_secrets={"token": token},
+            env_secrets={"token": token} if token else {},
         )
     chosen = get_context(context) if context else active_context()
+    if not backend and not context and chosen.source != "environment":
+        from canfar_core.config import config_file, saved_setting
+
+        backend = saved_setting(config_file().read(), "defaults.backend")
     if backend and backend != chosen.backend:
         chosen = Context(name=backend, backend=backend, source="argument")
     if token:
         chosen.env_secrets["token"] = token
+        if chosen.auth == "x509":  # a token wins over a certificate
+            chosen.auth, chosen.options = "token", {}
+    elif cert and chosen.backend != "local":
+        chosen.auth = "x509"
+        chosen.options["cert"] = cert
     return chosen
+
+
+def registry_login_of(config: object) -> dict[str, str] | None:
+    """A container-registry login from ``config``: the public client's ``Configuration`` (its
+    ``registry`` with ``username`` and ``secret``), or a mapping of the same shape."""
+    if config is None:
+        return None
+    registry = (
+        config.get("registry") if isinstance(config, Mapping) else getattr(config, "registry", None)
+    )
+    if registry is None:
+        return None
+
+    def field(name: str) -> str | None:
+        value = (
+            registry.get(name) if isinstance(registry, Mapping) else getattr(registry, name, None)
+        )
+        reveal = getattr(value, "get_secret_value", None)  # a pydantic SecretStr
+        value = reveal() if callable(reveal) else value
+        return value if isinstance(value, str) and value else None
+
+    username, secret = field("username"), field("secret")
+    if username is None and secret is None:
+        return None
+    if username is None or secret is None:
+        raise ValidationError("a registry login needs both a username and a secret")
+    return {"username": username, "secret": secret}
 
 
 def _is_network_error(exc: BaseException) -> bool:
@@ -203,8 +270,26 @@ class Session:
         backend: str | None = None,
         url: str | None = None,
         token: str | None = None,
+        certificate: str | os.PathLike[str] | None = None,
+        timeout: float | None = None,
+        concurrency: int | None = None,
+        errors: ErrorMode | None = None,
+        config: object = None,
     ) -> None:
-        self.context = make_context(context, backend, url, token)
+        from canfar_core.client_settings import resolve
+
+        self.timeout, self.concurrency, self.errors = resolve(timeout, concurrency, errors)
+        certificate = certificate or os.environ.get("CANFAR_CERTIFICATE", "").strip() or None
+        self.context = make_context(context, backend, url, token, certificate)
+        if self.timeout is not None:
+            self.context.options["timeout"] = self.timeout
+        if self.concurrency is not None:
+            self.context.options["concurrency"] = self.concurrency
+        registry = registry_login_of(config)
+        if registry is not None:
+            from canfar_core.auth import REGISTRY_LOGIN
+
+            self.context.env_secrets[REGISTRY_LOGIN] = registry
         self._backend: Backend | None = None
         self._lock = threading.Lock()
 
@@ -267,12 +352,22 @@ class Session:
         **options: Any,
     ) -> SessionSpec:
         """The request :meth:`create` would send, with config defaults applied (no hooks yet)."""
-        from canfar_core.config import config_file
+        from canfar_core.config import config_file, saved_setting
 
-        defaults = config_file().read().get("defaults") or {}
+        saved = config_file().read()
+        defaults = {
+            key: saved_setting(saved, f"defaults.{key}")
+            for key in ("kind", "image", "cores", "ram", "gpus")
+        }
         kind = kind or defaults.get("kind") or "headless"
         if isinstance(args, str):
-            args = shlex.split(args)
+            try:
+                args = shlex.split(args)
+            except ValueError as exc:  # "No closing quotation", "No escaped character"
+                raise ValidationError(
+                    f"args {args!r} cannot be split into words: {str(exc).lower()} "
+                    "(pass a list of words to keep quotes as they are)"
+                ) from None
         return SessionSpec(
             kind=kind.lower() if isinstance(kind, str) else kind,
             image=image or defaults.get("image") or "",
@@ -310,7 +405,10 @@ class Session:
         spec.backend = self.context.backend
         hook.canfar_prepare_session(spec=spec)  # a plugin may fill in a site's default image
         if not spec.image:
-            raise ValidationError("an image is required (for example skaha/astroml:latest)")
+            raise ValidationError(
+                "an image is required (for example skaha/astroml:latest), or a default one: "
+                "canfar config set defaults.image IMAGE"
+            )
         if not spec.name:
             spec.name = default_name(spec.image)
         self.validate(spec)
@@ -355,24 +453,29 @@ class Session:
         self,
         name: str | None = None,
         image: str | None = None,
-        *,
-        kind: str | None = None,
         cores: float | None = None,
         ram: float | None = None,
-        gpus: int | None = None,
+        kind: str | None = None,
+        gpu: int | None = None,
         cmd: str | None = None,
         args: str | Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
         replicas: int = 1,
+        *,
+        gpus: int | None = None,
         only_replicas: Iterable[int] | None = None,
+        errors: ErrorMode | None = None,
         **options: Any,
     ) -> list[str]:
         """Launch ``replicas`` sessions and return their ids, in replica order.
 
-        Each replica gets ``REPLICA_ID`` (1..replicas) and ``REPLICA_COUNT`` in its environment.
-        With several replicas, replica ``k`` is named ``NAME-k``; with no name, one is made from
-        the image. ``args`` is a list of words (a string is split as a shell would). ``ram`` is
-        in GB. Other keyword arguments are backend options (``runtime`` for the local backend).
+        The positional order is the platform client's: ``name, image, cores, ram, kind, gpu,
+        cmd, args, env, replicas``. Each replica gets ``REPLICA_ID`` (1..replicas) and
+        ``REPLICA_COUNT`` in its environment. With several replicas, replica ``k`` is named
+        ``NAME-k``; with no name, one is made from the image. ``args`` is a list of words (a
+        string is split as a shell would). ``ram`` is in GB; ``gpu`` (or ``gpus``) is the
+        number of GPUs. Other keyword arguments are the backend's own options (``runtime`` and
+        ``workdir`` for the local backend); any other keyword is a :class:`TypeError`.
 
         ``only_replicas`` launches just those replica numbers of ``replicas``, each with the
         ``REPLICA_ID``, ``REPLICA_COUNT`` and name it would have had in the full launch, so a
@@ -381,18 +484,25 @@ class Session:
         same ``name`` as the first launch (a name made from the image differs on every call).
 
         Raises :class:`~canfar_core.errors.ValidationError` before anything is sent when a value
-        is not acceptable, :class:`~canfar_core.errors.PolicyError` when a plugin refuses the
-        request, and :class:`~canfar_core.errors.LaunchError` when any replica failed: its
-        ``ids`` lists those that launched (they keep running), its ``failures`` says why the
-        others did not.
+        is not acceptable and :class:`~canfar_core.errors.PolicyError` when a plugin refuses the
+        request. When some replicas fail, ``errors`` decides (default: the session's): with
+        ``"ignore"`` each failure is logged as a warning and the ids that launched are
+        returned; with ``"raise"``, :class:`~canfar_core.errors.LaunchRequestError` (both a
+        ``SessionRequestError`` and a ``LaunchError``: ``ids``/``results`` of the replicas that
+        launched, ``failures``/``errors`` of the others). When no replica launched, the error
+        is raised whatever ``errors`` says.
         """
+        if gpu is not None and gpus is not None and gpu != gpus:
+            raise ValidationError(f"gpu={gpu!r} and gpus={gpus!r} disagree; give one of them")
+        mode = self._errors(errors)
+        self._check_options(options)
         spec = self.build_spec(
             image=image,
             name=name,
             kind=kind,
             cores=cores,
             ram=ram,
-            gpus=gpus,
+            gpus=gpus if gpus is not None else gpu,
             cmd=cmd,
             args=args,
             env=env,
@@ -400,24 +510,64 @@ class Session:
             only_replicas=only_replicas,
             **options,
         )
-        return self.launch(spec)
+        try:
+            return self.launch(spec)
+        except KeyboardInterrupt:
+            raise
+        except LaunchError as exc:
+            if not exc.ids or mode == "raise":
+                if mode == "raise":
+                    raise LaunchRequestError(exc) from exc
+                raise
+            for replica, reason in sorted({**exc.failures, **exc.uncertain}.items()):
+                log.warning("create: replica %s of %s failed: %s", replica, spec.name, reason)
+            return list(exc.ids)
+
+    def _check_options(self, options: Mapping[str, Any]) -> None:
+        """Backend options the backend knows; an unknown keyword is a TypeError, as Python's."""
+        known = getattr(self.backend, "option_names", None)
+        if known is None:
+            return  # a backend that does not say which it takes gets them all
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            accepted = ", ".join(known) or "none"
+            raise TypeError(
+                f"create() got an unexpected keyword argument '{unknown[0]}' "
+                f"(the {self.context.backend} backend's own options: {accepted})"
+            )
+
+    def _errors(self, errors: object) -> str:
+        if errors is None:
+            return self.errors
+        from canfar_core.client_settings import check_errors
+
+        return check_errors(errors)
 
     # -- looking -------------------------------------------------------------------------
 
     def fetch(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
-        """Your sessions, optionally only of one kind and one status."""
-        return self._call(
-            self.backend.list,
-            kind=self._check_kind(kind, listing=True),
-            status=check_status(status),
+        """Your sessions, optionally only of one kind and one status: by creation time, then
+        replica number, whatever order the backend gave.
+
+        Each record has typed attributes (``s.id``, ``s.status``) and reads as the platform's
+        dictionary (``s["id"]``, ``s.get("startTime")``). The platform client's words are
+        accepted: ``status="Succeeded"`` means ``Completed``, ``kind="desktop-app"`` lists the
+        applications running inside desktops.
+        """
+        return natural_order(
+            self._call(
+                self.backend.list,
+                kind=self._check_kind(kind, listing=True),
+                status=check_status(status),
+            )
         )
 
-    def info(self, session_id: str) -> SessionInfo:
+    def find(self, session_id: str) -> SessionInfo:
         """One session by id; :class:`~canfar_core.errors.NotFound` if there is none."""
         return self._call(self.backend.info, check_session_id(session_id))
 
-    def logs(self, session_id: str) -> str:
-        """What the session has printed so far, exactly as printed."""
+    def log_text(self, session_id: str) -> str:
+        """What one session has printed so far, exactly as printed."""
         return self._call(self.backend.logs, check_session_id(session_id))
 
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
@@ -431,12 +581,94 @@ class Session:
                 return
             yield chunk
 
-    def events(self, session_id: str) -> str:
-        """The session's scheduling events, as text."""
+    def event_text(self, session_id: str) -> str:
+        """One session's scheduling events, as text."""
         return self._call(self.backend.events, check_session_id(session_id))
 
+    def _each(
+        self, what: str, ids: IdOrIds, work: Callable[[str], T], errors: object
+    ) -> tuple[dict[str, T], dict[str, CanfarError], str]:
+        """``work`` on every id (concurrently, bounded): results and failures by id.
+
+        Authentication and validation failures are raised at once, whatever ``errors`` says;
+        every other failure is logged as a warning naming the id.
+        """
+        from canfar_core.concurrency import concurrently
+
+        mode = self._errors(errors)
+        targets = check_ids(ids)
+        limit = self.concurrency or getattr(self.backend, "concurrency", None)
+        limit = limit if isinstance(limit, int) else DEFAULT_CONCURRENCY
+        outcomes = concurrently(targets, work, limit=limit, stop_on=(AuthError, ConnectionFailed))
+        results: dict[str, T] = {}
+        failures: dict[str, CanfarError] = {}
+        for session_id, result, error in outcomes:
+            if error is None:
+                results[session_id] = result  # type: ignore[assignment]
+            elif isinstance(error, (AuthError, ValidationError)):
+                raise error
+            else:
+                failures[session_id] = error
+                log.warning("%s: %s: %s", what, session_id, error)
+        return results, failures, mode
+
+    @staticmethod
+    def _report(what: str, mode: str, results: object, failures: Mapping[str, CanfarError]) -> None:
+        if failures and mode == "raise":
+            count = len(failures)
+            raise SessionRequestError(
+                f"{what} failed for {count} session{'s' if count != 1 else ''}: "
+                + ", ".join(failures),
+                results=results,
+                errors=dict(failures),
+            )
+
+    def info(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> list[SessionInfo]:
+        """The sessions ``ids`` (one id or several), in the order given.
+
+        Each record reads as the platform's dictionary and has typed attributes. A session
+        that cannot be read (no such id, a server error) is logged and left out, or raises
+        :class:`~canfar_core.errors.SessionRequestError` with ``errors="raise"``.
+        """
+        found, failures, mode = self._each("info", ids, self.find, errors)
+        records = list(found.values())
+        self._report("info", mode, records, failures)
+        return records
+
+    def logs(
+        self, ids: IdOrIds, verbose: bool = False, *, errors: ErrorMode | None = None
+    ) -> dict[str, str] | None:
+        """What each session printed, by id: ``{id: text}``.
+
+        With ``verbose=True`` the text goes to the ``canfar.sessions`` logger (at INFO: see
+        ``canfar.configure_logging``) and ``None`` is returned. Failures as for :meth:`info`.
+        """
+        texts, failures, mode = self._each("logs", ids, self.log_text, errors)
+        result = None if verbose else texts
+        if verbose:
+            for session_id, text in texts.items():
+                log.info("Session ID: %s\n%s", session_id, text)
+        self._report("logs", mode, result, failures)
+        return result
+
+    def events(
+        self, ids: IdOrIds, verbose: bool = False, *, errors: ErrorMode | None = None
+    ) -> list[dict[str, str]] | None:
+        """Each session's scheduling events: ``[{id: text}, ...]`` in the order given.
+
+        ``verbose=True`` logs them instead, as :meth:`logs` does. Failures as for :meth:`info`.
+        """
+        texts, failures, mode = self._each("events", ids, self.event_text, errors)
+        result = None if verbose else [{sid: text} for sid, text in texts.items()]
+        if verbose:
+            for session_id, text in texts.items():
+                log.info("Session ID: %s\n%s", session_id, text)
+        self._report("events", mode, result, failures)
+        return result
+
     def stats(self) -> PlatformStats:
-        """Cores and memory in use and available."""
+        """Cores and memory in use and available; reads as the platform's record too
+        (``stats()["cores"]``)."""
         return self._call(self.backend.stats)
 
     def images(self, kind: str | None = None) -> list[Image]:
@@ -447,13 +679,34 @@ class Session:
         """What one session may request: cores, memory and GPUs on offer."""
         return self._call(self.backend.resources)
 
+    def available(self) -> bool:
+        """Whether the backend says it is available; one that cannot say is ``False``, with the
+        reason logged as a warning (a backend with no such check is available)."""
+        check = getattr(self.backend, "availability", None)
+        if check is None:
+            return True
+        try:
+            return bool(self._call(check))
+        except CanfarError as exc:
+            log.warning("availability: %s", exc)
+            return False
+
     def open_url(self, session_id: str) -> str:
         """The URL of an interactive session."""
         return self._call(self.backend.open_url, check_session_id(session_id))
 
+    def connect(self, ids: IdOrIds) -> None:
+        """Open each running session in the web browser; one that is not running (or has no
+        page) is logged as a warning and skipped."""
+        import webbrowser
+
+        urls, _, _ = self._each("connect", ids, self.open_url, "ignore")
+        for url in urls.values():
+            webbrowser.open(url)
+
     # -- ending ------------------------------------------------------------------------------
 
-    def destroy(self, ids: IdOrIds) -> dict[str, str | None]:
+    def delete(self, ids: IdOrIds) -> dict[str, str | None]:
         """Delete sessions (many are deleted concurrently where the backend can).
 
         The result maps each id to ``None`` (deleted) or the reason it was not; nothing is
@@ -461,9 +714,35 @@ class Session:
         """
         return self._call(self.backend.delete, check_ids(ids))
 
-    def renew(self, ids: IdOrIds) -> dict[str, str | None]:
-        """Extend interactive sessions' lifetime; shaped like :meth:`destroy`'s result."""
+    def extend(self, ids: IdOrIds) -> dict[str, str | None]:
+        """Renew interactive sessions' lifetime; shaped like :meth:`delete`'s result."""
         return self._call(self.backend.renew, check_ids(ids))
+
+    def _booleans(
+        self, what: str, reasons: dict[str, str | None], errors: object
+    ) -> dict[str, bool]:
+        mode = self._errors(errors)
+        failures = {sid: CanfarError(reason) for sid, reason in reasons.items() if reason}
+        for session_id, error in failures.items():
+            log.warning("%s: %s: %s", what, session_id, error)
+        result = {sid: reason is None for sid, reason in reasons.items()}
+        self._report(what, mode, result, failures)
+        return result
+
+    def destroy(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, bool]:
+        """Delete sessions: ``{id: True}`` for each deleted, ``{id: False}`` for each not.
+
+        A session not deleted is logged as a warning (with the reason), or raises
+        :class:`~canfar_core.errors.SessionRequestError` with ``errors="raise"``.
+        :meth:`delete` gives the reasons instead of booleans.
+        """
+        mode = self._errors(errors)
+        return self._booleans("destroy", self.delete(ids), mode)
+
+    def renew(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, bool]:
+        """Renew interactive sessions' lifetime; shaped like :meth:`destroy`'s result."""
+        mode = self._errors(errors)
+        return self._booleans("renew", self.extend(ids), mode)
 
     def matching(
         self,
@@ -472,7 +751,8 @@ class Session:
         status: StatusOrStatuses | None = None,
     ) -> list[SessionInfo]:
         """Sessions whose name starts with ``prefix`` (ignoring case: the platform lower-cases
-        names), of ``kind``, in ``status`` (one or several); each filter is optional."""
+        names), of ``kind``, in ``status`` (one or several); each filter is optional. In
+        :meth:`fetch`'s order."""
         wanted = _statuses(status)
         kind = self._check_kind(kind)
         # A backend written without subclassing Backend may lack list_matching.
@@ -484,7 +764,7 @@ class Session:
         lowered = prefix.lower() if prefix else None
         return [
             s
-            for s in sessions
+            for s in natural_order(sessions)
             if (lowered is None or s.name.lower().startswith(lowered))
             and (wanted is None or s.status in wanted)
         ]
@@ -492,17 +772,33 @@ class Session:
     def destroy_with(
         self,
         prefix: str | None = None,
+        *,
         kind: str | None = "headless",
         status: StatusOrStatuses | None = "Completed",
-    ) -> dict[str, str | None]:
-        """Delete every session :meth:`matching` finds; by default finished headless ones.
+        errors: ErrorMode | None = None,
+    ) -> dict[str, bool]:
+        """Delete every session whose name matches ``prefix``, of ``kind``, in ``status``; by
+        default finished headless ones. Returns :meth:`destroy`'s result (``{}`` when nothing
+        matched).
 
-        Returns :meth:`destroy`'s result (empty when nothing matched).
+        A ``prefix`` holding regular-expression characters (``.^$*+?{}[]\\|()``) is a regular
+        expression searched for in the name (``"^fit-[0-9]+$"``); any other prefix is matched
+        at the start of the name, ignoring case.
         """
-        found = self.matching(prefix=prefix, kind=kind, status=status)
+        mode = self._errors(errors)
+        if prefix is not None and not isinstance(prefix, str):
+            raise ValidationError(f"prefix must be a string, not {type(prefix).__name__}")
+        if prefix and not REGEX_CHARACTERS.isdisjoint(prefix):
+            try:
+                pattern = re.compile(prefix)
+            except re.error as exc:
+                raise ValidationError(f"'{prefix}' is not a regular expression: {exc}") from None
+            found = [s for s in self.matching(kind=kind, status=status) if pattern.search(s.name)]
+        else:
+            found = self.matching(prefix=prefix, kind=kind, status=status)
         if not found:
             return {}
-        return self.destroy([s.id for s in found])
+        return self.destroy([s.id for s in found], errors=mode)  # type: ignore[arg-type]
 
     # -- waiting -----------------------------------------------------------------------------
 

@@ -41,14 +41,14 @@ def report(session: Session, states: dict[str, SessionInfo]) -> int:
     failed = 0
     for session_id, state in states.items():
         print(f"== {state.name} ({session_id}): {state.status}")
-        print(session.logs(session_id), end="")
+        print(session.log_text(session_id), end="")
         failed += state.status == "Failed"
     return failed
 
 
 def main(argv: list[str]) -> int:
     image = argv[0] if argv else "images.canfar.net/skaha/astroml:latest"
-    session = Session()
+    session = Session(errors="raise")  # a replica that fails to launch raises LaunchError
     offer: ResourceContext = canfar.context.resources()
     headless: list[Image] = canfar.images.fetch(kind="headless")
     print(f"{session.context.name}: cores {offer.cores}, {len(headless)} headless images")
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
         print(f"still running after 10 minutes: {', '.join(err.pending)}", file=sys.stderr)
         return 1
     failed = report(session, states)
-    deleted: dict[str, str | None] = session.destroy(ids)
+    deleted: dict[str, str | None] = session.delete(ids)
     problems = [f"{sid}: {why}" for sid, why in deleted.items() if why is not None]
     for problem in problems:
         print(f"not deleted: {problem}", file=sys.stderr)

@@ -25,8 +25,18 @@ Strategies:
 * any other strategy an installed plugin registers: ``split(items, strategy="name")``, and
   ``strategies()`` lists them.
 
-Every function returns an iterator and checks the position when it is called, raising
-``ValueError`` naming the variable or argument and its bad value.
+``total`` is the number of replicas, as the platform client names it (``count`` is the same).
+Over a list, tuple or ``range``, ``chunk`` and ``stripe`` return a view of the share that has a
+``len()`` and can be iterated any number of times, so this runs every file::
+
+    my_files = distributed.chunk(all_files)
+    print(len(list(my_files)))
+    for f in my_files:
+        run_analysis(f)
+
+Over a generator or another one-pass iterable they return an iterator (read it once);
+``stripe`` streams it in constant memory. Every function checks the position when it is
+called, raising ``ValueError`` naming the variable or argument and its bad value.
 
 Importing this module is nearly free: it loads neither the plugin manager nor any plugin.
 ``chunk`` and ``stripe`` call the built-in strategies in :mod:`canfar_core.distribution`
@@ -50,34 +60,58 @@ if TYPE_CHECKING:
 __all__ = ["chunk", "position", "split", "strategies", "stripe"]
 
 
-def position(replica: int | None = None, count: int | None = None) -> tuple[int, int]:
+def _count(total: int | None, count: int | None) -> int | None:
+    """``total`` (the platform client's name) or ``count`` (ours): the same number."""
+    if total is None:
+        return count
+    if count is not None and count != total:
+        raise ValueError(f"total={total!r} and count={count!r} disagree; give one of them")
+    return total
+
+
+def position(
+    replica: int | None = None, count: int | None = None, total: int | None = None
+) -> tuple[int, int]:
     """This replica's ``(replica, count)``, 1-based, resolved as ``chunk`` and ``stripe`` do.
 
     Handy for naming outputs: ``f"catalogue-{position()[0]:03d}.fits"``.
     """
-    return _distribution.resolve_position(replica, count)
+    return _distribution.resolve_position(replica, _count(total, count))
 
 
-def chunk(items: Iterable[T], replica: int | None = None, count: int | None = None) -> Iterator[T]:
+def chunk(
+    items: Iterable[T],
+    replica: int | None = None,
+    total: int | None = None,
+    *,
+    count: int | None = None,
+) -> Iterator[T]:
     """This replica's contiguous block of ``items``; block sizes differ by at most one.
 
-    A list, tuple, ``range`` or other sequence is read by index: only the share is touched and
-    nothing is copied, so 10 million paths cost nothing extra. A generator or other unsized
+    A list, tuple, ``range`` or other sequence gives a view read by index: only the share is
+    touched and nothing is copied, so 10 million paths cost nothing extra; it has a ``len()``
+    and can be iterated more than once. A generator or other unsized
     iterable must be read to its end first (the block boundaries depend on the total): that
     costs one pass and, at its peak, memory for every item; use :func:`stripe` to stream it.
     """
-    replica_, count_ = _distribution.resolve_position(replica, count)
+    replica_, count_ = _distribution.resolve_position(replica, _count(total, count))
     return _distribution.chunk(items, replica_, count_)
 
 
-def stripe(items: Iterable[T], replica: int | None = None, count: int | None = None) -> Iterator[T]:
-    """Every ``count``-th item of ``items``, starting at item ``replica - 1`` (round robin).
+def stripe(
+    items: Iterable[T],
+    replica: int | None = None,
+    total: int | None = None,
+    *,
+    count: int | None = None,
+) -> Iterator[T]:
+    """Every ``total``-th item of ``items``, starting at item ``replica - 1`` (round robin).
 
-    Gives exactly the assignment of the CANFAR platform's other clients. A sequence is read by
-    index (only the share is touched); any other iterable, a generator included, is streamed in
-    one pass with constant memory.
+    Gives exactly the assignment of the CANFAR platform's other clients. A sequence gives a
+    view read by index (only the share is touched; ``len()`` and repeated iteration work); any
+    other iterable, a generator included, is streamed in one pass with constant memory.
     """
-    replica_, count_ = _distribution.resolve_position(replica, count)
+    replica_, count_ = _distribution.resolve_position(replica, _count(total, count))
     return _distribution.stripe(items, replica_, count_)
 
 
@@ -86,6 +120,8 @@ def split(
     strategy: str = "chunk",
     replica: int | None = None,
     count: int | None = None,
+    *,
+    total: int | None = None,
 ) -> Iterator[T]:
     """This replica's share of ``items`` by the registered strategy ``strategy``.
 
@@ -95,7 +131,7 @@ def split(
     from canfar_core.manager import get_manager
 
     run = get_manager().registry("strategies").get(strategy)
-    replica_, count_ = _distribution.resolve_position(replica, count)
+    replica_, count_ = _distribution.resolve_position(replica, _count(total, count))
     share: Iterator[T] = iter(run(items, replica_, count_))
     return share
 

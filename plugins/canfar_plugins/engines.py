@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from canfar_core import hookimpl
-from canfar_core.distribution import parse_int
+from canfar_core.distribution import PositionAnswer, parse_int
 from canfar_core.errors import ValidationError
 
 Position = tuple[int, "int | None"]
@@ -61,11 +61,7 @@ def slurm(environ: Mapping[str, str]) -> Position | None:
     if low is None and high is not None and total is not None:
         low = high - (total - 1) * step
     if low is None or (high is None and total is None):
-        raise ValidationError(
-            f"SLURM_ARRAY_TASK_ID={task} is set without SLURM_ARRAY_TASK_MIN and "
-            "SLURM_ARRAY_TASK_MAX (or SLURM_ARRAY_TASK_COUNT), so its place in the array is "
-            "unknown: pass replica= and count="
-        )
+        raise ValidationError(_slurm_missing(task, high, total))
     if high is None:
         assert total is not None
         high = low + (total - 1) * step
@@ -84,7 +80,28 @@ def slurm(environ: Mapping[str, str]) -> Position | None:
             f"SLURM_ARRAY_TASK_ID={task} is not in the job array "
             f"{low}-{high}" + (f":{step}" if step != 1 else "")
         )
-    return (task - low) // step + 1, count
+    return PositionAnswer((task - low) // step + 1, count, f"SLURM_ARRAY_TASK_ID={task}")
+
+
+def _slurm_missing(task: int, high: int | None, total: int | None) -> str:
+    """Why a Slurm task's place in its array is unknown, naming what is set and what is not.
+
+    The place needs ``SLURM_ARRAY_TASK_MIN`` with ``_MAX`` or ``_COUNT``, or ``_MAX`` with
+    ``_COUNT``; this is called when those are not there.
+    """
+    given = [f"SLURM_ARRAY_TASK_ID={task}"]
+    if high is not None:
+        given.append(f"SLURM_ARRAY_TASK_MAX={high}")
+        missing = "SLURM_ARRAY_TASK_MIN (or SLURM_ARRAY_TASK_COUNT)"
+    elif total is not None:
+        given.append(f"SLURM_ARRAY_TASK_COUNT={total}")
+        missing = "SLURM_ARRAY_TASK_MIN (or SLURM_ARRAY_TASK_MAX)"
+    else:
+        missing = "SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_MAX (or SLURM_ARRAY_TASK_COUNT)"
+    return (
+        f"{' and '.join(given)} {'are' if len(given) > 1 else 'is'} set without {missing}, so "
+        "this task's place in the array is unknown: pass replica= and count="
+    )
 
 
 def _zero_based(
@@ -109,7 +126,7 @@ def _zero_based(
                 f"{index_name}={index} is out of range: with {count_name}={count}, task "
                 f"indices run 0 to {count - 1}"
             )
-    return index + 1, count
+    return PositionAnswer(index + 1, count, f"{index_name}={index}")
 
 
 def kubernetes(environ: Mapping[str, str]) -> Position | None:

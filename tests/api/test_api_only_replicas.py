@@ -72,7 +72,9 @@ def test_the_async_session_relaunches_the_chosen_replicas(world):
 def test_a_failed_chosen_replica_is_reported_by_its_number(world):
     world.fail = lambda spec, replica: "quota exceeded" if replica == 7 else None
     with pytest.raises(LaunchError, match="1 of 2 replicas failed") as caught:
-        Session().create(name="fit", image=IMAGE, cmd="true", replicas=100, only_replicas=[3, 7])
+        Session(errors="raise").create(
+            name="fit", image=IMAGE, cmd="true", replicas=100, only_replicas=[3, 7]
+        )
     assert caught.value.failures == {7: "quota exceeded"}
     assert launched(world, caught.value.ids) == [("fit-3", "3", "100")]
 

@@ -49,7 +49,7 @@ def test_tutorial_snippet_runs_unchanged(world):
 
 def test_replicas_are_named_and_numbered_in_order(world):
     ids = Session().create(name="fit", image=IMAGE, cmd="python", args=["a.py"], replicas=3)
-    infos = [Session().info(i) for i in ids]
+    infos = [Session().find(i) for i in ids]
     assert [i.name for i in infos] == ["fit-1", "fit-2", "fit-3"]
     spec = world.specs[0]
     assert [spec.replica_env(k)["REPLICA_ID"] for k in (1, 2, 3)] == ["1", "2", "3"]
@@ -58,7 +58,7 @@ def test_replicas_are_named_and_numbered_in_order(world):
 
 def test_create_without_a_name_gets_one_from_the_image(world):
     (sid,) = Session().create(image=IMAGE, cmd="true")
-    assert Session().info(sid).name.startswith("astroml-")
+    assert Session().find(sid).name.startswith("astroml-")
 
 
 def test_args_given_as_a_string_are_split_like_a_shell(world):
@@ -66,9 +66,10 @@ def test_args_given_as_a_string_are_split_like_a_shell(world):
     assert world.specs[0].args == ["fit.py", "--label", "two words"]
 
 
-def test_options_after_the_image_must_be_named(world):
-    with pytest.raises(TypeError):
-        Session().create("job", IMAGE, "headless")  # type: ignore[misc]
+def test_positional_arguments_follow_the_platform_clients_order(world):
+    with pytest.raises(ValidationError, match="cores must be a number"):
+        Session().create("job", IMAGE, "headless")  # type: ignore[arg-type]
+    assert world.specs == []
 
 
 def test_fetch_filters_by_kind_and_status(world):
@@ -90,7 +91,7 @@ def test_fetch_refuses_unknown_filters(world, kwargs, needle):
 
 def test_destroy_removes_and_reports_each_id(world):
     ids = Session().create(name="x", image=IMAGE, cmd="true", replicas=2)
-    result = Session().destroy([*ids, "m9999999"])
+    result = Session().delete([*ids, "m9999999"])
     assert result[ids[0]] is None
     assert result[ids[1]] is None
     assert "m9999999" in result["m9999999"]
@@ -99,7 +100,7 @@ def test_destroy_removes_and_reports_each_id(world):
 
 def test_destroy_one_id_as_a_string(world):
     (sid,) = Session().create(image=IMAGE, cmd="true")
-    assert Session().destroy(sid) == {sid: None}
+    assert Session().destroy(sid) == {sid: True}
 
 
 def test_destroy_refuses_ids_that_are_not_ids_before_sending(world):
@@ -117,7 +118,7 @@ def test_destroy_with_matches_prefix_ignoring_case_and_defaults_to_completed_hea
     other = world.add("other-1", status="Completed")
     notebook = world.add("batch-nb", kind="notebook", status="Completed")
     result = Session().destroy_with(prefix="BATCH")
-    assert result == {gone: None}
+    assert result == {gone: True}
     assert set(world.sessions) == {keep_running, other, notebook}
 
 
@@ -233,7 +234,7 @@ def test_prepare_session_runs_for_every_launch_from_the_api(world, canfar_plugin
 def test_a_partial_launch_raises_with_the_ids_that_launched(world):
     world.fail = lambda spec, replica: "no capacity" if replica in (2, 4) else None
     with pytest.raises(LaunchError) as caught:
-        Session().create(name="p", image=IMAGE, cmd="true", replicas=4)
+        Session().create(name="p", image=IMAGE, cmd="true", replicas=4, errors="raise")
     assert len(caught.value.ids) == 2
     assert caught.value.failures == {2: "no capacity", 4: "no capacity"}
     assert "2 of 4" in str(caught.value)
@@ -286,7 +287,7 @@ def test_async_session_launches_and_watches_many_at_once(world):
     async def main() -> tuple[list[str], list[SessionInfo], dict[str, SessionInfo]]:
         async with AsyncSession() as session:
             ids = await session.create(name="a", image=IMAGE, cmd="true", replicas=5)
-            infos = await asyncio.gather(*(session.info(i) for i in ids))
+            infos = await asyncio.gather(*(session.find(i) for i in ids))
             states = await session.wait(ids, poll=0)
             return ids, list(infos), states
 

@@ -26,7 +26,7 @@ def local(canfar_home, tmp_path, monkeypatch):
     yield session
     leftovers = [s.id for s in session.fetch()]
     if leftovers:
-        session.destroy(leftovers)
+        session.delete(leftovers)
 
 
 def test_create_logs_ps_delete_on_the_local_backend(local, run):

@@ -283,4 +283,58 @@ def test_ctrl_c_during_wait_says_what_still_runs_and_exits_130(world, run, monke
 def test_help_shows_the_command_form(world, run):
     result = run("create", "--help")
     assert result.code == 0
-    assert "KIND IMAGE [--] [CMD [ARGS]...]" in result.out
+    assert "[KIND] [IMAGE] [--] [CMD [ARGS]...]" in result.out
+
+
+def test_config_defaults_stand_in_for_kind_image_and_resources(world, run):
+    for key, value in [
+        ("defaults.image", IMAGE),
+        ("defaults.cores", "2"),
+        ("defaults.ram", "8"),
+        ("defaults.gpus", "1"),
+    ]:
+        assert run("config", "set", key, value).code == 0
+    result = run("create", "headless", "--", "python", "fit.py")
+    assert result.code == 0, result.err
+    (spec,) = world.specs
+    assert (spec.kind, spec.image, spec.cmd, spec.args) == ("headless", IMAGE, "python", ["fit.py"])
+    assert (spec.cores, spec.ram, spec.gpus) == (2.0, 8.0, 1)
+
+
+def test_config_default_kind_and_image_need_no_positionals(world, run):
+    assert run("config", "set", "defaults.kind", "notebook").code == 0
+    assert run("config", "set", "defaults.image", IMAGE).code == 0
+    result = run("create", "--name", "nb")
+    assert result.code == 0, result.err
+    (spec,) = world.specs
+    assert (spec.kind, spec.image, spec.name) == ("notebook", IMAGE, "nb")
+
+
+@pytest.fixture
+def builtin_plugins_only(canfar_home, monkeypatch):
+    """No installed site plugin fills in its own default image."""
+    from canfar_core.manager import reset_manager
+    from tests.faults.harness import third_party_plugins
+
+    monkeypatch.setenv("CANFAR_DISABLE_PLUGINS", ",".join(third_party_plugins()))
+    reset_manager()
+    yield
+    reset_manager()
+
+
+def test_no_image_and_no_default_says_how_to_set_one(builtin_plugins_only, world, run):
+    result = run("create", "headless", "--", "true")
+    assert result.code == 2
+    assert "canfar config set defaults.image" in result.err
+    assert not world.specs
+
+
+def test_config_default_backend_applies_to_the_cli_and_python(world, run, monkeypatch):
+    from canfar.sessions import Session
+
+    monkeypatch.delenv("CANFAR_BACKEND")
+    assert run("config", "set", "defaults.backend", "memory").code == 0
+    result = run("create", "-q", "headless", IMAGE, "--", "true")
+    assert result.code == 0, result.err
+    assert result.out.split() == list(world.sessions)
+    assert Session().fetch() != []

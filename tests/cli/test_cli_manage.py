@@ -404,7 +404,31 @@ def test_delete_all_deletes_the_pending_and_running_sessions_only(world, run):
     assert sorted(sid for call in world.delete_calls for sid in call) == sorted([running, pending])
 
 
-def test_delete_without_ids_points_at_all(world, run):
-    result = run("delete")
-    assert result.code == 2
-    assert "--all" in result.err
+@pytest.mark.parametrize(
+    ("argv", "note"),
+    [
+        (["delete"], "Nothing to delete: no session ids were given."),
+        (["wait"], "Nothing to wait for: no session ids were given."),
+        (["logs", "-o", "saved"], "Nothing to save: no session ids were given."),
+    ],
+)
+def test_an_empty_id_list_from_ps_q_is_a_note_and_exit_0(world, run, argv, note, tmp_path):
+    """`canfar delete $(canfar ps -q)` and the like, when nothing runs."""
+    assert run("ps", "-q").out == ""
+    result = run(*argv)
+    assert result.code == 0, result.err
+    assert note in result.err
+    assert result.out == ""
+    assert world.delete_calls == []
+
+
+def test_logs_with_no_id_and_nowhere_to_save_is_a_usage_error(world, run):
+    assert run("logs").code == 2
+
+
+def test_info_labels_and_values_read_as_words(world, run):
+    sid = world.add("x", extra={"fixedResources": False, "isGPU": True, "requestedRAM": 8.0})
+    lines = [" ".join(line.split()) for line in run("info", sid).out.splitlines()]
+    assert "fixed resources: no" in lines
+    assert "is GPU: yes" in lines
+    assert "requested RAM: 8" in lines

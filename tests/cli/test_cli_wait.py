@@ -75,3 +75,17 @@ def test_an_unknown_session_is_named(world, run):
     result = run("wait", "m9999999")
     assert result.code == 1
     assert "m9999999" in result.err
+
+
+@pytest.mark.parametrize("command", ["wait", "create"])
+def test_a_timeout_that_is_not_a_number_of_seconds_is_a_usage_error(world, run, command):
+    sid = world.add("x")
+    argv = ["wait", sid] if command == "wait" else ["create", "--wait", "headless", "img/x:1"]
+    result = run(*argv, "--timeout", "nan")
+    assert result.code == 2
+    assert "--timeout" in result.err
+
+
+def test_the_public_clients_status_words_are_understood(world, run):
+    sid = world.add("job", status="Completed")
+    assert run("wait", "--status", "Succeeded", sid).code == 0

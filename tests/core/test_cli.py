@@ -321,3 +321,23 @@ def test_canfar_alone_shows_the_help_as_a_usage_error(capsys):
     assert (code, out) == (2, "")
     assert err.startswith("Usage: canfar [OPTIONS] COMMAND [ARGS]...")
     assert "Commands:" in err
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_help_shows_every_command_summary_whole(monkeypatch, columns):
+    """``canfar --help`` lists each command with a summary that is not cut off with "..."."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "COLUMNS": columns}
+    done = subprocess.run(
+        [sys.executable, "-m", "canfar_core.cli", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    commands = done.stdout.split("Commands:", 1)[1].splitlines()
+    cut = [line.strip() for line in commands if line.rstrip().endswith("...")]
+    assert cut == []

@@ -87,3 +87,47 @@ def test_help_imports_no_heavy_module_of_a_builtin_plugin(modules):
 def test_help_does_load_every_builtin_plugin(modules):
     # Otherwise the two tests above would pass by loading nothing.
     assert entry_point_modules() <= set(modules)
+
+
+#: Finds this replica's position from the environment it is given, then writes the names of the
+#: modules it imported to the file named by its argument.
+POSITION_PROGRAM = """
+import sys
+from canfar.helpers import distributed
+print(*distributed.position())
+with open(sys.argv[1], "w") as out:
+    out.write("\\n".join(sorted(sys.modules)))
+"""
+
+#: Each engine's variables for replica 3 of 4.
+ENGINE_VARIABLES = {
+    "canfar": {"REPLICA_ID": "3", "REPLICA_COUNT": "4"},
+    "slurm": {"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "4"},
+    "kubernetes": {"JOB_COMPLETION_INDEX": "2", "REPLICA_COUNT": "4"},
+    "aws-batch": {"AWS_BATCH_JOB_ARRAY_INDEX": "2", "AWS_BATCH_JOB_ARRAY_SIZE": "4"},
+    "google-batch": {"BATCH_TASK_INDEX": "2", "BATCH_TASK_COUNT": "4"},
+}
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINE_VARIABLES))
+def test_a_replica_finds_its_position_without_click_or_unneeded_plugins(tmp_path, engine):
+    """docs/architecture.md: a batch replica pays neither click nor requests nor any plugin it
+    does not need, under every built-in engine."""
+    import os
+
+    listing = tmp_path / "modules.txt"
+    env = {k: v for k, v in os.environ.items() if k not in ("REPLICA_ID", "REPLICA_COUNT")}
+    env.update(ENGINE_VARIABLES[engine])
+    result = subprocess.run(
+        [sys.executable, "-c", POSITION_PROGRAM, str(listing)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3", "4"]
+    loaded = listing.read_text().split("\n")
+    assert [m for m in loaded if m.split(".")[0] == "click" or m in FORBIDDEN] == []
+    builtin_plugins = [m for m in loaded if m.startswith("canfar_plugins.")]
+    assert set(builtin_plugins) <= {"canfar_plugins.engines"}

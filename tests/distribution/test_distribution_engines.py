@@ -153,6 +153,16 @@ def test_the_built_in_engines_ignore_an_environment_that_is_not_theirs():
         ),
         ({"SLURM_ARRAY_TASK_ID": "3"}, "SLURM_ARRAY_TASK_ID=3 is set without SLURM_ARRAY_TASK_MIN"),
         (
+            {"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4"},
+            "SLURM_ARRAY_TASK_ID=3 and SLURM_ARRAY_TASK_COUNT=4 are set without "
+            "SLURM_ARRAY_TASK_MIN (or SLURM_ARRAY_TASK_MAX), so",
+        ),
+        (
+            {"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MAX": "4"},
+            "SLURM_ARRAY_TASK_ID=3 and SLURM_ARRAY_TASK_MAX=4 are set without "
+            "SLURM_ARRAY_TASK_MIN (or SLURM_ARRAY_TASK_COUNT), so",
+        ),
+        (
             {"SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "3"},
             "SLURM_ARRAY_TASK_ID=9 is not in the job array 0-3",
         ),
@@ -205,13 +215,12 @@ def test_the_built_in_engines_ignore_an_environment_that_is_not_theirs():
         ),
         (
             {"JOB_COMPLETION_INDEX": "2"},
-            "replica 3 (from the canfar_replica_position hook) is set but the replica count is "
+            "JOB_COMPLETION_INDEX=2 (replica 3) is set but the replica count is "
             "unknown: set REPLICA_COUNT or pass count=",
         ),
         (
             {"JOB_COMPLETION_INDEX": "2", "REPLICA_COUNT": "2"},
-            "replica 3 (from the canfar_replica_position hook) is out of range: with "
-            "REPLICA_COUNT=2",
+            "JOB_COMPLETION_INDEX=2 (replica 3) is out of range: with REPLICA_COUNT=2",
         ),
         (
             {"AWS_BATCH_JOB_ARRAY_INDEX": "4", "AWS_BATCH_JOB_ARRAY_SIZE": "4"},

@@ -7,6 +7,7 @@ following any printed hint (0).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -15,6 +16,8 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from tests.fakeskaha.server import wait_until
 
@@ -103,3 +106,60 @@ def test_ctrl_c_in_create_r100_prints_every_id_that_exists_and_0_duplicates_afte
     duplicates = sum(count - 1 for count in names.values())
     assert duplicates == 0, names
     assert set(names) == {f"fit-{k}" for k in range(1, 101)}
+
+
+API_LAUNCH = """
+import json
+from canfar.errors import LaunchInterrupted
+from canfar.sessions import Session
+
+try:
+    Session().create(name="api", image="skaha/astroml", cmd="true", replicas=100)
+except LaunchInterrupted as err:
+    print(json.dumps({"ids": err.ids, "uncertain": sorted(err.uncertain),
+                      "not_sent": err.not_sent, "interrupt": isinstance(err, KeyboardInterrupt)}))
+"""
+
+
+def test_ctrl_c_in_the_python_api_launch_gives_the_caller_every_id_that_exists(fake):
+    fake.inject("POST", SESSION_LIST, times=10)
+    fake.inject("POST", SESSION_LIST, delay_after=60, times=None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", API_LAUNCH],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        assert wait_until(lambda: len(fake.requests_to("POST")) >= 26, timeout=30)
+        time.sleep(0.2)
+        pressed = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        took = time.monotonic() - pressed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
+    report = json.loads(out)
+    assert report["interrupt"] is True
+    assert sorted(report["ids"]) == sorted(s.id for s in fake.live_sessions())
+    assert len(report["ids"]) == 26
+    assert report["not_sent"] == list(range(27, 101))
+    assert report["uncertain"] == []
+
+
+@pytest.mark.parametrize("output", ["-q", "--json"])
+def test_ctrl_c_while_waiting_still_prints_the_ids_with_q_and_json(fake, output):
+    fake.pending_seconds = 3600  # the sessions stay Pending
+    args = ["create", "headless", "skaha/astroml", "-r", "2", "--wait", output, "--", "true"]
+    done, took = interrupt(args, lambda: len(fake.requests_to("GET")) >= 1)
+    assert done.returncode == 130, done.stderr
+    assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
+    ids = sorted(s.id for s in fake.live_sessions())
+    if output == "-q":
+        assert sorted(done.stdout.split()) == ids
+    else:
+        assert sorted(e["id"] for e in json.loads(done.stdout)["sessions"]) == ids

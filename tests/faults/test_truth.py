@@ -225,3 +225,90 @@ def test_create_json_prints_the_document_when_every_replica_fails(run, fake):
     document = json.loads(result.out)
     assert document["sessions"] == []
     assert [f["replica"] for f in document["failures"]] == [1, 2]
+
+
+def test_logs_streams_the_output_instead_of_holding_copies_of_it(run, fake):
+    size = 20_000_000
+    session_id = fake.add_session(name="chatty", logs="x" * (size - 1) + "\n")
+    tracemalloc.start()
+    try:
+        result = run("logs", session_id)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.code == 0, result.err
+    assert len(result.out) == size
+    # The fake server's copy of the body and the captured stdout are a log's worth each; the
+    # client streams, adding little (holding the answer, its text and its bytes made 5 x).
+    assert peak < 2.5 * size, f"peak {peak / size:.1f} x the log"
+
+
+def test_logs_follow_polls_less_often_while_nothing_new_comes(run, fake, monkeypatch):
+    import threading
+
+    session_id = fake.add_session(name="quiet", logs="started\n")
+    threading.Timer(2.5, fake.set_status, (session_id, "Completed")).start()
+    result = run("logs", "-f", session_id)
+    assert result.code == 0, result.err
+    assert result.out == "started\n"
+    polls = len(fake.requests_to("GET", ONE_SESSION))
+    # Polls 1 s apart would make 8 requests by 2.5 s (4 of info, 4 of the log); pauses of 1
+    # then 2 s make 6. The service cannot send a log from an offset: each poll gets all of it.
+    assert polls <= 6, polls
+
+
+def test_an_unbalanced_quote_in_args_is_a_clear_error(fake):
+    from canfar.errors import ValidationError
+    from canfar.sessions import Session
+
+    with pytest.raises(ValidationError, match="no closing quotation"):
+        Session().create(name="q", image="skaha/astroml", cmd="echo", args="it's")
+    assert fake.requests_to("POST") == []
+
+
+def test_a_plain_http_server_url_is_saved_with_a_warning(run):
+    result = run(
+        "auth", "login", "--url", "http://sp.example.org/skaha", "--token-stdin", "--no-verify",
+        stdin="tok-0123456789abcdef",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "Warning: http://sp.example.org/skaha is plain http" in result.err
+    assert "sp.example.org" in run("auth", "list").out
+
+
+def test_a_password_in_the_server_url_is_never_printed(run, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CANFAR_URL", f"http://jdoe:hunter2-secret@127.0.0.1:{port}/skaha")
+    monkeypatch.setenv("CANFAR_TOKEN", "tok-0123456789abcdef")
+    for args in (["ps"], ["info", "abc123"], ["create", "headless", "skaha/astroml", "true"]):
+        result = run(*args)
+        assert result.code != 0
+        assert "hunter2-secret" not in result.out + result.err
+
+
+def test_ps_and_info_show_terminal_escapes_from_the_server_escaped(run, fake):
+    session_id = fake.add_session(name="job", image="evil\x1b]0;pwned\x07\x1b[2J:latest")
+    for args in (["ps"], ["info", session_id]):
+        result = run(*args)
+        assert result.code == 0, result.err
+        assert "\x1b" not in result.out
+        assert "\\x1b" in result.out
+
+
+def test_replicas_never_sent_are_reported_as_not_sent(run, fake):
+    """Credentials refused part way: the launch stops, and the replicas it never sent are
+    named as not sent (they do not exist), not as 'may have been created'."""
+    fake.inject("POST", SESSION_LIST, times=3)
+    fake.inject("POST", SESSION_LIST, 401, times=None)
+    result = run(*CREATE, "-r", "40", "--json", "--", "true")
+    assert result.code == 1
+    document = json.loads(result.out)
+    sent = len(fake.requests_to("POST"))
+    assert len(document["sessions"]) == 3
+    assert len(document["not_sent"]) == 40 - sent > 0
+    assert document["uncertain"] == []
+    assert "may have been created" not in result.err

@@ -90,3 +90,11 @@ def canfar_command(*args: str) -> list[str]:
 linux_only = pytest.mark.skipif(
     not os.path.isdir("/proc/self"), reason="reads process groups from /proc"
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_runtime_note_given_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a new process would: the no-container-runtime note not yet given."""
+    from canfar_plugins.local import backend
+
+    monkeypatch.setattr(backend, "_said_no_container_runtime", False)

@@ -29,7 +29,7 @@ def test_three_replicas_each_print_their_replica_id(session):
     assert [infos[i].name for i in ids] == ["echo-1", "echo-2", "echo-3"]
     assert {infos[i].status for i in ids} == {"Completed"}
     assert {infos[i].exit_code for i in ids} == {0}
-    assert [session.logs(i) for i in ids] == [f"replica {k} of 3\n" for k in (1, 2, 3)]
+    assert [session.log_text(i) for i in ids] == [f"replica {k} of 3\n" for k in (1, 2, 3)]
 
 
 def test_one_replica_keeps_its_name_and_still_gets_replica_variables(session):
@@ -38,7 +38,7 @@ def test_one_replica_keeps_its_name_and_still_gets_replica_variables(session):
     )
     info = wait_final(session, [session_id])[session_id]
     assert info.name == "solo"
-    assert session.logs(session_id) == "1/1\n"
+    assert session.log_text(session_id) == "1/1\n"
 
 
 def test_examples_echo_runs_from_the_create_directory(session, workdir):
@@ -52,9 +52,9 @@ def test_examples_echo_runs_from_the_create_directory(session, workdir):
         image="skaha/astroml:latest", cmd="python", args=["examples/echo.py"], replicas=2
     )
     wait_final(session, ids)
-    assert session.logs(ids[0]) == f"{workdir} [0, 1, 2]\n"
-    assert session.logs(ids[1]) == f"{workdir} [3, 4, 5]\n"
-    assert session.info(ids[0]).extra["workdir"] == str(workdir)
+    assert session.log_text(ids[0]) == f"{workdir} [0, 1, 2]\n"
+    assert session.log_text(ids[1]) == f"{workdir} [3, 4, 5]\n"
+    assert session.find(ids[0]).extra["workdir"] == str(workdir)
 
 
 def test_user_environment_and_arguments_reach_the_command_unchanged(session):
@@ -66,7 +66,7 @@ def test_user_environment_and_arguments_reach_the_command_unchanged(session):
         cores=1,
     )
     wait_final(session, [session_id])
-    assert session.logs(session_id) == "['a b', \"'c'\"] x=y z\n"
+    assert session.log_text(session_id) == "['a b', \"'c'\"] x=y z\n"
 
 
 def test_logs_are_the_exact_bytes_written_to_stdout_and_stderr(session):
@@ -76,7 +76,7 @@ def test_logs_are_the_exact_bytes_written_to_stdout_and_stderr(session):
     )
     [session_id] = session.create(image="img/x:1", cmd=sys.executable, args=["-c", code])
     wait_final(session, [session_id])
-    assert session.logs(session_id) == "tab\there\r\n\x1b[31mred\x1b[0m [b]x[/b]\nto stderr\n"
+    assert session.log_text(session_id) == "tab\there\r\n\x1b[31mred\x1b[0m [b]x[/b]\nto stderr\n"
 
 
 def test_exit_codes_decide_completed_or_failed(session):
@@ -86,14 +86,14 @@ def test_exit_codes_decide_completed_or_failed(session):
     infos = wait_final(session, [ok, bad])
     assert (infos[ok].status, infos[ok].exit_code) == ("Completed", 0)
     assert (infos[bad].status, infos[bad].exit_code) == ("Failed", 3)
-    assert "exit code 3" in session.events(bad)
+    assert "exit code 3" in session.event_text(bad)
 
 
 def test_a_missing_command_fails_with_the_shell_message_in_the_log(session):
     [session_id] = session.create(image="img/x:1", cmd="no-such-command-here")
     info = wait_final(session, [session_id])[session_id]
     assert (info.status, info.exit_code) == ("Failed", 127)
-    assert "no-such-command-here" in session.logs(session_id)
+    assert "no-such-command-here" in session.log_text(session_id)
 
 
 def test_the_host_environment_warning_is_printed_once_per_create(session, capsys):
@@ -115,7 +115,7 @@ def test_follow_logs_yields_output_as_it_comes_until_the_session_ends(session):
         pieces.append((time.monotonic() - started, text))
     assert "".join(text for _, text in pieces) == "0\n1\n2\n"
     assert len(pieces) >= 2  # it streamed, rather than waiting for the end
-    assert session.info(session_id).status == "Completed"
+    assert session.find(session_id).status == "Completed"
 
 
 def test_follow_logs_keeps_multibyte_characters_whole(session):
@@ -131,7 +131,7 @@ def test_follow_logs_keeps_multibyte_characters_whole(session):
 def test_events_tell_when_it_was_created_started_and_how_it_ended(session, workdir):
     [session_id] = session.create(image="skaha/astroml:latest", cmd="sh", args=["-c", "exit 0"])
     wait_final(session, [session_id])
-    text = session.events(session_id)
+    text = session.event_text(session_id)
     lines = text.splitlines()
     assert lines[0].split() == ["TIME", "EVENT", "MESSAGE"]
     assert [line.split()[1] for line in lines[1:]] == ["Created", "Started", "Exited"]
@@ -142,7 +142,7 @@ def test_events_tell_when_it_was_created_started_and_how_it_ended(session, workd
 
 
 def test_unknown_sessions_are_not_found(session):
-    for call in (session.info, session.logs, session.events):
+    for call in (session.find, session.log_text, session.event_text):
         with pytest.raises(NotFound, match="abcdefgh"):
             call("abcdefgh")
 
@@ -160,10 +160,10 @@ def test_replicas_outlive_the_process_that_launched_them(session, state_root):
         [sys.executable, "-c", launcher], capture_output=True, text=True, timeout=30, check=True
     )
     session_id = done.stdout.strip()
-    assert session.info(session_id).status == "Running"  # the launcher is gone, it is not
+    assert session.find(session_id).status == "Running"  # the launcher is gone, it is not
     info = wait_final(session, [session_id])[session_id]
     assert (info.status, info.exit_code) == ("Failed", 4)
-    assert session.logs(session_id) == "done\n"
+    assert session.log_text(session_id) == "done\n"
 
 
 def test_a_finished_session_gets_its_status_from_its_exit_file(session, state_root):
@@ -174,7 +174,7 @@ def test_a_finished_session_gets_its_status_from_its_exit_file(session, state_ro
     exit_file = state_root / "exit" / session_id
     wait_for(exit_file.exists, what="the exit file")
     assert Store(state_root).get(session_id).status == "Running"  # as last recorded
-    info = session.info(session_id)
+    info = session.find(session_id)
     assert (info.status, info.exit_code) == ("Failed", 6)
     assert Store(state_root).get(session_id).status == "Failed"  # and now recorded
 
@@ -182,7 +182,7 @@ def test_a_finished_session_gets_its_status_from_its_exit_file(session, state_ro
 def test_logs_live_in_the_state_folder(session, state_root):
     [session_id] = session.create(image="img/x:1", cmd="echo", args=["hi"])
     wait_final(session, [session_id])
-    log = Path(session.info(session_id).extra["log"])
+    log = Path(session.find(session_id).extra["log"])
     assert log == state_root / "logs" / f"{session_id}.log"
     assert log.read_bytes() == b"hi\n"
     assert (state_root / "sessions.sqlite3").stat().st_mode & 0o077 == 0
@@ -210,7 +210,7 @@ def test_one_replica_failing_to_start_leaves_the_others_running(session, monkeyp
 
     _failing_spawn(monkeypatch, 2, OSError(errno.ENOSPC, "No space left on device"))
     with pytest.raises(LaunchError) as caught:
-        session.create(name="part", image="img/x:1", cmd="true", replicas=3)
+        session.create(name="part", image="img/x:1", cmd="true", replicas=3, errors="raise")
     assert caught.value.failures == {2: "could not start: No space left on device"}
     assert len(caught.value.ids) == 2
     assert sorted(s.name for s in session.fetch()) == ["part-1", "part-3"]

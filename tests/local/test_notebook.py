@@ -73,7 +73,7 @@ def test_jupyter_lab_is_found_beside_the_interpreter_then_on_path(tmp_path, monk
 
 def test_a_notebook_serves_on_loopback_behind_its_token(session, fake_lab, workdir):
     [session_id] = session.create(image="skaha/astroml:latest", kind="notebook", name="nb")
-    assert session.info(session_id).status == "Pending"  # not listening yet
+    assert session.find(session_id).status == "Pending"  # not listening yet
     info = session.wait([session_id], status="Running", timeout=15, poll=0.05)[session_id]
     url = session.open_url(session_id)
     assert url == info.connect_url
@@ -84,7 +84,7 @@ def test_a_notebook_serves_on_loopback_behind_its_token(session, fake_lab, workd
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(url.split("?")[0] + "?token=wrong", timeout=5)
     assert f"--ServerApp.root_dir={workdir}" in info.extra["command"]
-    assert session.destroy(session_id) == {session_id: None}
+    assert session.delete(session_id) == {session_id: None}
 
 
 @linux_only
@@ -92,11 +92,11 @@ def test_the_token_is_never_on_a_command_line(session, fake_lab):
     [session_id] = session.create(image="skaha/astroml:latest", kind="notebook")
     session.wait([session_id], status="Running", timeout=15, poll=0.05)
     token = session.open_url(session_id).split("token=")[1]
-    pgid = session.info(session_id).extra["pgid"]
+    pgid = session.find(session_id).extra["pgid"]
     for pid in group_pids(pgid):
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             assert token.encode() not in handle.read()
-    assert token not in session.info(session_id).extra["command"]
+    assert token not in session.find(session_id).extra["command"]
 
 
 def test_two_notebooks_get_two_ports_and_two_tokens(session, fake_lab):

@@ -31,7 +31,12 @@ def test_a_chosen_replica_that_cannot_start_is_reported_by_its_number(session, m
     _failing_spawn(monkeypatch, 2, OSError(errno.ENOSPC, "No space left on device"))
     with pytest.raises(LaunchError, match="1 of 3 replicas failed") as caught:
         session.create(
-            name="part", image="img/x:1", cmd="true", replicas=10, only_replicas=[9, 3, 6]
+            name="part",
+            image="img/x:1",
+            cmd="true",
+            replicas=10,
+            only_replicas=[9, 3, 6],
+            errors="raise",
         )
     assert caught.value.failures == {6: "could not start: No space left on device"}
-    assert [session.info(sid).name for sid in caught.value.ids] == ["part-3", "part-9"]
+    assert [session.find(sid).name for sid in caught.value.ids] == ["part-3", "part-9"]

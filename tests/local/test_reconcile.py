@@ -14,19 +14,19 @@ def test_a_killed_process_group_is_failed_with_no_exit_code(session):
     """Wrapper and command killed together (as by an OOM killer or a reboot): no code is known."""
     [session_id] = session.create(image="img/x:1", cmd="sleep", args=["300"])
     session.wait([session_id], status="Running", timeout=10, poll=0.02)
-    os.killpg(session.info(session_id).extra["pgid"], signal.SIGKILL)
+    os.killpg(session.find(session_id).extra["pgid"], signal.SIGKILL)
     info = wait_final(session, [session_id])[session_id]
     assert info.status == "Failed"
     assert info.exit_code is None
     assert "without recording an exit code" in info.extra["reason"]
-    assert "Lost" in session.events(session_id)
+    assert "Lost" in session.event_text(session_id)
     assert [s.id for s in session.fetch(status="Failed")] == [session_id]
 
 
 @linux_only
 def test_a_command_killed_by_a_signal_is_failed_with_128_plus_the_signal(session):
     [session_id] = session.create(image="img/x:1", cmd="sleep", args=["300"])
-    pgid = session.info(session_id).extra["pgid"]
+    pgid = session.find(session_id).extra["pgid"]
     wait_for(lambda: len(group_pids(pgid)) == 2, what="sleep to start")
     [sleeper] = [pid for pid in group_pids(pgid) if pid != pgid]
     os.kill(sleeper, signal.SIGKILL)  # the command, not its wrapper: the code is recorded
@@ -39,14 +39,14 @@ def test_a_command_killed_by_a_signal_is_failed_with_128_plus_the_signal(session
 def test_a_killed_wrapper_leaves_the_command_running_then_failed(session):
     code = "import time; time.sleep(0.6); print('finished', flush=True)"
     [session_id] = session.create(image="img/x:1", cmd=sys.executable, args=["-c", code])
-    pgid = session.info(session_id).extra["pgid"]
+    pgid = session.find(session_id).extra["pgid"]
     wait_for(lambda: len(group_pids(pgid)) >= 2, what="python to start")
     os.kill(pgid, signal.SIGKILL)  # the wrapper alone
     time.sleep(0.05)
-    assert session.info(session_id).status == "Running"  # its command still runs
+    assert session.find(session_id).status == "Running"  # its command still runs
     info = wait_final(session, [session_id])[session_id]
     assert (info.status, info.exit_code) == ("Failed", None)
-    assert session.logs(session_id) == "finished\n"
+    assert session.log_text(session_id) == "finished\n"
 
 
 def test_an_interrupted_launch_is_failed_not_pending_forever(session, state_root, workdir):
@@ -70,10 +70,10 @@ def test_an_interrupted_launch_is_failed_not_pending_forever(session, state_root
             )
         ]
     )
-    info = session.info("abandon1")
+    info = session.find("abandon1")
     assert info.status == "Failed"
     assert "interrupted" in info.extra["reason"]
-    assert session.destroy("abandon1") == {"abandon1": None}
+    assert session.delete("abandon1") == {"abandon1": None}
 
 
 def test_the_database_survives_a_new_backend_and_a_new_process(session, state_root):

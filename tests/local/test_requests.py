@@ -35,7 +35,7 @@ def test_a_request_the_machine_can_hold_runs_with_omp_threads_set(session):
     )
     info = wait_final(session, [session_id])[session_id]
     assert (info.cores, info.ram) == (1, 0.5)
-    assert session.logs(session_id) == "1\n"
+    assert session.log_text(session_id) == "1\n"
 
 
 def test_gpus_the_machine_does_not_have_are_refused(session):
@@ -64,7 +64,7 @@ def test_a_missing_working_directory_is_refused(session, tmp_path):
 def test_workdir_option_chooses_where_replicas_run(session, tmp_path):
     [session_id] = session.create(image="img/x:1", cmd="pwd", workdir=str(tmp_path))
     wait_final(session, [session_id])
-    assert session.logs(session_id) == f"{tmp_path}\n"
+    assert session.log_text(session_id) == f"{tmp_path}\n"
 
 
 def test_open_url_of_a_headless_session_is_refused(session):
@@ -81,7 +81,7 @@ def test_stats_count_this_machine_and_its_running_sessions(session):
     assert stats.ram_available_gb == pytest.approx(machine.total_memory_gb(), abs=0.01)
     assert stats.sessions_running == 2
     assert (stats.cores_requested, stats.ram_requested_gb) == (2, 2)
-    session.destroy(ids)
+    session.delete(ids)
     assert session.stats().sessions_running == 0
 
 
@@ -102,9 +102,17 @@ def test_images_lists_the_images_sessions_were_created_with(session):
     assert session.images(kind="notebook") == []
 
 
-def test_renew_is_a_harmless_no_op(session):
+def test_renewing_a_running_session_is_a_harmless_no_op(session):
+    [session_id] = session.create(image="img/x:1", cmd="sleep", args=["30"])
+    assert session.extend([session_id, "zzzzzzzz"]) == {session_id: None, "zzzzzzzz": "not found"}
+    session.destroy([session_id])
+
+
+def test_a_finished_session_cannot_be_renewed_and_says_so(session):
     [session_id] = session.create(image="img/x:1", cmd="true")
-    assert session.renew([session_id, "zzzzzzzz"]) == {session_id: None, "zzzzzzzz": "not found"}
+    wait_final(session, [session_id])
+    reason = session.extend([session_id])[session_id]
+    assert reason == "it has ended (Completed): a finished session cannot be renewed"
 
 
 def test_running_sessions_report_the_memory_they_use(session):
@@ -114,10 +122,10 @@ def test_running_sessions_report_the_memory_they_use(session):
     [session_id] = session.create(image="img/x:1", cmd=sys.executable, args=["-c", code])
     from tests.local.conftest import wait_for
 
-    wait_for(lambda: session.logs(session_id) == "ok\n", what="the allocation")
+    wait_for(lambda: session.log_text(session_id) == "ok\n", what="the allocation")
     if not os.path.isdir("/proc/self"):
         pytest.skip("memory is read from /proc")
-    assert session.info(session_id).ram_in_use >= 0.06
+    assert session.find(session_id).ram_in_use >= 0.06
     [listed] = session.fetch()
     assert listed.ram_in_use >= 0.06
 

@@ -103,7 +103,7 @@ def test_auto_falls_back_to_the_host_and_says_so(session, fake_bin, monkeypatch,
     fake_bin("docker")
     monkeypatch.setenv("FAKE_RUNTIME_BROKEN", "1")
     [session_id] = session.create(image="img/x:1", cmd="true", runtime="auto")
-    assert session.info(session_id).extra["runtime"] == "host"
+    assert session.find(session_id).extra["runtime"] == "host"
     assert "no container runtime" in capsys.readouterr().err
 
 
@@ -134,7 +134,7 @@ def test_docker_runs_the_image_with_env_passed_by_name_only(session, fake_bin, w
     )
     infos = wait_final(session, ids)
     assert {info.status for info in infos.values()} == {"Completed"}
-    assert [session.logs(i) for i in ids] == ["1 s3cr3t-value\n", "2 s3cr3t-value\n"]
+    assert [session.log_text(i) for i in ids] == ["1 s3cr3t-value\n", "2 s3cr3t-value\n"]
     assert "Warning" not in capsys.readouterr().err
     runs = [c for c in calls(record) if c["argv"][0] == "run"]
     assert len(runs) == 2
@@ -156,7 +156,7 @@ def test_docker_runs_the_image_with_env_passed_by_name_only(session, fake_bin, w
 def test_deleting_a_docker_session_also_removes_its_container(session, fake_bin):
     record = fake_bin("docker")
     [session_id] = session.create(image="img/x:1", cmd="sleep", args=["300"], runtime="docker")
-    assert session.destroy(session_id) == {session_id: None}
+    assert session.delete(session_id) == {session_id: None}
     assert {"rm", "--force", f"canfar-{session_id}"} <= set(calls(record)[-1]["argv"])
 
 
@@ -192,3 +192,12 @@ def test_apptainer_runs_a_docker_reference_in_the_working_directory(fake_bin, wo
 )
 def test_image_references_without_a_registry_mean_canfars(given, pulled):
     assert runtime.image_reference(given) == pulled
+
+
+def test_python_is_told_once_per_process_with_the_argument_to_use(session, fake_bin, capsys):
+    session.create(image="img/x:1", cmd="true")
+    session.create(image="img/x:1", cmd="true")
+    err = capsys.readouterr().err
+    assert err.count("no container runtime") == 1
+    assert "the argument runtime='apptainer' or 'podman' or 'docker'" in err
+    assert "--runtime" not in err

@@ -200,6 +200,21 @@ def test_interactive_login_offers_registry_and_plugin_servers(
     assert saved["contexts"]["annsite"]["url"] == second.url
 
 
+def test_a_url_typed_at_the_login_prompt_is_taken_as_a_url(fake_skaha, second, monkeypatch):
+    fake_skaha.uri = "ivo://canfar.cam.uksrc.org/skaha"
+    monkeypatch.setenv("CANFAR_REGISTRY_URLS", f"token={fake_skaha.registry_url}")
+    answers = iter(["twelve", second.url])
+    monkeypatch.setattr(click.termui, "visible_prompt_func", lambda prompt: next(answers))
+    monkeypatch.setattr(click.termui, "hidden_prompt_func", lambda prompt: second.token)
+    monkeypatch.setattr("sys.stdin", _Terminal(""))
+    from canfar_core.cli import main
+
+    assert main(["auth", "login", "--name", "typed"]) == 0
+    saved = config.config_file().read()
+    assert saved["active"] == "typed"
+    assert saved["contexts"]["typed"]["url"] == second.url
+
+
 def test_login_to_a_discovered_server_by_name(run, fake_skaha, monkeypatch):
     fake_skaha.uri = "ivo://canfar.cam.uksrc.org/skaha"
     monkeypatch.setenv("CANFAR_REGISTRY_URLS", f"token={fake_skaha.registry_url}")

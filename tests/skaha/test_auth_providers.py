@@ -282,6 +282,16 @@ def test_not_an_issuer(canfar_home, fake_skaha):
         OIDCProvider().login(context(auth="oidc", issuer=fake_skaha.url), echo=lambda m: None)
 
 
+def test_an_issuer_that_cannot_be_reached_is_said_to_be_unreachable(canfar_home):
+    from canfar_core.errors import ConnectionFailed
+
+    unreachable = "http://127.0.0.1:9/realms/x"  # the discard port: nothing listens
+    with pytest.raises(
+        ConnectionFailed, match=r"cannot reach the OpenID issuer http://127\.0\.0\.1:9/"
+    ):
+        OIDCProvider().login(context(auth="oidc", issuer=unreachable), echo=lambda m: None)
+
+
 def test_environment_token_overrides_saved_oidc_tokens(canfar_home):
     http = FakeHttp()
     OIDCProvider().apply(http, context(auth="oidc"), {"token": "from-env", "access_token": "old"})

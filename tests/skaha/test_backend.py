@@ -82,7 +82,7 @@ def test_replicas_are_sent_concurrently_with_a_bound(session, fake_skaha):
 def test_partial_failure_keeps_and_lists_the_launched_replicas(session, fake_skaha):
     fake_skaha.inject("POST", r"/session$", status=500, body="unexpected exception: quota exceeded")
     with pytest.raises(LaunchError) as caught:
-        session.create(name="part", image="skaha/astroml", cmd="true", replicas=4)
+        session.create(name="part", image="skaha/astroml", cmd="true", replicas=4, errors="raise")
     error = caught.value
     assert len(error.ids) == 3
     assert len(error.failures) == 1
@@ -128,28 +128,28 @@ def test_env_values_the_server_would_drop_are_refused_before_sending(session, fa
 def test_info_logs_events(session, fake_skaha):
     (sid,) = session.create(name="Job", image="skaha/astroml", cmd="true", ram=4)
     fake_skaha.set_logs(sid, "line one\n\tindented [bold]x[/bold]\n")
-    found = session.info(sid)
+    found = session.find(sid)
     assert (found.id, found.name, found.kind, found.status) == (sid, "job", "headless", "Running")
     assert found.ram == 4.0
     assert found.image == IMAGE
     assert found.user == fake_skaha.user
-    assert session.logs(sid) == "line one\n\tindented [bold]x[/bold]\n"
-    assert "Scheduled" in session.events(sid)
+    assert session.log_text(sid) == "line one\n\tindented [bold]x[/bold]\n"
+    assert "Scheduled" in session.event_text(sid)
     gets = fake_skaha.requests_to("GET", sid)
     assert [r.param("view") for r in gets] == [None, "logs", "events"]
 
 
 def test_unknown_ids(session):
     with pytest.raises(NotFound, match="session zzzzzzzz not found"):
-        session.info("zzzzzzzz")
+        session.find("zzzzzzzz")
     with pytest.raises(NotFound, match=r"session zzzzzzzz not found\.$"):
-        session.events("zzzzzzzz")
-    assert session.logs("zzzzzzzz") == ""  # as the service answers
+        session.event_text("zzzzzzzz")
+    assert session.log_text("zzzzzzzz") == ""  # as the service answers
 
 
 def test_ids_cannot_escape_the_session_path(session, fake_skaha):
     with pytest.raises(ValidationError):
-        session.destroy(["../context"])
+        session.delete(["../context"])
     with pytest.raises(ValidationError):
         session.backend.delete(["../context"])
     assert fake_skaha.requests == []
@@ -158,7 +158,7 @@ def test_ids_cannot_escape_the_session_path(session, fake_skaha):
 def test_delete_many_concurrently(session, fake_skaha):
     ids = [fake_skaha.add_session(name=f"j{i}") for i in range(20)]
     fake_skaha.inject("DELETE", r"/session/", delay=0.05, times=None)
-    outcome = session.destroy(ids)
+    outcome = session.delete(ids)
     assert outcome == dict.fromkeys(ids)
     assert fake_skaha.live_sessions() == []
     assert fake_skaha.max_in_flight >= 2
@@ -174,7 +174,7 @@ def test_delete_with_a_refused_token_is_an_error_not_a_result(canfar_home, fake_
 def test_delete_on_an_old_server_reports_unknown_ids(session, fake_skaha):
     fake_skaha.legacy_delete = True
     sid = fake_skaha.add_session()
-    outcome = session.destroy([sid, "zzzzzzzz"])
+    outcome = session.delete([sid, "zzzzzzzz"])
     assert outcome[sid] is None
     assert "zzzzzzzz" in str(outcome["zzzzzzzz"])
 
@@ -182,11 +182,11 @@ def test_delete_on_an_old_server_reports_unknown_ids(session, fake_skaha):
 def test_renew(session, fake_skaha):
     notebook = fake_skaha.add_session(type="notebook", age=3 * 86400)
     done = fake_skaha.add_session(status="Completed")
-    before = session.info(notebook).expiry_time
-    outcome = session.renew([notebook, done])
+    before = session.find(notebook).expiry_time
+    outcome = session.extend([notebook, done])
     assert outcome[notebook] is None
     assert "No active job" in str(outcome[done])
-    assert session.info(notebook).expiry_time > before
+    assert session.find(notebook).expiry_time > before
     renew = fake_skaha.requests_to("POST", notebook)[0]
     assert renew.params == [("action", "renew")]
 
@@ -214,14 +214,14 @@ def test_lifecycle_is_seen(session, fake_skaha):
     fake_skaha.pending_seconds = 30
     fake_skaha.run_seconds = 60
     (sid,) = session.create(name="life", image="skaha/astroml", cmd="true")
-    assert session.info(sid).status == "Pending"
+    assert session.find(sid).status == "Pending"
     fake_skaha.advance(31)
-    assert session.info(sid).status == "Running"
+    assert session.find(sid).status == "Running"
     fake_skaha.advance(60)
-    assert session.info(sid).status == "Completed"
+    assert session.find(sid).status == "Completed"
     fake_skaha.advance(3600)
     with pytest.raises(NotFound):
-        session.info(sid)
+        session.find(sid)
 
 
 def test_follow_logs_yields_output_until_the_session_ends(session, fake_skaha):

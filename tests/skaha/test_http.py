@@ -20,11 +20,13 @@ from canfar_core.errors import (
 )
 from canfar_plugins.skaha.http import (
     HttpClient,
+    Redirected,
     RequestRefused,
     RetryPolicy,
     Timeouts,
     parse_retry_after,
     quote_id,
+    safe_url,
 )
 
 API = "https://sp.example.org/skaha/v1"
@@ -285,3 +287,59 @@ def test_settings_from_the_environment():
         RetryPolicy.from_env({"CANFAR_HTTP_RETRIES": "many"})
     with pytest.raises(ValidationError, match="CANFAR_HTTP_TIMEOUT"):
         Timeouts.from_env({"CANFAR_HTTP_TIMEOUT": "0"})
+
+
+def test_a_get_redirected_from_https_to_http_is_refused_not_followed(client, requests_mock):
+    requests_mock.get(
+        f"{API}/session", status_code=302, headers={"Location": "http://sp.example.org/x"}
+    )
+    requests_mock.get("http://sp.example.org/x", json=[{"id": "not-yours"}])
+    with pytest.raises(Redirected, match="plain http"):
+        client.get_json("session")
+    assert [r.url for r in requests_mock.request_history] == [f"{API}/session"]
+
+
+def test_a_get_redirected_within_the_server_is_followed(client, requests_mock):
+    requests_mock.get(f"{API}/session", status_code=301, headers={"Location": "/skaha/v1/s2"})
+    requests_mock.get(f"{API}/s2", json=[])
+    assert client.get_json("session") == []
+
+
+def test_a_get_redirected_to_another_server_is_refused(client, requests_mock):
+    requests_mock.get(
+        f"{API}/session", status_code=302, headers={"Location": "https://elsewhere.org/x"}
+    )
+    with pytest.raises(Redirected, match="another server"):
+        client.get_json("session")
+    assert requests_mock.call_count == 1
+
+
+@pytest.mark.parametrize("method", ["DELETE", "POST"])
+def test_a_delete_or_post_redirect_is_an_error_that_says_so(client, requests_mock, method):
+    requests_mock.register_uri(
+        method, f"{API}/session/abc", status_code=302, headers={"Location": f"{API}/session"}
+    )
+    with pytest.raises(Redirected, match=rf"answered {method} .* with a redirect"):
+        client.request(method, "session/abc")
+    assert requests_mock.call_count == 1
+
+
+def test_a_url_with_a_password_is_named_without_it():
+    client = HttpClient("https://jdoe:hunter2-secret@sp.example.org/skaha/v1")
+    assert client.label == "sp.example.org"
+    assert "hunter2-secret" not in safe_url(client.base_url)
+
+
+def test_other_services_never_follow_a_downgrade_or_a_post_redirect(requests_mock):
+    from canfar_core import redirects
+
+    requests_mock.get("https://idp.example.org/a", status_code=302, headers={"Location": "/b"})
+    to_http = {"Location": "http://idp.example.org/c"}
+    requests_mock.get("https://idp.example.org/b", status_code=302, headers=to_http)
+    to_a = {"Location": "/a"}
+    requests_mock.post("https://idp.example.org/token", status_code=302, headers=to_a)
+    assert redirects.request("GET", "https://idp.example.org/a").status_code == 302
+    assert requests_mock.request_history[-1].url == "https://idp.example.org/b"
+    assert redirects.request("POST", "https://idp.example.org/token").status_code == 302
+    assert requests_mock.request_history[-1].method == "POST"
+    assert requests_mock.call_count == 3

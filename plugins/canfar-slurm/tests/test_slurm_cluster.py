@@ -80,7 +80,7 @@ def test_a_four_task_array_whose_replicas_print_their_id(session: Session) -> No
     assert {info.status for info in done.values()} == {"Completed"}
     assert [info.name for info in done.values()] == [f"echo-{k}" for k in range(1, 5)]
     for k, session_id in enumerate(ids, 1):
-        assert session.logs(session_id) == f"replica {k} of 4\n"
+        assert session.log_text(session_id) == f"replica {k} of 4\n"
     result = canfar("logs", "--backend", "slurm", ids[2])
     assert result.returncode == 0, result.stderr
     assert result.stdout == "replica 3 of 4\n"
@@ -95,7 +95,7 @@ def test_chunk_shares_are_complete_and_disjoint(session: Session) -> None:
     )
     ids = session.create("shares", "python", replicas=4, cmd=sys.executable, args=["-c", program])
     session.wait(ids, "Completed", timeout=90, poll=0.5)
-    shares = [session.logs(i).strip().split(",") for i in ids]
+    shares = [session.log_text(i).strip().split(",") for i in ids]
     assert [len(share) for share in shares] == [3, 3, 2, 2]
     flat = [item for share in shares for item in share]
     assert flat == [str(i) for i in range(10)]  # every item once, in order, none shared
@@ -128,14 +128,14 @@ def test_delete_cancels_a_running_array(session: Session) -> None:
     assert states == {i: "CANCELLED" for i in ids}
     assert wait_until(lambda: not session.fetch(), timeout=30) is True
     with pytest.raises(NotFound):
-        session.info(ids[0])
+        session.find(ids[0])
 
 
 def test_delete_one_replica_leaves_the_others(session: Session) -> None:
     ids = session.create("pair", "img", replicas=2, cmd="sleep", args=["300"])
     job = ids[0].split("_")[0]
     try:
-        assert session.destroy([ids[0]]) == {ids[0]: None}
+        assert session.delete([ids[0]]) == {ids[0]: None}
         # A task cancelled before it started leaves squeue at once; a running one is CANCELLED.
         states = wait_until(
             lambda: (s := squeue_states(job)).get(ids[0], "CANCELLED") == "CANCELLED" and s
@@ -217,3 +217,62 @@ def test_missing_slurm_commands_are_named(session: Session) -> None:
     )
     assert result.returncode == 1
     assert "sbatch command is not installed here" in result.stderr
+
+
+def test_a_launch_interrupted_after_sbatch_is_found_by_its_comment(session: Session) -> None:
+    """canfar killed between sbatch and recording the job id: the next look adopts the job."""
+    from canfar_slurm.settings import state_root
+    from canfar_slurm.store import ArrayRecord, Store
+
+    store = Store(state_root())
+    token = "0123456789abcdef"
+    store.begin(
+        token,
+        ArrayRecord(
+            job="",
+            name="orphan",
+            kind="headless",
+            image="img",
+            replicas=2,
+            tasks=[1, 2],
+            command=["true"],
+            workdir=os.getcwd(),
+            log_dir=os.getcwd(),
+            runs_in="the host environment of the cluster's nodes",
+            created=time.time(),
+        ),
+    )
+    submitted = subprocess.run(
+        ["sbatch", "--parsable", "--array=1-2", f"--comment=canfar:{token}", "--wrap=true"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    listed = {s.id: s.name for s in session.fetch()}
+    assert listed == {f"{submitted}_1": "orphan-1", f"{submitted}_2": "orphan-2"}
+    assert store.unfinished() == []
+
+
+def test_a_launch_never_submitted_is_forgotten(session: Session) -> None:
+    from canfar_slurm.settings import state_root
+    from canfar_slurm.store import ArrayRecord, Store
+
+    store = Store(state_root())
+    store.begin(
+        "fedcba9876543210",
+        ArrayRecord(
+            job="",
+            name="never",
+            kind="headless",
+            image="img",
+            replicas=1,
+            tasks=[1],
+            command=["true"],
+            workdir=os.getcwd(),
+            log_dir=os.getcwd(),
+            runs_in="the host environment of the cluster's nodes",
+            created=time.time() - 3600,
+        ),
+    )
+    assert session.fetch() == []
+    assert store.unfinished() == []

@@ -206,3 +206,63 @@ def test_apptainer_runs_the_image_when_asked() -> None:
         gpus=1,
     )
     assert "apptainer exec --nv docker://python:3.12 python fit.py" in text.splitlines()
+
+
+def test_recorded_sacct_states_and_exit_codes() -> None:
+    tasks = commands.parse_sacct(recorded("sacct-mixed.txt"))
+    found = {task: (status_of(s.state), s.exit_code) for task, s in tasks.items()}
+    assert found == {
+        "221_1": ("Completed", 0),
+        "221_2": ("Failed", 1),
+        "221_3": ("Failed", 2),
+        "222_1": ("Running", 0),
+        "222_2": ("Failed", 0),
+    }
+    assert tasks["222_2"].state == "CANCELLED by 0"
+    assert tasks["222_1"].end is None
+    assert tasks["221_3"].nodes == "vm"
+
+
+def test_sacct_steps_are_not_sessions() -> None:
+    tasks = commands.parse_sacct(recorded("sacct-with-steps.txt"))
+    assert sorted(tasks) == ["221_1", "221_2", "221_3"]
+
+
+@pytest.fixture
+def no_containers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    return tmp_path
+
+
+def test_without_apptainer_the_host_environment_is_used(no_containers: Path) -> None:
+    placement = script.place("docker://python:3.12", "auto", str(no_containers))
+    assert placement.runtime == script.HOST
+    assert placement.describe() == "the host environment of the cluster's nodes"
+
+
+def test_an_explicit_container_that_is_missing_is_refused(no_containers: Path) -> None:
+    with pytest.raises(ValidationError, match="apptainer is not installed"):
+        script.place("docker://python:3.12", "apptainer", str(no_containers))
+
+
+def test_apptainer_is_chosen_for_a_sif_file_when_installed(no_containers: Path) -> None:
+    fake = no_containers / "apptainer"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    (no_containers / "astro.sif").write_bytes(b"")
+    placement = script.place("astro.sif", "auto", str(no_containers))
+    assert placement == script.Placement("apptainer", str(no_containers / "astro.sif"))
+    assert script.place("skaha/astroml:latest", "auto", str(no_containers)).runtime == script.HOST
+    with pytest.raises(ValidationError, match="does not exist"):
+        script.place("missing.sif", "auto", str(no_containers))
+
+
+def test_every_launch_is_marked_with_its_token() -> None:
+    argv = commands.sbatch_argv(options(comment="canfar:0123abcd"))
+    assert argv[-1] == "--comment=canfar:0123abcd"
+
+
+def test_recorded_comments_find_the_job_of_a_launch() -> None:
+    found = commands.parse_comments(recorded("squeue-comments.txt"))
+    assert list(found) == ["canfar:5f0c1e2d3b4a59687766554433221100"]
+    assert found["canfar:5f0c1e2d3b4a59687766554433221100"].isdigit()

@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 
 import click
 
-from canfar_core.errors import AuthError, CanfarError, NotFound, ValidationError
+from canfar_core.errors import (
+    AuthError,
+    CanfarError,
+    NotFound,
+    ValidationError,
+    hide_url_passwords,
+)
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
@@ -66,14 +72,45 @@ def _discover() -> list[Server]:
     return found
 
 
-def _choose(servers: list[Server]) -> Server:
+class ServerChoice(click.ParamType):
+    """The answer to "Log in to": a number from the list, or a server URL typed instead."""
+
+    name = "server"
+
+    def __init__(self, servers: list[Server]) -> None:
+        self.servers = servers
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Server | str:
+        text = str(value).strip()
+        if _looks_like_url(text):
+            try:
+                return _check_url(text)
+            except ValidationError as exc:
+                self.fail(str(exc), param, ctx)
+        if text.isdigit() and 1 <= int(text) <= len(self.servers):
+            return self.servers[int(text) - 1]
+        self.fail(
+            f"{text!r} is neither a number from 1 to {len(self.servers)} nor a server URL "
+            "(https://...)",
+            param,
+            ctx,
+        )
+
+
+def _choose(servers: list[Server]) -> Server | str:
+    """A server from the list, or the URL of another one, as typed at the prompt."""
     if not servers:
         raise NotFound("no server found; log in with: canfar auth login --url URL")
     _stderr("Servers:")
     for index, server in enumerate(servers, 1):
         _stderr(f"  {index:2}. {server.name:<12} {server.url}  ({server.auth})")
-    choice = click.prompt("Log in to", type=click.IntRange(1, len(servers)), default=1, err=True)
-    return servers[choice - 1]
+    _stderr("Type a number, or the URL of another server.")
+    choice: Server | str = click.prompt(
+        "Log in to", type=ServerChoice(servers), default="1", err=True
+    )
+    return choice
 
 
 def _root_option(name: str) -> Any:
@@ -117,7 +154,15 @@ def _target(
         )
     servers = _discover()
     if server is None:
-        chosen = _choose(servers)
+        picked = _choose(servers)
+        if isinstance(picked, str):  # a URL typed at the prompt
+            return Context(
+                name=name or _name_for(picked),
+                backend="canfar",
+                url=picked,
+                auth=auth_mode or "token",
+            ), None
+        chosen = picked
     else:
         matches = [s for s in servers if s.name.lower() == server.lower()]
         if not matches:
@@ -253,7 +298,31 @@ def login(
 
     save_context(context, secrets)
     who = f" as {user}" if user else ""
-    _stderr(f"Logged in to {context.url}{who}. Context '{context.name}' is active.")
+    shown = hide_url_passwords(context.url or "")
+    _stderr(f"Logged in to {shown}{who}. Context '{context.name}' is active.")
+    if _unprotected(context.url):
+        from canfar_core.output import warn
+
+        warn(
+            f"{shown} is plain http: your credentials and sessions travel unencrypted "
+            "(log in with its https URL if it has one)"
+        )
+
+
+def _unprotected(url: str | None) -> bool:
+    """Whether ``url`` is plain http to another machine (loopback traffic stays here)."""
+    import ipaddress
+
+    parts = urlsplit(url or "")
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 def _login_backend(backend: str, name: str | None, no_verify: bool) -> None:

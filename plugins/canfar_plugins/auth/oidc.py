@@ -55,9 +55,11 @@ def _request(
     """One request to the identity provider: ``(status, JSON object)``."""
     import requests
 
+    from canfar_core import redirects
+
     host = url.split("/")[2] if "://" in url else url
     try:
-        response = requests.request(
+        response = redirects.request(
             method,
             url,
             data=data,
@@ -68,6 +70,13 @@ def _request(
         )
     except requests.RequestException as exc:
         raise ConnectionFailed(f"cannot reach the identity provider {host}: {exc}") from None
+    if response.is_redirect:
+        target = response.headers.get("Location", "")
+        raise ServerError(
+            f"the identity provider {host} answered {method} with a redirect (HTTP "
+            f"{response.status_code} to {target[:80]}) that canfar does not follow",
+            status=response.status_code,
+        )
     try:
         body = response.json()
     except ValueError:
@@ -114,6 +123,10 @@ class OIDCProvider:
         url = issuer.rstrip("/") + "/.well-known/openid-configuration"
         try:
             status, body = _request("GET", url)
+        except ConnectionFailed as exc:  # not reached: nothing is known about what it is
+            raise ConnectionFailed(
+                f"cannot reach the OpenID issuer {issuer}: {str(exc).split(': ', 1)[-1]}"
+            ) from None
         except ServerError:
             status, body = 0, {}
         if status != 200 or "token_endpoint" not in body:

@@ -27,6 +27,7 @@ What a user can rely on:
 from __future__ import annotations
 
 import builtins
+import contextlib
 import getpass
 import os
 import shlex
@@ -57,7 +58,7 @@ from canfar_core.models import (
     SessionSpec,
 )
 from canfar_plugins.local import machine, notebook, processes, runtime
-from canfar_plugins.local.state import Record, Store, new_id
+from canfar_plugins.local.state import DiskFull, Record, Store, new_id
 
 #: Kinds that can run here; the others need the platform.
 LOCAL_KINDS = ("headless", "notebook")
@@ -96,10 +97,38 @@ def _user() -> str | None:
         return None
 
 
+#: Whether this process has said that replicas run without a container runtime.
+_said_no_container_runtime = False
+
+
+def _note_no_container_runtime(image: str) -> None:
+    """Say once per process that replicas run in this machine's environment, and how to choose
+    a runtime: the ``--runtime`` option from the command line, the ``runtime=`` argument from
+    Python (a notebook launching in a loop is told once, not at every call)."""
+    global _said_no_container_runtime
+    if _said_no_container_runtime:
+        return
+    _said_no_container_runtime = True
+    from canfar_core.output import warn
+
+    click = sys.modules.get("click")
+    on_command_line = click is not None and click.get_current_context(silent=True) is not None
+    if on_command_line:
+        how = f"--runtime {'|'.join(runtime.CONTAINER_RUNTIMES)}"
+    else:
+        how = "the argument runtime=" + " or ".join(repr(n) for n in runtime.CONTAINER_RUNTIMES)
+    warn(
+        f"no container runtime: running in this machine's environment, not in the image "
+        f"{image} (choose one with {how})"
+    )
+
+
 class LocalBackend(Backend):
     """Runs sessions as detached process groups on this machine."""
 
     name = "local"
+    #: The keyword options ``Session.create`` passes through to this backend.
+    option_names = ("runtime", "workdir")
     #: Seconds a deleted session is given to end after SIGTERM, before SIGKILL.
     grace = 3.0
 
@@ -110,6 +139,7 @@ class LocalBackend(Backend):
 
             root = state_dir() / "local"
         self.store = Store(root)
+        self._warned: set[str] = set()
 
     # -- launching -------------------------------------------------------------------------
 
@@ -213,12 +243,7 @@ class LocalBackend(Backend):
         secrets = [self._prepare(record) for record in records]
         self.store.insert(records)
         if chosen == runtime.HOST and self._requested_runtime(spec) in (None, runtime.AUTO):
-            from canfar_core.output import warn
-
-            warn(
-                f"no container runtime: running in this machine's environment, not in the image "
-                f"{spec.image} (choose one with --runtime {'|'.join(runtime.CONTAINER_RUNTIMES)})"
-            )
+            _note_no_container_runtime(spec.image)
         base_env = _host_env()
         started: list[str] = []
         failures: dict[int, str] = {}
@@ -250,7 +275,8 @@ class LocalBackend(Backend):
             finally:
                 done = set(started)
                 self._settle([r for r in records if r.id not in done], started)
-        self.store.record_image(spec.image, spec.kind)
+        with contextlib.suppress(CanfarError):  # a convenience: never fails a launch
+            self.store.record_image(spec.image, spec.kind)
         if interrupted:
             order = {r.id: r.replica for r in records}
             started.sort(key=order.__getitem__)
@@ -383,7 +409,10 @@ class LocalBackend(Backend):
             if change:
                 record.__dict__.update(change)
                 changes.append((record.id, change))
-        self.store.update(changes, only_active=True)
+        # Locked, read-only or full: the records are shown true anyway, and saved by a later
+        # command.
+        with contextlib.suppress(CanfarError):
+            self.store.update(changes, only_active=True, wait=False)
 
     def _observe(self, record: Record, now: float, marked: builtins.list[int]) -> dict[str, Any]:
         if record.pgid is None:
@@ -518,8 +547,25 @@ class LocalBackend(Backend):
         if statuses is not None and set(statuses) <= set(LIVE_STATUSES):
             chosen = [r for r in live if r.status in statuses]
         else:
-            chosen = self.store.select(kind=kind, statuses=statuses)
+            # The live records as just observed, not as saved (the save may not have happened).
+            refreshed = {r.id: r for r in live}
+            chosen = [refreshed.pop(r.id, r) for r in self.store.select(kind, statuses)]
+            if refreshed:
+                chosen += refreshed.values()
+                chosen.sort(key=lambda r: (r.created, r.replica, r.id))
+            if statuses is not None:
+                chosen = [r for r in chosen if r.status in statuses]
+        self._warn_damaged()
         return self._infos(chosen)
+
+    def _warn_damaged(self) -> None:
+        """Name, once each, the damaged rows met so far (they are left out of listings)."""
+        from canfar_core.output import warn
+
+        for session_id, damage in self.store.damaged.items():
+            if session_id not in self._warned:
+                self._warned.add(session_id)
+                warn(str(damage))
 
     def info(self, session_id: str) -> SessionInfo:
         return self._infos([self._record(session_id)])[0]
@@ -613,22 +659,24 @@ class LocalBackend(Backend):
         result: dict[str, str | None] = {}
         found: dict[str, Record] = {}
         for session_id in wanted:
-            record = self.store.get(session_id)
+            record = self.store.get_any(session_id)  # a damaged one can still be deleted
             if record is None:
                 result[session_id] = "not found"
             else:
                 found[session_id] = record
-        # Terminating first: a launch still under way sees it and stops what it starts.
-        self.store.update(
-            [
-                (sid, {"status": "Terminating"})
-                for sid, r in found.items()
-                if r.status in LIVE_STATUSES
-            ],
-            only_active=True,
-        )
+        # Terminating first: a launch still under way sees it and stops what it starts. On a
+        # full disk that cannot be saved, but stopping and forgetting must still work.
+        with contextlib.suppress(DiskFull):
+            self.store.update(
+                [
+                    (sid, {"status": "Terminating"})
+                    for sid, r in found.items()
+                    if r.status in LIVE_STATUSES
+                ],
+                only_active=True,
+            )
         for session_id in found:  # a launch may have recorded a process group meanwhile
-            found[session_id] = self.store.get(session_id) or found[session_id]
+            found[session_id] = self.store.get_any(session_id) or found[session_id]
         left = processes.stop({sid: (r.pgid, r.start_mark) for sid, r in found.items()}, self.grace)
         for session_id, record in found.items():
             container = record.extra.get("container") or runtime.container_name(
@@ -649,15 +697,33 @@ class LocalBackend(Backend):
             else:
                 result[session_id] = None
                 gone.append(session_id)
-        self.store.remove(gone)
+        try:
+            self.store.remove(gone)
+        except CanfarError as exc:
+            stopped = ", ".join(gone)
+            raise CanfarError(
+                f"the processes of {stopped} were stopped, but the sessions could not be "
+                f"forgotten: {exc}"
+            ) from None
         return {sid: result[sid] for sid in wanted}
 
     def renew(self, session_ids: builtins.list[str]) -> dict[str, str | None]:
-        """Local sessions have no deadline: renewing one that exists succeeds, changing nothing."""
-        return {
-            sid: None if self.store.get(sid) is not None else "not found"
-            for sid in dict.fromkeys(session_ids)
-        }
+        """Local sessions have no deadline: renewing a pending or running one succeeds, changing
+        nothing; one that has ended cannot be renewed, and says so."""
+        results: dict[str, str | None] = {}
+        for sid in dict.fromkeys(session_ids):
+            record = self.store.get_any(sid)
+            if record is None:
+                results[sid] = "not found"
+                continue
+            self._refresh([record])
+            if record.status in LIVE_STATUSES:
+                results[sid] = None
+            else:
+                results[sid] = (
+                    f"it has ended ({record.status}): a finished session cannot be renewed"
+                )
+        return results
 
     # -- this machine ------------------------------------------------------------------------
 

@@ -13,13 +13,15 @@ from canfar_plugins.session_commands.common import (
     backend_option,
     dicts,
     ids_argument,
+    ids_or_none_argument,
     interrupted,
     json_option,
+    nothing_given,
     ps_rows,
     report_results,
     session_for,
 )
-from canfar_plugins.session_commands.completion import complete_kinds, complete_session_ids
+from canfar_plugins.session_commands.completion import complete_kinds
 
 if TYPE_CHECKING:
     from canfar_core.sessions import Session
@@ -40,11 +42,11 @@ def destroy(session: Session, ids: list[str]) -> dict[str, str | None]:
     results: dict[str, str | None] = {}
     try:
         if len(ids) < PROGRESS_THRESHOLD or not sys.stderr.isatty():
-            return session.destroy(ids)
+            return session.delete(ids)
         with click.progressbar(length=len(ids), label="Deleting", file=sys.stderr) as bar:
             for start in range(0, len(ids), PROGRESS_BATCH):
                 batch = ids[start : start + PROGRESS_BATCH]
-                results.update(session.destroy(batch))
+                results.update(session.delete(batch))
                 bar.update(len(batch))
         return results
     except Interrupted as stop:
@@ -80,7 +82,7 @@ def report_interrupted_delete(
 
 
 @click.command()
-@click.argument("ids", nargs=-1, metavar="[ID...]", shell_complete=complete_session_ids)
+@ids_or_none_argument
 @click.option(
     "-a",
     "--all",
@@ -100,8 +102,9 @@ def delete(
 ) -> None:
     """Delete sessions (running ones are stopped). Prints the ids deleted.
 
-    With --all, every pending or running session of the context: when there is none, it says
-    so and exits 0 (where `canfar delete $(canfar ps -q)` would have no ID to delete).
+    With --all, every pending or running session of the context. When there is nothing to
+    delete (no session running, or no ID: `canfar delete $(canfar ps -q)`), it says so and
+    exits 0.
 
     \b
       canfar delete --all
@@ -114,7 +117,9 @@ def delete(
     if every_active and ids:
         raise click.UsageError("give session ids or --all, not both")
     if not every_active and not ids:
-        raise click.UsageError("give the ids of the sessions to delete, or --all")
+        nothing_given("delete", as_json)
+        info("(canfar delete --all deletes every pending or running session.)")
+        return
     session = session_for(ctx, backend)
     if every_active:
         checked = [s.id for s in session.matching(status=list(ACTIVE_STATUSES))]
@@ -207,4 +212,4 @@ def renew(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json
     from canfar_core.sessions import check_ids
 
     checked = check_ids(ids)
-    report_results(ctx, session_for(ctx, backend).renew(checked), "renewed", as_json)
+    report_results(ctx, session_for(ctx, backend).extend(checked), "renewed", as_json)

@@ -24,6 +24,29 @@ STATUS_COLOURS = {"Running": "green", "Pending": "yellow", "Failed": "red", "Ter
 PS_HEADERS = ("ID", "NAME", "KIND", "STATUS", "IMAGE", "STARTED")
 
 
+class Seconds(click.ParamType):
+    """A number of seconds: finite, and at least ``minimum`` (``nan``, ``inf`` and negative
+    numbers are usage errors, not a crash or a wait that never ends)."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float = 0.0) -> None:
+        self.minimum = minimum
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        import math
+
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds < self.minimum:
+            self.fail(f"{value!r} is not a number of seconds >= {self.minimum:g}", param, ctx)
+        return seconds
+
+
 def session_for(ctx: click.Context, backend: str | None = None) -> Session:
     """The Session a command uses: the group's ``--context``, the command's ``--backend``."""
     from canfar_core.sessions import Session
@@ -62,6 +85,24 @@ def ids_argument(func: F) -> F:
     )(func)
 
 
+def ids_or_none_argument(func: F) -> F:
+    """Session ids, possibly none: for commands where ``$(canfar ps -q)`` may give nothing,
+    which is then a note and exit 0 (see :func:`nothing_given`), not a usage error."""
+    return click.argument("ids", nargs=-1, metavar="[ID...]", shell_complete=complete_session_ids)(
+        func
+    )
+
+
+def nothing_given(what: str, as_json: bool) -> None:
+    """No session id was given (``canfar wait $(canfar ps -q)`` with nothing running): say so
+    on stderr, print an empty JSON list with ``--json``; the command then exits 0."""
+    from canfar_core.output import emit_json, info
+
+    if as_json:
+        emit_json([])
+    info(f"Nothing to {what}: no session ids were given.")
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print as JSON (stable keys).")(
         func
@@ -95,6 +136,21 @@ def write_raw(text: str) -> None:
     out.flush()
     buffer.write(text.encode("utf-8", "surrogateescape"))
     buffer.flush()
+
+
+def write_bytes(pieces: Iterable[bytes]) -> None:
+    """Write bytes to stdout as they come, exactly as they are (never all held at once)."""
+    out = sys.stdout
+    out.flush()
+    buffer = getattr(out, "buffer", None)
+    for piece in pieces:
+        if buffer is None:
+            out.write(piece.decode("utf-8", "surrogateescape"))
+        else:
+            buffer.write(piece)
+    if buffer is not None:
+        buffer.flush()
+    out.flush()
 
 
 def ps_rows(sessions: Iterable[SessionInfo]) -> list[tuple[Any, ...]]:

@@ -10,6 +10,7 @@ import click
 
 from canfar_core.errors import CanfarError, ValidationError
 from canfar_plugins.session_commands.common import (
+    Seconds,
     backend_option,
     interrupted,
     json_option,
@@ -162,8 +163,8 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 
 
 @click.command(cls=CreateCommand, short_help="Launch sessions of one kind from an image.")
-@click.argument("kind", shell_complete=complete_kinds)
-@click.argument("image")
+@click.argument("kind", required=False, shell_complete=complete_kinds)
+@click.argument("image", required=False)
 @click.option("-n", "--name", metavar="NAME", help="Session name (replicas get NAME-1, NAME-2...).")
 @click.option(
     "-r", "--replicas", type=int, default=1, metavar="N", show_default=True, help="How many copies."
@@ -196,7 +197,7 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(),
     metavar="SECONDS",
     help="Stop --wait after this long.",
 )
@@ -206,8 +207,8 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 @click.pass_context
 def create(
     ctx: click.Context,
-    kind: str,
-    image: str,
+    kind: str | None,
+    image: str | None,
     name: str | None,
     replicas: int,
     only_replicas: tuple[str, ...],
@@ -234,6 +235,14 @@ def create(
       canfar create headless skaha/astroml:latest python -c 'print(4)'
       canfar create notebook skaha/astroml:latest --cores 2 --ram 8
 
+    KIND and IMAGE may be left out when set with `canfar config set defaults.kind KIND` and
+    `defaults.image IMAGE` (then put `--` before the command); `defaults.cores`, `.ram` and
+    `.gpus` stand in for --cores, --ram and --gpus:
+
+    \b
+      canfar config set defaults.image skaha/astroml:latest
+      canfar create headless -- python fit.py
+
     With --wait, canfar stays until the work is done: a headless session until it has
     Completed (exit 1, naming it, if it Failed), an interactive one until it is Running. Add
     --until Running to stop as soon as headless replicas run; `canfar wait` waits later.
@@ -250,7 +259,7 @@ def create(
     one_format(as_json, quiet)
     wanted = None if until is None else check_wanted(until, "--until")
     wait = wait or wanted is not None
-    if not kind.strip():
+    if kind is not None and not kind.strip():
         raise ValidationError("a session kind is required (for example headless)")
     if name is not None:  # an empty --name is a slip, not a request for a made-up name
         check_name(name)
@@ -305,14 +314,25 @@ def create(
 
     states: dict[str, SessionInfo] = {}
     gave_up: CanfarError | None = None
+    printed = False
     if wait and ids and not unlaunched:
         wanted = wanted or default_wanted(session, spec.kind)
+        if quiet:  # the ids are out before the wait: a Ctrl-C or a kill cannot lose them
+            for entry in launched:
+                echo(entry["id"])
+            printed = True
         try:
             states = wait_for(ctx, session, ids, timeout, wanted)
         except WaitTimeout as exc:  # still print the ids and the states last seen
             states, gave_up = exc.sessions, exc
         except CanfarError as exc:  # the sessions run on: their ids are printed all the same
             gave_up = exc
+        except click.exceptions.Exit:  # Ctrl-C during the wait: the document all the same
+            if as_json:
+                for entry in launched:
+                    entry["status"] = entry["exit_code"] = None
+                emit_json(launch_document(session, spec, launched, failures, uncertain, not_sent))
+            raise
     for entry in launched:
         state = states.get(entry["id"])
         entry["status"] = state.status if state else None
@@ -320,10 +340,10 @@ def create(
 
     if as_json:
         emit_json(launch_document(session, spec, launched, failures, uncertain, not_sent))
-    elif quiet:
+    elif quiet and not printed:
         for entry in launched:
             echo(entry["id"])
-    elif launched:
+    elif launched and not quiet:
         columns = ["ID", "NAME", *(["STATUS"] if states else [])]
         table(
             [(e["id"], e["name"] or "-", *([e["status"]] if states else [])) for e in launched],

@@ -15,17 +15,21 @@ from canfar_core.errors import EXIT_ERROR, CanfarError
 from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     STATUS_COLOURS,
+    Seconds,
     backend_option,
     dicts,
     field_label,
     ids_argument,
+    ids_or_none_argument,
     interrupted,
     json_option,
+    nothing_given,
     one_format,
     ps_rows,
     quiet_option,
     report_failure,
     session_for,
+    write_bytes,
     write_raw,
 )
 from canfar_plugins.session_commands.completion import complete_kinds, complete_session_ids
@@ -71,7 +75,7 @@ INFO_WIDTH = 16
 @click.option("-s", "--status", metavar="STATUS", help="Only sessions in this status.")
 @click.option(
     "--watch",
-    type=click.FloatRange(min=0.2),
+    type=Seconds(minimum=0.2),
     is_flag=False,
     flag_value=2.0,
     default=None,
@@ -98,7 +102,7 @@ def ps(
       canfar ps -q | xargs canfar delete      # ids only, no header
     """
     from canfar_core.models import ACTIVE_STATUSES
-    from canfar_core.output import echo, emit_json, info, table
+    from canfar_core.output import echo, emit_json, info, printable, table
 
     one_format(as_json, quiet)
     if watch is not None and (as_json or quiet):
@@ -126,7 +130,7 @@ def ps(
             emit_json(dicts(sessions))
         elif quiet:
             for s in sessions:
-                echo(s.id)
+                echo(printable(s.id))
         elif sessions:
             table(ps_rows(sessions), headers=PS_HEADERS)
         else:
@@ -135,6 +139,7 @@ def ps(
 
     last: list[SessionInfo] = []
     try:
+        next_at = time.monotonic()
         while True:
             last = current()
             if sys.stdout.isatty():
@@ -148,10 +153,18 @@ def ps(
             if not sys.stdout.isatty():
                 echo()
             sys.stdout.flush()
-            time.sleep(watch)
+            next_at = next_refresh(next_at, watch, time.monotonic())
+            time.sleep(max(0.0, next_at - time.monotonic()))
     except KeyboardInterrupt:
         active = [s for s in last if s.status in ACTIVE_STATUSES]
         interrupted(ctx, f"Stopped watching; {len(active)} session(s) still pending or running.")
+
+
+def next_refresh(previous: float, period: float, now: float) -> float:
+    """When ``ps --watch`` redraws next: one period after the previous redraw began, so the
+    time a listing takes is not added to the period; if a listing took longer than a period,
+    at once."""
+    return max(previous + period, now)
 
 
 def info_lines(state: SessionInfo) -> list[tuple[str, str]]:
@@ -163,8 +176,15 @@ def info_lines(state: SessionInfo) -> list[tuple[str, str]]:
             lines.append((label, f"{value:g}" if isinstance(value, float) else str(value)))
     for key, value in state.extra.items():
         if value is not None and value != "" and not isinstance(value, (dict, list)):
-            lines.append((field_label(str(key)), str(value)))
+            lines.append((field_label(str(key)), _word(value)))
     return lines
+
+
+def _word(value: object) -> str:
+    """A backend's value as a person reads it: ``True`` as ``yes``, ``False`` as ``no``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @click.command()
@@ -175,7 +195,7 @@ def info_lines(state: SessionInfo) -> list[tuple[str, str]]:
 def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json: bool) -> None:
     """Show everything known about sessions."""
     from canfar_core.errors import NotFound
-    from canfar_core.output import echo, emit_json, style
+    from canfar_core.output import echo, emit_json, printable, style
     from canfar_core.sessions import check_ids
 
     checked = check_ids(ids)
@@ -184,7 +204,7 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
     missing: list[str] = []
     for sid in checked:
         try:
-            found.append(session.info(sid))
+            found.append(session.find(sid))
         except NotFound as exc:
             missing.append(sid)
             report_failure(sid, str(exc))
@@ -195,6 +215,7 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
             if number:
                 echo()
             for label, value in info_lines(state):
+                label, value = printable(label), printable(value)
                 if label == "status":
                     value = style(value, fg=STATUS_COLOURS.get(value))
                 echo(f"{label + ':':<{INFO_WIDTH}} {value}")
@@ -211,7 +232,7 @@ def events(ctx: click.Context, session_id: str, backend: str | None, as_json: bo
     """Show a session's scheduling events (why it is pending, why it failed)."""
     from canfar_core.output import emit_json
 
-    text = session_for(ctx, backend).events(session_id)
+    text = session_for(ctx, backend).event_text(session_id)
     if as_json:
         emit_json({"id": session_id, "events": text})
     else:
@@ -223,7 +244,7 @@ LOG_CONCURRENCY = 8
 
 
 @click.command(short_help="Print or save sessions' output.")
-@ids_argument
+@ids_or_none_argument
 @click.option("-f", "--follow", is_flag=True, help="Keep printing output until the session ends.")
 @click.option(
     "-o",
@@ -263,6 +284,8 @@ def logs(
     \b
       canfar logs -o logs/ $(canfar ps -q --all)
       canfar logs ID > ID.log
+
+    With -o and no ID (no session to save), a note and exit 0.
     """
     from canfar_core.output import emit_json
     from canfar_core.sessions import check_ids
@@ -274,6 +297,11 @@ def logs(
         raise click.UsageError("--follow follows one session, to stdout: give one ID and no -o")
     if quiet and output is None:
         raise click.UsageError("--quiet goes with --output (it prints the paths written)")
+    if not ids:
+        if output is None:
+            raise click.UsageError("give the id of the session whose output to print")
+        nothing_given("save", as_json)
+        return
     checked = check_ids(ids)
     session = session_for(ctx, backend)
     if output is not None:
@@ -284,7 +312,11 @@ def logs(
         return
     session_id = checked[0]
     if not follow:
-        text = session.logs(session_id)
+        pieces = getattr(session.backend, "iter_logs", None)
+        if pieces is not None and not as_json:  # straight through, never all in memory
+            write_bytes(pieces(session_id))
+            return
+        text = session.log_text(session_id)
         if as_json:
             emit_json({"id": session_id, "logs": text})
         else:
@@ -296,7 +328,7 @@ def logs(
     except KeyboardInterrupt:
         state = "still running"
         with contextlib.suppress(Exception):  # a courtesy note; never fail the interrupt on it
-            state = f"still {session.info(session_id).status}"
+            state = f"still {session.find(session_id).status}"
         interrupted(ctx, f"Stopped following; session {session_id} is {state}.")
 
 
@@ -315,7 +347,7 @@ def _print_logs(ctx: click.Context, session: Session, ids: list[str], as_json: b
     """Several sessions' output on stdout: after ``==> ID <==`` lines, or as a JSON list."""
     from canfar_core.output import emit_json
 
-    results = _fetch_logs(session, ids, session.logs)
+    results = _fetch_logs(session, ids, session.log_text)
     found: list[dict[str, str]] = []
     failed = False
     for session_id, text, error in results:
@@ -348,7 +380,7 @@ def _session_names(session: Session, ids: list[str]) -> tuple[dict[str, str], di
             names[session_id] = listed[session_id]
             continue
         try:
-            names[session_id] = session.info(session_id).name
+            names[session_id] = session.find(session_id).name
         except NotFound as exc:
             missing[session_id] = str(exc)
     return names, missing
@@ -380,7 +412,7 @@ def _save_logs(
     mode = 0o666 & ~current_umask()
 
     def save(session_id: str) -> tuple[Path, int]:
-        data = session.logs(session_id).encode("utf-8", "surrogateescape")
+        data = session.log_text(session_id).encode("utf-8", "surrogateescape")
         path = folder / log_filename(names[session_id], session_id)
         write_file(path, data, mode)
         return path, len(data)
@@ -454,7 +486,7 @@ def open_(
     browser = not no_browser and not as_json and browser_available()
     for sid in checked:
         try:
-            state = session.info(sid)
+            state = session.find(sid)
             kind = kinds.get(state.kind)
             if kind is not None and not kind.interactive:
                 raise CanfarError(

@@ -13,10 +13,12 @@ import click
 
 from canfar_core.errors import CanfarError
 from canfar_plugins.session_commands.common import (
+    Seconds,
     backend_option,
-    ids_argument,
+    ids_or_none_argument,
     interrupted,
     json_option,
+    nothing_given,
     one_format,
     quiet_option,
     session_for,
@@ -33,17 +35,20 @@ POLL_SECONDS = 1.0
 
 
 def check_wanted(status: str, option: str = "--status") -> str:
-    """A status one can wait for, canonically spelt: Running, Completed or Failed."""
-    from canfar_core.models import STATUSES
+    """A status one can wait for, canonically spelt: Running, Completed (or the public client's
+    Succeeded) or Failed (Error)."""
+    from canfar_core.errors import ValidationError
+    from canfar_core.public_names import canonical_status
 
-    for wanted in ("Running", "Completed", "Failed"):
-        if status.strip().lower() == wanted.lower():
-            return wanted
-    known = status.strip().capitalize() in STATUSES
+    try:
+        wanted = canonical_status(status)
+    except ValidationError:
+        wanted = None
+    if wanted in ("Running", "Completed", "Failed"):
+        return wanted
+    what = "cannot be waited for" if wanted else "is not a status"
     raise click.BadParameter(
-        f"{status!r}{' cannot be waited for' if known else ' is not a status'}: "
-        "wait for Running, Completed or Failed",
-        param_hint=f"'{option}'",
+        f"{status!r} {what}: wait for Running, Completed or Failed", param_hint=f"'{option}'"
     )
 
 
@@ -138,7 +143,7 @@ def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
         parts.append(reason)
     if look:
         with contextlib.suppress(CanfarError):
-            lines = [line.strip() for line in session.events(state.id).splitlines()]
+            lines = [line.strip() for line in session.event_text(state.id).splitlines()]
             lines = [line for line in lines if line and line != "<none>"]
             if lines:
                 parts.append(lines[-1])
@@ -157,7 +162,7 @@ def report_not_reached(session: Session, states: list[SessionInfo], wanted: str)
 
 
 @click.command(short_help="Wait until sessions complete (or reach a status).")
-@ids_argument
+@ids_or_none_argument
 @click.option(
     "-s",
     "--status",
@@ -167,9 +172,7 @@ def report_not_reached(session: Session, states: list[SessionInfo], wanted: str)
     metavar="STATUS",
     help="Wait until every session is Running, Completed or Failed.",
 )
-@click.option(
-    "--timeout", type=click.FloatRange(min=0), metavar="SECONDS", help="Give up after this long."
-)
+@click.option("--timeout", type=Seconds(), metavar="SECONDS", help="Give up after this long.")
 @backend_option
 @json_option
 @quiet_option
@@ -193,12 +196,18 @@ def wait(
     \b
       canfar wait $(canfar create -q headless skaha/astroml:latest -r 10 -- python fit.py)
       canfar wait ID --status Running --timeout 600 && canfar open ID
+
+    With no ID (`canfar wait $(canfar ps -q)` when nothing runs) there is nothing to wait for:
+    a note, exit 0.
     """
     from canfar_core.output import echo, emit_json, table
     from canfar_core.sessions import WaitTimeout, check_ids
 
     one_format(as_json, quiet)
     wanted = check_wanted(wanted)
+    if not ids:
+        nothing_given("wait for", as_json)
+        return
     checked = check_ids(ids)
     session = session_for(ctx, backend)
     gave_up: WaitTimeout | None = None

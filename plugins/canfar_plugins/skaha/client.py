@@ -27,6 +27,7 @@ from canfar_core.errors import (
     LaunchInterrupted,
     NotFound,
     PermissionDenied,
+    ServerError,
     Unsupported,
     ValidationError,
 )
@@ -46,6 +47,7 @@ from canfar_plugins.skaha.http import (
     HttpClient,
     Redirected,
     RequestRefused,
+    Timeouts,
     Unreachable,
     quote_id,
 )
@@ -60,18 +62,62 @@ _Sessions = list[SessionInfo]
 _Images = list[Image]
 _Params = list[tuple[str, str]]
 
-#: At most this many requests in flight for one command (replicas, deletes, renewals): the
-#: public client's default. Measured against the fake server with 20 and 100 ms per request
-#: (docs/performance.md), 32 launches 100 and 256 replicas in about 0.55 to 0.6 of the time
-#: 16 takes; 64 gains only where each request waits long, and sends bursts that a server's
-#: accept queue can refuse.
+#: At most this many requests in flight for one command (replicas, deletes, renewals), unless the
+#: session sets ``concurrency`` (``Session(concurrency=N)``, ``CANFAR_CONCURRENCY``). 32 is the
+#: public client's default; measured against the fake server with 20 and 100 ms per request
+#: (docs/performance.md), it launches 100 and 256 replicas in 0.5 to 0.7 of the time 16 takes.
+#: 64 gains more only where each request waits long, and doubles the burst one user sends.
 MAX_CONCURRENCY = 32
 API_VERSION = "v1"
+#: The longest pause between polls of ``logs -f`` while a session prints nothing.
+FOLLOW_POLL_MAX = 8.0
 #: Seconds the server's resource offer is trusted before it is asked again.
 OFFER_TTL = 300.0
 _VERSIONED = re.compile(r"/v\d+$")
 #: Seconds a server's clock may lag ours: a session older than the launch by more is not it.
 _CLOCK_SKEW = 300.0
+
+
+class _LogPass:
+    """One download of a log being followed: the part already shown is only hashed and
+    compared with what was shown (``rewritten`` when it differs); the rest is decoded."""
+
+    def __init__(self, seen_length: int, seen_digest: bytes) -> None:
+        import codecs
+        import hashlib
+
+        self.seen_length = seen_length
+        self.seen_digest = seen_digest
+        self.digest = hashlib.sha256()
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.length = 0
+        self.matched = seen_length == 0
+        self.rewritten = False
+        self.printed = False
+
+    def feed(self, piece: bytes) -> str:
+        start = self.length
+        self.length += len(piece)
+        if not self.matched:
+            if self.length < self.seen_length:
+                self.digest.update(piece)
+                return ""
+            cut = self.seen_length - start
+            self.digest.update(piece[:cut])
+            if self.digest.digest() != self.seen_digest:
+                self.rewritten = True
+                return ""
+            self.matched = True
+            piece = piece[cut:]
+        self.digest.update(piece)
+        text = self.decoder.decode(piece)
+        self.printed = self.printed or bool(text)
+        return text
+
+    def finish(self) -> str:
+        text = self.decoder.decode(b"", final=True)
+        self.printed = self.printed or bool(text)
+        return text
 
 
 @dataclass
@@ -149,6 +195,8 @@ class SkahaBackend(Backend):
     """Sessions on a Skaha service (``context.url``), authenticated by ``context.auth``."""
 
     name = "canfar"
+    #: The keyword options ``Session.create`` passes through to this backend: none.
+    option_names: tuple[str, ...] = ()
 
     def __init__(self, context: Context, http: HttpClient | None = None) -> None:
         super().__init__(context)
@@ -163,6 +211,20 @@ class SkahaBackend(Backend):
         self._resources_at = 0.0
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at once: the session's ``concurrency``, else the default."""
+        chosen = self.context.options.get("concurrency")
+        return int(chosen) if isinstance(chosen, (int, float)) else MAX_CONCURRENCY
+
+    def _timeouts(self) -> Timeouts | None:
+        """The session's ``timeout`` as the read timeout (and the connect one, when shorter);
+        ``None`` leaves the HTTP layer's own (``CANFAR_HTTP_TIMEOUT``)."""
+        chosen = self.context.options.get("timeout")
+        if not isinstance(chosen, (int, float)):
+            return None
+        return Timeouts(connect=min(Timeouts.connect, float(chosen)), read=float(chosen))
 
     @property
     def http(self) -> HttpClient:
@@ -183,8 +245,9 @@ class SkahaBackend(Backend):
             advice = f"log in again: {login_command(self.context)}"
         client = HttpClient(
             self.api,
+            timeouts=self._timeouts(),
             login_hint=advice,
-            pool_size=MAX_CONCURRENCY,  # a pooled connection for each request in flight
+            pool_size=self.concurrency,  # a pooled connection for each request in flight
             headers={"User-Agent": f"canfar/{__version__}", "Accept": "application/json"},
         )
         provider.apply(client.session, self.context, credentials)
@@ -296,7 +359,7 @@ class SkahaBackend(Backend):
 
         try:
             results = concurrently(
-                replicas, launch, limit=MAX_CONCURRENCY, stop_on=(AuthError, Unreachable)
+                replicas, launch, limit=self.concurrency, stop_on=(AuthError, Unreachable)
             )
         except Interrupted as stop:
             tally = self._sort(stop.done, sent)
@@ -390,10 +453,22 @@ class SkahaBackend(Backend):
         # The service answers an unknown id with an empty 200: so do we.
         return self.http.get_text(f"session/{quote_id(session_id)}", params={"view": "logs"})
 
+    def iter_logs(self, session_id: str) -> Iterator[bytes]:
+        """The output so far, piece by piece as it downloads (never all of it in memory)."""
+        return self.http.iter_bytes(f"session/{quote_id(session_id)}", params={"view": "logs"})
+
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
-        """The output as it grows; ends after the session has finished or vanished."""
-        seen = ""
+        """The output as it grows; ends after the session has finished or vanished.
+
+        The service has no way to ask for the output from an offset (no range, no ``since``),
+        so each poll downloads the whole log again: it is streamed, the part already shown is
+        checked against a digest (not kept), only the new part is decoded. While nothing new
+        comes the polls slow down, up to :data:`FOLLOW_POLL_MAX` seconds apart.
+        """
+
+        seen_length, seen_digest = 0, b""
         first = True
+        pause = poll
         while True:
             try:
                 finished = self.info(session_id).status in FINAL_STATUSES
@@ -402,14 +477,27 @@ class SkahaBackend(Backend):
                     raise
                 finished = True
             first = False
-            text = self.logs(session_id)
-            new = text[len(seen) :] if text.startswith(seen) else text
-            if new:
-                yield new
-            seen = text
+            reading = _LogPass(seen_length, seen_digest)
+            for piece in self.iter_logs(session_id):
+                text = reading.feed(piece)
+                if reading.rewritten:
+                    break
+                if text:
+                    yield text
+            if reading.rewritten or reading.length < seen_length:  # cut or rewritten: anew
+                reading = _LogPass(0, b"")
+                for piece in self.iter_logs(session_id):
+                    text = reading.feed(piece)
+                    if text:
+                        yield text
+            tail = reading.finish()
+            if tail:
+                yield tail
+            seen_length, seen_digest = reading.length, reading.digest.digest()
             if finished:
                 return
-            time.sleep(poll)
+            pause = poll if reading.printed else min(FOLLOW_POLL_MAX, pause * 2)
+            time.sleep(pause)
 
     def events(self, session_id: str) -> str:
         return self.http.get_text(f"session/{quote_id(session_id)}", params={"view": "events"})
@@ -427,7 +515,7 @@ class SkahaBackend(Backend):
         results = concurrently(
             session_ids,
             lambda session_id: http.request(method, paths[session_id], data=data),
-            limit=MAX_CONCURRENCY,
+            limit=self.concurrency,
             stop_on=(AuthError, ConnectionFailed),
         )
         return self._outcome([(session_id, error) for session_id, _, error in results])
@@ -448,6 +536,19 @@ class SkahaBackend(Backend):
         return {session_id: None if error is None else str(error) for session_id, error in results}
 
     # -- the platform ------------------------------------------------------------------------
+
+    def availability(self) -> bool:
+        """The service's VOSI availability (``{root}/availability``): ``<available>true``."""
+        http = self.http
+        root = _VERSIONED.sub("", self.api)
+        timeout = (http.timeouts.connect, http.timeouts.read)
+        response = http.session.get(f"{root}/availability", timeout=timeout)
+        if response.status_code != 200:
+            raise ServerError(
+                f"{http.label} availability: HTTP {response.status_code}",
+                status=response.status_code,
+            )
+        return re.search(r"<(?:\w+:)?available>\s*true\s*<", response.text or "") is not None
 
     def stats(self) -> PlatformStats:
         return parse.stats(self.http.get_json("session", params={"view": "stats"}))

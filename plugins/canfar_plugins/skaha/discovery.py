@@ -186,9 +186,11 @@ def _is_dev(uri: str, url: str) -> bool:
 def _get(url: str, timeout: float, accept: str) -> str | None:
     import requests
 
+    from canfar_core import redirects
+
     try:
-        response = requests.get(
-            url, timeout=(min(3.0, timeout), timeout), headers={"Accept": accept}
+        response = redirects.request(
+            "GET", url, timeout=(min(3.0, timeout), timeout), headers={"Accept": accept}
         )
     except requests.RequestException as exc:
         log.debug("GET %s failed: %s", url, exc)

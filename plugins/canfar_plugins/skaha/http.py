@@ -34,7 +34,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -324,12 +324,14 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         unsure: str = "the request may still have been carried out",
         deadline: float | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """Send one request (retrying as the rules allow); a 2xx answer, or an exception.
 
         ``unsure`` is what the error says when the connection failed after a request that is
         not retried had been sent (a create: "the session may have been created").
-        ``deadline`` replaces the overall deadline (seconds) of this call.
+        ``deadline`` replaces the overall deadline (seconds) of this call. With ``stream`` the
+        deadline covers the answer's headers; the caller reads the body (read timeout per read).
         """
         import requests
 
@@ -347,7 +349,7 @@ class HttpClient:
             attempt += 1
             started = time.monotonic()
             try:
-                response = self._send(method, url, params, data, send_headers, ends)
+                response = self._send(method, url, params, data, send_headers, ends, stream)
             except _Overdue:
                 elapsed = time.monotonic() - began
                 tries = f" ({attempt} tries)" if attempt > 1 else ""
@@ -376,7 +378,7 @@ class HttpClient:
                 attempt,
             )
             if 300 <= response.status_code < 400 and response.status_code != 304:
-                response = self._follow(response, method, params, send_headers, ends)
+                response = self._follow(response, method, send_headers, ends, stream)
             if response.status_code < 400:
                 return response
             status = response.status_code
@@ -398,6 +400,7 @@ class HttpClient:
         data: list[tuple[str, str]] | Mapping[str, str] | None,
         headers: Mapping[str, str],
         ends: float,
+        stream: bool = False,
     ) -> requests.Response:
         """One try, in a daemon thread: raises :class:`_Overdue` when ``ends`` passes first.
 
@@ -420,6 +423,7 @@ class HttpClient:
                     headers=headers,
                     timeout=(min(self.timeouts.connect, left), min(self.timeouts.read, left)),
                     allow_redirects=False,
+                    stream=stream,
                 )
             except BaseException as exc:  # handed to the caller
                 box["error"] = exc
@@ -438,9 +442,9 @@ class HttpClient:
         self,
         response: requests.Response,
         method: str,
-        params: Sequence[tuple[str, str]] | Mapping[str, str] | None,
         headers: Mapping[str, str],
         ends: float,
+        stream: bool = False,
     ) -> requests.Response:
         """Follow a redirect of a GET within this server; anything else is :class:`Redirected`.
 
@@ -480,7 +484,8 @@ class HttpClient:
                     "your credentials are only for this one (check the server URL)",
                     status=status,
                 )
-            response = self._send(method, target, None, None, headers, ends)
+            response.close()
+            response = self._send(method, target, None, None, headers, ends, stream)
         raise Redirected(
             f"{self.label} redirected GET {where} more than {MAX_REDIRECTS} times", status=status
         )
@@ -600,6 +605,23 @@ class HttpClient:
     ) -> str:
         """GET ``path`` and return its body as text, unaltered."""
         return _decode(self.request("GET", path, params=params))
+
+    def iter_bytes(
+        self,
+        path: str,
+        params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
+        chunk_size: int = 64 * 1024,
+    ) -> Iterator[bytes]:
+        """GET ``path`` and yield its body piece by piece, never holding all of it."""
+        import requests
+
+        response = self.request("GET", path, params=params, stream=True)
+        try:
+            yield from response.iter_content(chunk_size)
+        except requests.RequestException as exc:
+            raise self._transport_failure(exc, "GET", True, "")[0] from None
+        finally:
+            response.close()
 
     def close(self) -> None:
         self.session.close()

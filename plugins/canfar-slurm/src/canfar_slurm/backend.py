@@ -24,8 +24,9 @@ import os
 import re
 import shlex
 import time
+import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ KINDS = ("headless",)
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: A task Slurm does not report this long after submission, with no exit code, is lost.
 GRACE = 120.0
+#: Every job canfar submits carries ``--comment=canfar:TOKEN``.
+COMMENT_PREFIX = "canfar:"
 
 
 @dataclass(frozen=True)
@@ -142,37 +145,46 @@ class SlurmBackend(Backend):
             exit_dir=log_dir,
             gpus=spec.gpus,
         )
-        argv = commands.sbatch_argv(plan.options)
+        token = uuid.uuid4().hex
+        argv = commands.sbatch_argv(replace(plan.options, comment=f"{COMMENT_PREFIX}{token}"))
+        tasks = spec.replica_numbers()
+        record = ArrayRecord(
+            job="",
+            name=(spec.name or "canfar").lower(),
+            kind=spec.kind,
+            image=spec.image,
+            replicas=spec.replicas,
+            tasks=tasks,
+            command=command,
+            workdir=plan.options.workdir,
+            log_dir=log_dir,
+            runs_in=plan.placement.describe(),
+            created=time.time(),
+            cores=spec.cores,
+            ram=spec.ram,
+            gpus=spec.gpus,
+            partition=plan.settings.partition,
+            account=plan.settings.account,
+            time_limit=plan.settings.time,
+        )
+        # Recorded before sbatch runs: if canfar is killed after sbatch submitted, the next
+        # look finds the job by its comment (see _adopt) instead of losing it.
+        self.store.begin(token, record)
         try:
             output = runner.run(argv, stdin=batch, env=runner.submit_environment())
+            record.job = commands.parse_sbatch(output)
         except runner.SlurmCommandFailed as exc:
+            self.store.finish(token, None)
             raise CanfarError(f"sbatch refused the request: {exc.output}") from None
-        try:
-            job = commands.parse_sbatch(output)
-        except ValueError as exc:
+        except runner.SlurmTimeout:
+            raise  # submitted or not: the next look finds out (see _adopt)
+        except CanfarError:
+            self.store.finish(token, None)  # not installed, or no controller: nothing submitted
+            raise
+        except ValueError as exc:  # sbatch said it succeeded but printed no job id
             raise CanfarError(str(exc)) from None
-        tasks = spec.replica_numbers()
-        self.store.add(
-            ArrayRecord(
-                job=job,
-                name=(spec.name or "canfar").lower(),
-                kind=spec.kind,
-                image=spec.image,
-                replicas=spec.replicas,
-                tasks=tasks,
-                command=command,
-                workdir=plan.options.workdir,
-                log_dir=log_dir,
-                runs_in=plan.placement.describe(),
-                created=time.time(),
-                cores=spec.cores,
-                ram=spec.ram,
-                gpus=spec.gpus,
-                partition=plan.settings.partition,
-                account=plan.settings.account,
-                time_limit=plan.settings.time,
-            )
-        )
+        self.store.finish(token, record)
+        job = record.job
         if plan.placement.runtime == script.HOST:
             from canfar_core.output import warn
 
@@ -188,6 +200,24 @@ class SlurmBackend(Backend):
         return LaunchResult(ids=[f"{job}_{task}" for task in tasks])
 
     # -- states --------------------------------------------------------------------------
+
+    def _adopt(self) -> None:
+        """Record the jobs of launches interrupted between sbatch and recording the job id.
+
+        A launch not found in Slurm after :data:`GRACE` seconds was never submitted.
+        """
+        unfinished = self.store.unfinished()
+        if not unfinished:
+            return
+        jobs = commands.parse_comments(runner.run(commands.squeue_mine_argv()))
+        now = time.time()
+        for token, record in unfinished:
+            job = jobs.get(f"{COMMENT_PREFIX}{token}")
+            if job is not None:
+                record.job = job
+                self.store.finish(token, record)
+            elif now - record.created > GRACE:
+                self.store.finish(token, None)
 
     def _states(self, records: builtins.list[ArrayRecord]) -> dict[str, TaskState]:
         """The state of every task of ``records``: cached final ones, then Slurm's answers."""
@@ -313,6 +343,7 @@ class SlurmBackend(Backend):
     # -- looking -------------------------------------------------------------------------
 
     def list(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
+        self._adopt()
         records = [r for r in self.store.all() if kind is None or r.kind == kind]
         states = self._states(records)
         found = []
@@ -330,6 +361,9 @@ class SlurmBackend(Backend):
     def _find(self, session_id: str) -> tuple[ArrayRecord, int, TaskState]:
         ref = parse_id(session_id)
         record = self.store.get(ref.job)
+        if record is None:
+            self._adopt()
+            record = self.store.get(ref.job)
         if record is None or ref.task not in record.tasks:
             raise NotFound(f"session {session_id} not found")
         assert ref.task is not None
@@ -372,7 +406,7 @@ class SlurmBackend(Backend):
             if finished and not chunk:
                 return
             if not chunk:
-                time.sleep(max(0.2, poll))
+                time.sleep(max(1.0, poll))  # each look asks squeue: spare the controller
             try:
                 record, task, state = self._find(session_id)
             except NotFound:  # deleted while followed
@@ -487,12 +521,12 @@ class SlurmBackend(Backend):
         """CPUs of the cluster from ``sinfo`` (allocated/idle/other/total)."""
         output = runner.run(["sinfo", "--noheader", "--format=%C"])
         try:
-            allocated, idle, other, total = (float(x) for x in output.strip().split("/"))
+            allocated, idle, other, total = (int(x) for x in output.strip().split("/"))
         except ValueError:
             raise CanfarError(f"sinfo printed an unexpected line: {output.strip()!r}") from None
         return PlatformStats(
-            cores_requested=allocated,
-            cores_available=total,
+            cores_requested=float(allocated),
+            cores_available=float(total),
             extra={"cores_idle": idle, "cores_other": other},
         )
 

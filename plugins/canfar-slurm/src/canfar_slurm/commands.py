@@ -43,6 +43,9 @@ class JobOptions:
     partition: str | None = None
     account: str | None = None
     qos: str | None = None
+    #: Marks the job as this launch's (``canfar:TOKEN``), so a launch interrupted after sbatch
+    #: submitted but before canfar recorded the job id can still find its job.
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ def sbatch_argv(options: JobOptions) -> list[str]:
         argv.append(f"--account={options.account}")
     if options.qos is not None:
         argv.append(f"--qos={options.qos}")
+    if options.comment is not None:
+        argv.append(f"--comment={options.comment}")
     return argv
 
 
@@ -152,6 +157,22 @@ def squeue_argv(jobs: Iterable[str]) -> list[str]:
         f"--jobs={','.join(jobs)}",
         f"--format={SQUEUE_FORMAT}",
     ]
+
+
+def squeue_mine_argv() -> list[str]:
+    """The user's jobs with their comments: one line per job (an array is one line)."""
+    return ["squeue", "--noheader", "--me", "--states=all", "--format=%F|%k"]
+
+
+def parse_comments(output: str) -> dict[str, str]:
+    """``comment -> job id`` from :func:`squeue_mine_argv`'s output."""
+    found: dict[str, str] = {}
+    for line in output.splitlines():
+        job, _, comment = line.partition("|")
+        text = _text(comment)
+        if job.strip().isdigit() and text:
+            found[text] = job.strip()
+    return found
 
 
 def sacct_argv(jobs: Iterable[str]) -> list[str]:

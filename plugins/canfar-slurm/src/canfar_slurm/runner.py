@@ -28,6 +28,10 @@ class SlurmMissing(CanfarError):
     """A Slurm command is not installed (or not on ``PATH``) where canfar runs."""
 
 
+class SlurmTimeout(ConnectionFailed):
+    """A Slurm command did not finish in time: whether it did what was asked is unknown."""
+
+
 class SlurmCommandFailed(CanfarError):
     """A Slurm command ran and refused the request; ``output`` is what it printed."""
 
@@ -70,7 +74,7 @@ def run(argv: list[str], *, stdin: str | None = None, env: Mapping[str, str] | N
             hint="run canfar on a login node of the cluster, or load its Slurm module",
         ) from None
     except subprocess.TimeoutExpired:
-        raise ConnectionFailed(
+        raise SlurmTimeout(
             f"{command} did not answer within {TIMEOUT:g} s; is the Slurm controller up?"
         ) from None
     except OSError as exc:

@@ -59,6 +59,9 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.arrays = root / "arrays"
+        #: Launches being submitted, by token: written before sbatch runs, removed once the job
+        #: id is recorded (or sbatch refused), so an interrupted launch is never lost.
+        self.launching = root / "launching"
 
     def _path(self, job: str) -> Path:
         return self.arrays / f"{job}.json"
@@ -73,14 +76,15 @@ class Store:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _write(self, record: ArrayRecord) -> None:
-        fd, temp = tempfile.mkstemp(dir=self.arrays, prefix=f".{record.job}.", suffix=".tmp")
+    def _write(self, record: ArrayRecord, path: Path | None = None) -> None:
+        target = path or self._path(record.job)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w") as handle:
                 json.dump(asdict(record), handle)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temp, self._path(record.job))
+            os.replace(temp, target)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
@@ -97,6 +101,30 @@ class Store:
     def add(self, record: ArrayRecord) -> None:
         with self._locked():
             self._write(record)
+
+    def begin(self, token: str, record: ArrayRecord) -> None:
+        """Note a launch about to be submitted (its ``job`` still empty)."""
+        self.launching.mkdir(parents=True, exist_ok=True)
+        self._write(record, self.launching / f"{token}.json")
+
+    def finish(self, token: str, record: ArrayRecord | None) -> None:
+        """The launch ``token`` was submitted as ``record`` (None: it was not submitted)."""
+        with self._locked():
+            if record is not None:
+                self._write(record)
+            with contextlib.suppress(FileNotFoundError):
+                (self.launching / f"{token}.json").unlink()
+
+    def unfinished(self) -> list[tuple[str, ArrayRecord]]:
+        """Launches begun and not finished: ``(token, record)``."""
+        if not self.launching.is_dir():
+            return []
+        found = []
+        for path in self.launching.glob("*.json"):
+            record = self._read(path)
+            if record is not None:
+                found.append((path.stem, record))
+        return found
 
     def get(self, job: str) -> ArrayRecord | None:
         return self._read(self._path(job))
