@@ -27,6 +27,7 @@ from canfar_core.sessions import (
     Progress,
     Session,
     StatusOrStatuses,
+    _check_seconds,
     _pause,
     _pending,
     _timed_out,
@@ -252,6 +253,7 @@ class AsyncSession:
         progress: Progress | None = None,
     ) -> dict[str, SessionInfo]:
         """See :meth:`Session.wait`; other coroutines run while it waits."""
+        _check_seconds(timeout=timeout, poll=poll)
         wanted = _wanted(status)
         targets = check_ids(ids)
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -99,7 +99,7 @@ class WaitTimeout(CanfarError, TimeoutError):
 
 def check_ids(ids: IdOrIds) -> list[str]:
     """Checked ids, duplicates dropped, order kept; a bad id is refused before anything is sent."""
-    listed = [ids] if isinstance(ids, str) else list(ids)
+    listed = [ids] if isinstance(ids, str) else _listed_values(ids, "ids", "a session id")
     if not listed:
         raise ValidationError("no session id given")
     return list(dict.fromkeys(check_session_id(session_id) for session_id in listed))
@@ -113,10 +113,18 @@ def check_status(status: str | None) -> str | None:
     return canonical_status(status)
 
 
+def _listed_values(value: object, name: str, one: str) -> list[Any]:
+    """``value`` as a list when it is a list, tuple or other collection of values; anything
+    else (a number, a mapping) is a :class:`ValidationError` naming ``name``."""
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
+        return list(value)
+    raise ValidationError(f"{name} must be {one} or a list of them, not {type(value).__name__}")
+
+
 def _statuses(status: StatusOrStatuses | None) -> list[str] | None:
     if status is None:
         return None
-    listed = [status] if isinstance(status, str) else list(status)
+    listed = [status] if isinstance(status, str) else _listed_values(status, "status", "a status")
     return [s for s in (check_status(item) for item in listed) if s is not None]
 
 
@@ -136,6 +144,27 @@ def _listed(only_replicas: Any) -> Any:
             )
         return listed
     return only_replicas
+
+
+def _check_text(**values: object) -> None:
+    """Each of ``values`` is a string or ``None``; anything else is named."""
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"{name} must be a string, not {type(value).__name__}")
+
+
+def _check_flag(**values: object) -> None:
+    for name, value in values.items():
+        if not isinstance(value, bool):
+            raise ValidationError(f"{name} must be True or False, not {value!r}")
+
+
+def _check_seconds(**values: object) -> None:
+    """Each of ``values`` is a number of seconds (or ``None``)."""
+    for name, value in values.items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value is not None and (not number or value < 0):  # type: ignore[operator]
+            raise ValidationError(f"{name} must be a number of seconds, not {value!r}")
 
 
 def default_name(image: str) -> str:
@@ -360,6 +389,13 @@ class Session:
             for key in ("kind", "image", "cores", "ram", "gpus")
         }
         kind = kind or defaults.get("kind") or "headless"
+        _check_text(name=name, image=image, cmd=cmd)
+        if args is not None and not isinstance(args, str):
+            args = _listed_values(args, "args", "a string")
+        if env is not None and not isinstance(env, Mapping):
+            raise ValidationError(
+                f"env must be a mapping of names to values, not {type(env).__name__}"
+            )
         if isinstance(args, str):
             try:
                 args = shlex.split(args)
@@ -643,6 +679,7 @@ class Session:
         With ``verbose=True`` the text goes to the ``canfar.sessions`` logger (at INFO: see
         ``canfar.configure_logging``) and ``None`` is returned. Failures as for :meth:`info`.
         """
+        _check_flag(verbose=verbose)
         texts, failures, mode = self._each("logs", ids, self.log_text, errors)
         result = None if verbose else texts
         if verbose:
@@ -658,6 +695,7 @@ class Session:
 
         ``verbose=True`` logs them instead, as :meth:`logs` does. Failures as for :meth:`info`.
         """
+        _check_flag(verbose=verbose)
         texts, failures, mode = self._each("events", ids, self.event_text, errors)
         result = None if verbose else [{sid: text} for sid, text in texts.items()]
         if verbose:
@@ -841,6 +879,7 @@ class Session:
         a server error or no answer is tried again at the next poll; only
         :data:`WAIT_TRANSIENT_FAILURES` failures in a row end the wait (with that error).
         """
+        _check_seconds(timeout=timeout, poll=poll)
         wanted = _wanted(status)
         targets = check_ids(ids)
         deadline = None if timeout is None else time.monotonic() + timeout

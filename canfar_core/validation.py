@@ -111,8 +111,25 @@ def check_session_id(session_id: str) -> str:
     return session_id
 
 
+def check_utf8(label: str, value: str) -> str:
+    """Refuse text that is not UTF-8: the bytes of another encoding, as Python keeps them from
+    a command line (``os.fsdecode``). It could not be saved or sent."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise ValidationError(f"{label} '{shown}' is not UTF-8 text") from None
+    return value
+
+
 def check_spec(spec: SessionSpec, *, accepts_command: bool, max_replicas: int | None) -> None:
-    """Everything about a request that does not depend on the backend."""
+    """Everything about a request that does not depend on the backend.
+
+    Only the local backend passes command words and variable values that are not UTF-8 (a
+    file name in another encoding) to the replica byte for byte; the others refuse them.
+    """
+    if isinstance(spec.image, str):
+        check_utf8("image", spec.image)
     check_image(spec.image)
     check_name(spec.name)
     check_replicas(spec.replicas, max_replicas or MAX_REPLICAS)
@@ -134,3 +151,8 @@ def check_spec(spec: SessionSpec, *, accepts_command: bool, max_replicas: int | 
     for word in [spec.cmd or "", *spec.args]:
         if "\x00" in word:  # no operating system can pass it to a program
             raise ValidationError(f"the command word {word!r} contains a NUL character")
+        if spec.backend != "local":
+            check_utf8("the command word", word)
+    if spec.backend != "local":
+        for key, value in spec.env.items():
+            check_utf8(f"environment variable {key}", value)

@@ -277,3 +277,53 @@ def test_ctrl_c_in_local_create_r100_prints_every_id_that_exists(tag):
     assert tagged_sessions(tag) <= printed
     assert f"{len(existing)} of 100 replicas launched" in err
     delete_everything()
+
+
+@linux_only
+@pytest.mark.slow
+def test_a_process_delete_cannot_stop_is_named_and_the_session_kept(tag, run, monkeypatch):
+    """A detached child that may not be signalled (another user's, say: simulated here by
+    refusing signals to its pid, as the kernel would): delete names it, exits 1, keeps the
+    session, and deletes it once the child is gone."""
+    from canfar_plugins.local import processes
+
+    made = run(
+        "create",
+        "headless",
+        "img/x:1",
+        "-q",
+        "--env",
+        f"CANFAR_TEST_TAG={tag}",
+        "--",
+        "sh",
+        "-c",
+        "setsid sleep 300 & echo started; wait",
+    )
+    assert made.code == 0, made.err
+    session_id = made.out.strip()
+    wait_for(lambda: len(tagged(tag)) >= 3, what="the detached child")
+    [child] = [pid for pid in tagged(tag) if os.getsid(pid) == pid and _comm(pid) == "sleep"]
+    real_kill = os.kill
+
+    def refusing(pid: int, signum: int) -> None:
+        if pid == child and signum != 0:
+            raise PermissionError(1, "Operation not permitted")
+        real_kill(pid, signum)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(processes.os, "kill", refusing)
+        patch.setattr(processes.os, "killpg", lambda pgid, signum: refusing(pgid, signum))
+        result = run("delete", session_id)
+    assert result.code == 1
+    line = result.error_line()
+    assert session_id in line
+    assert f"could not stop 1 of its processes (pid {child})" in line
+    assert run("ps", "--all", "-q").out.split() == [session_id]
+    real_kill(child, signal.SIGKILL)
+    wait_for(lambda: not tagged(tag), what="the child to go")
+    assert run("delete", session_id).code == 0
+
+
+def _comm(pid: int) -> str:
+    with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
+        return handle.read().strip()

@@ -116,3 +116,17 @@ def test_folders_are_private_under_umask_000(tmp_path):
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0 or path.suffix == ".json", path
+
+
+def test_a_command_word_that_is_not_utf8_is_refused_for_the_platform(run, fake):
+    """The platform takes UTF-8 text only: refused before anything is sent, never a crash."""
+    result = run("create", "headless", "skaha/astroml", "--", "echo", NOT_UTF8)
+    assert_refused(result, "the command word '\\xff' is not UTF-8 text")
+    assert fake.requests == []
+
+
+def test_the_python_api_refuses_an_image_that_is_not_utf8(canfar_home):
+    from canfar_core.sessions import Session
+
+    with pytest.raises(ValidationError, match="is not UTF-8 text"):
+        Session(backend="local").create(image=f"img/{NOT_UTF8}:1", cmd="true")

@@ -290,6 +290,19 @@ def test_a_password_in_the_server_url_is_never_printed(run, monkeypatch):
         assert "hunter2-secret" not in result.out + result.err
 
 
+def test_auth_list_and_status_never_show_a_password_saved_in_the_url(run):
+    url = "http://jdoe:hunter2-secret@sp.example.org/skaha"
+    login = run(
+        "auth", "login", "--url", url, "--token-stdin", "--no-verify", stdin="tok-0123456789"
+    )
+    assert login.code == 0, login.err
+    for args in (["auth", "list"], ["auth", "list", "--json"]):
+        result = run(*args)
+        assert "sp.example.org" in result.out
+        assert "hunter2-secret" not in result.out + result.err
+    assert "hunter2-secret" not in login.err
+
+
 def test_ps_and_info_show_terminal_escapes_from_the_server_escaped(run, fake):
     session_id = fake.add_session(name="job", image="evil\x1b]0;pwned\x07\x1b[2J:latest")
     for args in (["ps"], ["info", session_id]):
@@ -312,3 +325,20 @@ def test_replicas_never_sent_are_reported_as_not_sent(run, fake):
     assert len(document["not_sent"]) == 40 - sent > 0
     assert document["uncertain"] == []
     assert "may have been created" not in result.err
+
+
+def test_logs_saved_to_a_folder_are_streamed_to_the_file(run, fake, tmp_path):
+    size = 20_000_000
+    session_id = fake.add_session(name="chatty", logs="y" * (size - 1) + "\n")
+    tracemalloc.start()
+    try:
+        result = run("logs", "-o", str(tmp_path / "out"), "-q", session_id)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.code == 0, result.err
+    (path,) = result.out.split()
+    with open(path, "rb") as saved:
+        assert len(saved.read()) == size
+    # Only the fake server's copy of the body is a log's worth (holding it was about 3 x).
+    assert peak < 1.5 * size, f"peak {peak / size:.1f} x the log"

@@ -421,6 +421,7 @@ def status(ctx: click.Context, name: str | None, as_json: bool) -> None:
     result = _describe(context)
     if as_json:
         data = to_dict(result)
+        data["server"] = hide_url_passwords(str(data.get("server") or ""))
         data["backend"] = context.backend
         data["source"] = context.source
         emit_json(data)
@@ -432,7 +433,7 @@ def status(ctx: click.Context, name: str | None, as_json: bool) -> None:
                 if context.source != "config"
                 else context.name,
             ),
-            ("server", result.server),
+            ("server", hide_url_passwords(result.server)),
             ("auth", result.auth),
             ("user", result.user or "unknown"),
             ("expires", result.expires or "unknown"),
@@ -474,7 +475,7 @@ def list_contexts(as_json: bool) -> None:
             {
                 "name": context.name,
                 "backend": context.backend,
-                "server": context.url or "",
+                "server": hide_url_passwords(context.url or ""),
                 "auth": context.auth or "",
                 "active": active is not None
                 and active.source == "config"
@@ -515,7 +516,7 @@ def switch(name: str) -> None:
     from canfar_plugins.auth.store import broken_contexts, set_active
 
     context = set_active(name)
-    where = context.url or "this machine"
+    where = hide_url_passwords(context.url or "") or "this machine"
     _stderr(f"Active context: {name} ({where}).")
     for reason in broken_contexts().values():
         warn(reason)

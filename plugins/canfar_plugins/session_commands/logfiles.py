@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from canfar_core.errors import CanfarError
@@ -41,20 +42,25 @@ def current_umask() -> int:
     return mask
 
 
-def write_file(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` atomically: a reader sees the old file or the whole new
-    one, and an interrupted write leaves no partial file behind."""
+def write_file(path: Path, data: bytes | Iterable[bytes], mode: int = 0o644) -> int:
+    """Replace ``path`` with ``data`` (bytes, or pieces of them written as they come)
+    atomically: a reader sees the old file or the whole new one, and an interrupted write
+    leaves no partial file behind. Returns the number of bytes written."""
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     except OSError as exc:
         raise CanfarError(f"cannot write in {path.parent}: {exc.strerror or exc}") from None
     try:
         os.fchmod(fd, mode)
+        size = 0
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                handle.write(piece)
+                size += len(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+        return size
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

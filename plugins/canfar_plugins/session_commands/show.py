@@ -411,11 +411,14 @@ def _save_logs(
     names, missing = _session_names(session, ids)
     mode = 0o666 & ~current_umask()
 
+    pieces = getattr(session.backend, "iter_logs", None)
+
     def save(session_id: str) -> tuple[Path, int]:
-        data = session.log_text(session_id).encode("utf-8", "surrogateescape")
         path = folder / log_filename(names[session_id], session_id)
-        write_file(path, data, mode)
-        return path, len(data)
+        if pieces is not None:  # written as it downloads, never all in memory
+            return path, write_file(path, pieces(session_id), mode)
+        data = session.log_text(session_id).encode("utf-8", "surrogateescape")
+        return path, write_file(path, data, mode)
 
     saved = {
         sid: (result, error)
