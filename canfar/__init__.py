@@ -24,15 +24,20 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (batch re
 if TYPE_CHECKING:
     from typing import Any
 
+    from canfar import server
     from canfar._logging import configure_logging, get_logger
 
-__all__ = ["__version__", "configure_logging", "get_logger"]
+__all__ = ["__version__", "configure_logging", "get_logger", "server"]
 
 
 def __getattr__(name: str) -> Any:
-    """``configure_logging`` and ``get_logger``, imported on first use."""
+    """``configure_logging``, ``get_logger`` and ``server``, imported on first use."""
     if name in ("configure_logging", "get_logger"):
         from canfar import _logging
 
         return getattr(_logging, name)
+    if name == "server":
+        import importlib
+
+        return importlib.import_module("canfar.server")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from canfar_core import config
-from canfar_core.contexts import LOCAL, Context, save_context, saved_contexts
+from canfar_core.contexts import (
+    LOCAL,
+    Context,
+    save_context,
+    saved_contexts,
+    saved_entries,
+    set_active,
+)
 
 __all__ = [
     "active_name",
@@ -24,50 +31,20 @@ __all__ = [
 from canfar_core.errors import ConfigError, NotFound, ValidationError
 
 
-def _entries(data: dict[str, Any]) -> dict[str, Any]:
-    """The saved contexts as they are written in the config, broken ones included."""
-    entries = data.get("contexts") or {}
-    if not isinstance(entries, dict):
-        saved_contexts(data)  # raises the error that names the file
-    return entries
-
-
 def saved_names() -> list[str]:
     """The names of the saved contexts, including any too broken to use."""
-    return list(_entries(config.config_file().read()))
+    return list(saved_entries(config.config_file().read()))
 
 
 def broken_contexts() -> dict[str, str]:
     """Why each saved context that cannot be used cannot, by name."""
     broken: dict[str, str] = {}
-    for name, entry in _entries(config.config_file().read()).items():
+    for name, entry in saved_entries(config.config_file().read()).items():
         try:
             saved_contexts({"contexts": {name: entry}})
         except ConfigError as exc:
             broken[name] = str(exc)
     return broken
-
-
-def set_active(name: str) -> Context:
-    """Make a saved context (or ``local``) the active one.
-
-    Only the chosen entry is read: another one that is broken (the active one, say) never
-    stops a switch away from it.
-    """
-    with config.config_file().update() as data:
-        if name == LOCAL and not isinstance(data.get("contexts"), dict):
-            entries: dict[str, Any] = {}  # a broken file never keeps sessions off this machine
-        else:
-            entries = _entries(data)
-        if name in entries:
-            chosen = saved_contexts({"contexts": {name: entries[name]}})[name]
-        elif name == LOCAL:
-            chosen = Context(name=LOCAL, backend=LOCAL, source="default")
-        else:
-            known = ", ".join([LOCAL, *(n for n in entries if n != LOCAL)])
-            raise NotFound(f"no context named '{name}' (known: {known})")
-        data["active"] = name
-    return chosen
 
 
 def active_name() -> str | None:
@@ -84,7 +61,7 @@ def remove_context(name: str) -> Context:
     config_file = config.config_file()
     with config_file.lock():
         with config_file.update() as data:
-            entries = _entries(data)
+            entries = saved_entries(data)
             if name not in entries:
                 if name == LOCAL:
                     raise ValidationError("the local backend needs no logout")
