@@ -36,14 +36,21 @@ def test_a_command_killed_by_a_signal_is_failed_with_128_plus_the_signal(session
 
 
 @linux_only
-def test_a_killed_wrapper_leaves_the_command_running_then_failed(session):
-    code = "import time; time.sleep(0.6); print('finished', flush=True)"
+def test_a_killed_wrapper_leaves_the_command_running_then_failed(session, tmp_path):
+    # The command runs until the test lets it finish (30 s at most), however busy the machine.
+    go = tmp_path / "go"
+    code = (
+        "import os, time\nfor _ in range(1500):\n"
+        f"    if os.path.exists({str(go)!r}):\n        break\n    time.sleep(0.02)\n"
+        "print('finished', flush=True)\n"
+    )
     [session_id] = session.create(image="img/x:1", cmd=sys.executable, args=["-c", code])
     pgid = session.find(session_id).extra["pgid"]
     wait_for(lambda: len(group_pids(pgid)) >= 2, what="python to start")
     os.kill(pgid, signal.SIGKILL)  # the wrapper alone
     time.sleep(0.05)
     assert session.find(session_id).status == "Running"  # its command still runs
+    go.touch()
     info = wait_final(session, [session_id])[session_id]
     assert (info.status, info.exit_code) == ("Failed", None)
     assert session.log_text(session_id) == "finished\n"
