@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -27,10 +29,27 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 _ISOLATED = ("HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
 _DROPPED = ("REPLICA_ID", "REPLICA_COUNT")
 _home: str | None = None
+_untracked_before: set[str] | None = None
+
+
+def _untracked(root: Path) -> set[str] | None:
+    """Files in the checkout that git neither tracks nor ignores (``None``: no git checkout)."""
+    try:
+        listed = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "--others", "--exclude-standard", "-z"],
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if listed.returncode != 0:
+        return None
+    return set(filter(None, listed.stdout.decode(errors="replace").split("\0")))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _home
+    global _home, _untracked_before
+    _untracked_before = _untracked(config.rootpath)
     _home = tempfile.mkdtemp(prefix="canfar-tests-")
     for variable in _ISOLATED:
         os.environ[variable] = os.path.join(_home, variable.lower())
@@ -38,6 +57,19 @@ def pytest_configure(config: pytest.Config) -> None:
     for variable in list(os.environ):
         if variable.startswith("CANFAR_") or variable in _DROPPED:
             del os.environ[variable]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A test that wrote into the checkout (a log, a slurm-*.out) fails the run: tests write
+    into their own temporary folders, never where a user's files would be."""
+    if _untracked_before is None:
+        return
+    stray = sorted((_untracked(session.config.rootpath) or set()) - _untracked_before)
+    if stray:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"the tests left files in the checkout: {', '.join(stray)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
