@@ -23,10 +23,17 @@ state=/var/spool/slurmctld
 spool=/var/spool/slurmd
 logs=/var/log/slurm
 
+# One run at a time: two test runs starting the cluster together would race.
+exec 9>/run/canfar-start-slurm.lock
+flock 9
+
+# Slurm's client commands retry for a long time when the controller is down: bound each call.
+quick() { timeout 5 "$@"; }
+
 # The node accepts jobs: the controller answers and the node is idle, or busy with jobs.
 ready() {
-    scontrol ping >/dev/null 2>&1 || return 1
-    case "$(sinfo --noheader --nodes="$node" --format=%t 2>/dev/null)" in
+    quick scontrol ping >/dev/null 2>&1 || return 1
+    case "$(quick sinfo --noheader --nodes="$node" --format=%t 2>/dev/null)" in
         idle | mix | alloc) return 0 ;;
         *) return 1 ;;
     esac
@@ -74,7 +81,7 @@ mkdir -p "$conf_dir" "$state" "$spool" "$logs"
 cat >"$conf_dir/slurm.conf.new" <<CONF
 # Written by start_slurm.sh for canfar-slurm's tests: one node, no cgroups, no accounting.
 ClusterName=canfartest
-SlurmctldHost=$node
+SlurmctldHost=$node(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -101,7 +108,7 @@ KillWait=2
 InactiveLimit=0
 SlurmdParameters=config_overrides
 MessageTimeout=10
-NodeName=$node CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN
+NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 changed=no
@@ -126,7 +133,7 @@ stop() {
 }
 if [ "$changed" = yes ] && running /run/slurmctld.pid; then
     # Node changes need the daemons restarted; reconfigure is enough for the rest.
-    if ! scontrol reconfigure >/dev/null 2>&1; then
+    if ! quick scontrol reconfigure >/dev/null 2>&1; then
         log "configuration changed: restarting slurmctld and slurmd"
         stop /run/slurmd.pid
         stop /run/slurmctld.pid
@@ -135,30 +142,28 @@ if [ "$changed" = yes ] && running /run/slurmctld.pid; then
     fi
 fi
 
-if ! running /run/slurmctld.pid; then
-    log "starting slurmctld"
-    slurmctld -i   # -i: ignore state left by an earlier run that no longer matches
-fi
-for _ in $(seq 100); do
-    scontrol ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
-if ! running /run/slurmd.pid; then
-    log "starting slurmd"
-    slurmd
-fi
-
-for _ in $(seq 150); do
+# Start whichever daemon is not running (one stopping as this runs is started again), until
+# the node takes jobs or a minute has passed.
+started=$SECONDS
+while ((SECONDS - started < 60)); do
+    if ! running /run/slurmctld.pid; then
+        log "starting slurmctld"
+        slurmctld -i   # -i: ignore state left by an earlier run that no longer matches
+        for _ in $(seq 50); do quick scontrol ping >/dev/null 2>&1 && break; sleep 0.1; done
+    fi
+    if ! running /run/slurmd.pid; then
+        log "starting slurmd"
+        slurmd
+    fi
     if ready; then
         log "up: node $node, $cpus CPUs, ${memory_mb} MB"
         exit 0
     fi
-    state_now=$(sinfo --noheader --nodes="$node" --format=%t 2>/dev/null || true)
-    case "$state_now" in
-        down* | drain* | fail*) scontrol update nodename="$node" state=resume >/dev/null 2>&1 || true ;;
+    case "$(quick sinfo --noheader --nodes="$node" --format=%t 2>/dev/null || true)" in
+        down* | drain* | fail*) quick scontrol update nodename="$node" state=resume >/dev/null 2>&1 || true ;;
     esac
-    sleep 0.2
+    sleep 0.3
 done
-log "the node did not become idle within 30 s; see $logs/slurmctld.log and $logs/slurmd.log"
-sinfo >&2 || true
+log "the node did not take jobs within 60 s; see $logs/slurmctld.log and $logs/slurmd.log"
+quick sinfo >&2 || true
 exit 1

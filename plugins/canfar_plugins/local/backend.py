@@ -154,10 +154,19 @@ class LocalBackend(Backend):
         if not requested:
             from canfar_core.config import config_file, get_path
 
+            store = config_file()
             try:
-                requested = get_path(config_file().read(), RUNTIME_SETTING)
+                requested = get_path(store.read(), RUNTIME_SETTING)
             except KeyError:
                 return None
+            if not isinstance(requested, str):
+                from canfar_core.errors import ConfigError
+
+                raise ConfigError(
+                    f"{RUNTIME_SETTING} in {store.path} must be a runtime name, not "
+                    f"{requested!r}; set it with: canfar config set {RUNTIME_SETTING} "
+                    f"{'|'.join(runtime.RUNTIMES)}"
+                )
         return str(requested).strip().lower() or None
 
     def _plan(self, spec: SessionSpec) -> tuple[str, str]:
