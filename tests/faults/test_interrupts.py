@@ -169,3 +169,20 @@ def test_ctrl_c_while_waiting_still_prints_the_ids_with_q_and_json(fake, output)
         assert sorted(done.stdout.split()) == ids
     else:
         assert sorted(json.loads(done.stdout)) == ids  # create --json: the ids
+
+
+def test_a_launch_interrupted_after_its_last_replica_does_not_go_on_to_wait(fake, run, monkeypatch):
+    """A backend may be interrupted when every replica has started: nothing is missing, but
+    the command still stops there (exit 130) instead of waiting, and prints the ids."""
+    from canfar_core.errors import LaunchInterrupted
+    from canfar_plugins.skaha.client import SkahaBackend
+
+    def interrupted_after_all(self, spec):
+        ids = [fake.add_session(name=spec.replica_name(k)) for k in spec.replica_numbers()]
+        raise LaunchInterrupted("interrupted", ids=ids, failures={})
+
+    monkeypatch.setattr(SkahaBackend, "create", interrupted_after_all)
+    result = run("create", "headless", "skaha/astroml", "-r", "2", "--wait", "-q", "--", "true")
+    assert result.code == 130
+    assert sorted(result.out.split()) == sorted(s.id for s in fake.live_sessions())
+    assert fake.requests_to("GET", r"/v1/session") == []

@@ -344,7 +344,7 @@ def create(
         raise
     unlaunched = {*failures, *uncertain, *not_sent}
     launched = launched_entries(spec, ids, unlaunched)
-    if not as_json and not quiet and ids and not unlaunched:
+    if not as_json and not quiet and ids and not unlaunched and stopped is None:
         where = session.context.name
         if spec.backend != where:
             where += f" ({spec.backend})"
@@ -359,7 +359,7 @@ def create(
     states: dict[str, SessionInfo] = {}
     gave_up: CanfarError | None = None
     printed = False
-    if wait and ids and not unlaunched:
+    if wait and ids and not unlaunched and stopped is None:
         wanted = wanted or default_wanted(session, spec.kind)
         if quiet:  # the ids are out before the wait: a Ctrl-C or a kill cannot lose them
             for entry in launched:
@@ -402,7 +402,7 @@ def create(
         raise with_details(
             CanfarError(f"session {spec.replica_name(k)} may exist: {reason}"), details
         )
-    if unlaunched:
+    if unlaunched or stopped is not None:
         if details is None:
             report_unlaunched(spec, failures, uncertain, not_sent, name is not None)
         total = len(spec.replica_numbers())
