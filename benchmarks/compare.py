@@ -812,25 +812,22 @@ def _worker_launch(replicas: int, concurrency: str) -> None:
     """
     import asyncio
     import importlib.util
-    import inspect
 
     limit = None if concurrency == "default" else int(concurrency)
     if importlib.util.find_spec("canfar_core") is not None:
+        from canfar_core.errors import LaunchError
         from canfar_core.sessions import Session
 
-        options: dict[str, int] = {}
-        if limit is not None:
-            if "concurrency" in inspect.signature(Session).parameters:
-                options["concurrency"] = limit
-            else:  # before the setting existed: the constant it replaced
-                import canfar_plugins.skaha.client as skaha
-
-                skaha.MAX_CONCURRENCY = limit  # type: ignore[misc]
-        with Session(**options) as session:  # type: ignore[arg-type]
+        with Session(concurrency=limit) as session:
             start = time.perf_counter()
-            ids = session.create(
-                name="bench", image=LAUNCH_IMAGE, kind="headless", cmd="true", replicas=replicas
-            )
+            try:
+                ids = session.create(
+                    name="bench", image=LAUNCH_IMAGE, kind="headless", cmd="true", replicas=replicas
+                )
+            except LaunchError as exc:  # say why, once per reason
+                failed = {**exc.failures, **getattr(exc, "uncertain", {})}
+                reasons = sorted({str(why) for why in failed.values()})
+                raise SystemExit(f"{exc}: {' | '.join(reasons)}") from None
             seconds = time.perf_counter() - start
     else:
         from canfar.sessions import AsyncSession  # type: ignore[attr-defined]
@@ -865,8 +862,8 @@ def _current_default(ours: Path) -> int | None:
 
 
 _DEFAULT_CONCURRENCY = """
-import canfar_plugins.skaha.client as skaha
-print(getattr(skaha, "DEFAULT_CONCURRENCY", getattr(skaha, "MAX_CONCURRENCY", "")))
+from canfar_plugins.skaha.client import MAX_CONCURRENCY
+print(MAX_CONCURRENCY)
 """
 
 

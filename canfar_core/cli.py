@@ -24,6 +24,7 @@ from canfar_core.errors import (
     CanfarError,
     ValidationError,
 )
+from canfar_core.machine import output_option
 
 #: Who added the commands that no plugin added.
 CORE = "canfar core"
@@ -117,7 +118,8 @@ def cli(
 
     With no login, sessions run on this machine (the local backend); after
     `canfar auth login` they run on the platform. The same commands and the
-    same Python API work on both.
+    same Python API work on both. The public client's names (login, server,
+    image ls, feedback, ...) work too: see each command's help.
     """
     if ctx.invoked_subcommand is None:  # `canfar` alone: a usage error that shows the help
         click.echo(ctx.get_help(), err=True)
@@ -229,17 +231,18 @@ def config() -> None:
 
 
 @config.command("show")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def config_show(as_json: bool) -> None:
+@output_option
+def config_show(output: str | None) -> None:
     """Print the whole configuration (it holds no secrets)."""
     import json
 
     from canfar_core.config import config_file
-    from canfar_core.output import echo, emit_json
+    from canfar_core.machine import emit
+    from canfar_core.output import echo
 
     data = config_file().read()
-    if as_json:
-        emit_json(data)
+    if output:
+        emit(data, output)
         return
     if not data:
         echo("# no settings yet: canfar uses the local backend and built-in defaults")
@@ -260,20 +263,24 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 @config.command("get")
 @click.argument("key")
-def config_get(key: str) -> None:
+@output_option
+def config_get(key: str, output: str | None) -> None:
     """Print one setting (a dotted key such as defaults.image).
 
     Exits 1, printing nothing on stdout, when the setting is not set.
     """
     from canfar_core.config import config_file, get_path
     from canfar_core.errors import NotFound
+    from canfar_core.machine import emit
     from canfar_core.output import echo, emit_json
 
     try:
         value = get_path(config_file().read(), key)
     except KeyError:
         raise NotFound(f"'{key}' is not set") from None
-    if isinstance(value, (dict, list, bool)) or value is None:
+    if output:
+        emit(value, output)
+    elif isinstance(value, (dict, list, bool)) or value is None:
         emit_json(value)
     else:
         echo(str(value))
@@ -433,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     _late_debug = False
     args = sys.argv[1:] if argv is None else list(argv)
     debug = _debug_requested(args)
+    from canfar_core import machine
+
+    machine.set_format(machine.format_in_argv(args))
     stdout = sys.stdout
     try:
         _check_utf8(args)
@@ -443,18 +453,21 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort as exc:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, KeyboardInterrupt):
-            click.echo("Interrupted.", err=True)
+            _tell(exc, "Interrupted.")
             return EXIT_INTERRUPTED
         if isinstance(cause, EOFError):
-            click.echo("Error: no answer (standard input is closed)", err=True)
+            _tell(exc, "Error: no answer (standard input is closed)")
         else:
-            click.echo("Aborted.", err=True)
+            _tell(exc, "Aborted.")
         return EXIT_ERROR
     except click.ClickException as exc:
-        exc.show()
+        if machine.current_format():
+            machine.report_error(exc)
+        else:
+            exc.show()
         return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+    except KeyboardInterrupt as exc:
+        _tell(exc, "Interrupted.")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # canfar ps | head: the reader went away; that is not an error of ours.
@@ -466,10 +479,30 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         return _exit_code(exc.code)
     except Exception as exc:  # every failure is one line unless --debug
+        if machine.current_format():
+            if debug:
+                import traceback
+
+                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+            machine.report_error(exc)
+            return exc.exit_code if isinstance(exc, CanfarError) else EXIT_ERROR
         return report(exc, debug)
+    finally:
+        machine.set_format(None)
     if isinstance(result, int) and not isinstance(result, bool):
         return result
     return EXIT_OK
+
+
+def _tell(exc: BaseException, human: str) -> None:
+    """``human`` on stderr, or the error object in machine mode."""
+    from canfar_core import machine
+
+    if machine.current_format():
+        message = human.removeprefix("Error: ").rstrip(".")
+        machine.report_error(exc, message[:1].lower() + message[1:])
+    else:
+        click.echo(human, err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

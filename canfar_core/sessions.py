@@ -431,15 +431,12 @@ class Session:
         if validate is not None:
             self._call(validate, spec)
 
-    def launch(self, spec: SessionSpec) -> list[str]:
-        """Launch a prepared request: plugins see it, it is checked, sent, and plugins are told.
-
-        Returns the new ids in replica order. Raises :class:`LaunchError` (with ``ids`` of the
-        replicas that did launch) when any replica failed.
-        """
-        hook = get_manager().hook
+    def _prepare(self, spec: SessionSpec) -> None:
+        """Make ``spec`` what :meth:`launch` would send: plugins see it, the default name is
+        filled in, and it is checked. Nothing is sent."""
         spec.backend = self.context.backend
-        hook.canfar_prepare_session(spec=spec)  # a plugin may fill in a site's default image
+        # a plugin may fill in a site's default image
+        get_manager().hook.canfar_prepare_session(spec=spec)
         if not spec.image:
             raise ValidationError(
                 "an image is required (for example skaha/astroml:latest), or a default one: "
@@ -448,6 +445,43 @@ class Session:
         if not spec.name:
             spec.name = default_name(spec.image)
         self.validate(spec)
+
+    def _preview(self, spec: SessionSpec) -> list[dict[str, Any]]:
+        """``create --dry-run``: what :meth:`launch` would send for ``spec``, one entry per
+        replica; nothing is sent.
+
+        A backend with a ``create_requests(spec)`` method describes its own requests (the
+        canfar backend: each POST with its form fields); otherwise each replica's request is
+        described by its fields."""
+        self._prepare(spec)
+        describe = getattr(self.backend, "create_requests", None)
+        if describe is not None:
+            requests: list[dict[str, Any]] = self._call(describe, spec)
+            return requests
+        return [
+            {
+                "backend": spec.backend,
+                "replica": k,
+                "name": spec.replica_name(k),
+                "kind": spec.kind,
+                "image": spec.image,
+                "cores": spec.cores,
+                "ram": spec.ram,
+                "gpus": spec.gpus,
+                "cmd": spec.cmd,
+                "args": list(spec.args),
+                "env": spec.replica_env(k),
+            }
+            for k in spec.replica_numbers()
+        ]
+
+    def launch(self, spec: SessionSpec) -> list[str]:
+        """Launch a prepared request: plugins see it, it is checked, sent, and plugins are told.
+
+        Returns the new ids in replica order. Raises :class:`LaunchError` (with ``ids`` of the
+        replicas that did launch) when any replica failed.
+        """
+        self._prepare(spec)
         try:
             result = self._call(self.backend.create, spec)
         except LaunchInterrupted as exc:
@@ -792,7 +826,7 @@ class Session:
         names), of ``kind``, in ``status`` (one or several); each filter is optional. In
         :meth:`fetch`'s order."""
         wanted = _statuses(status)
-        kind = self._check_kind(kind)
+        kind = self._check_kind(kind, listing=True)  # a listing: desktop-app is allowed
         # A backend written without subclassing Backend may lack list_matching.
         method = getattr(self.backend, "list_matching", None)
         if method is not None:

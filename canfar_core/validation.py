@@ -17,8 +17,8 @@ SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 MAX_NAME_LENGTH = 58
 MAX_REPLICAS = 256
 MAX_CORES = 256.0
-MAX_RAM_GB = 1024.0
-MAX_GPUS = 64
+MAX_RAM_GB = 512.0
+MAX_GPUS = 28
 
 
 def check_name(name: str) -> str:

@@ -52,15 +52,17 @@ def test_create_logs_ps_delete_on_the_local_backend(local, run):
     assert run("logs", ids[1]).out == "2\t['-c', 'two words']\n"
     assert set(run("ps", "-q", "--all").out.split()) == set(ids)
     assert run("ps", "-q", "--status", "Completed", "--kind", "headless").out.split() == ids
-    deleted = run("delete", *ids)
+    deleted = run("delete", "--force", *ids)
     assert (deleted.code, deleted.out.split()) == (0, ids)
     assert run("ps", "-q", "--all").out == ""
 
 
 def test_create_wait_on_the_local_backend(local, run):
-    result = run("create", "--wait", "--json", "headless", "img", "--", sys.executable, "-c", "")
+    result = run("create", "--wait", "-q", "headless", "img", "--", sys.executable, "-c", "")
     assert result.code == 0, result.err
-    assert '"status": "Running"' in result.out or '"status": "Completed"' in result.out
+    (sid,) = result.out.split()
+    state = run("info", "--json", sid)
+    assert '"status": "Running"' in state.out or '"status": "Completed"' in state.out
 
 
 def test_the_installed_command_keeps_ps_quiet_clean(canfar_home):
@@ -95,13 +97,13 @@ def test_create_ps_delete_on_the_fake_skaha_service(skaha_context, fake_skaha, r
     posted = fake_skaha.requests_to("POST", "/session")
     assert posted[0].values("args") in (["-c print(4)"], ["-c", "print(4)"])
     assert set(run("ps", "-q", "--all").out.split()) == set(ids)
-    result = run("delete", *ids)
+    result = run("delete", "--force", *ids)
     assert result.code == 0, result.err
     assert run("ps", "-q", "--all").out == ""
 
 
 def test_bad_id_never_reaches_the_server(skaha_context, fake_skaha, run):
     fake_skaha.clear_requests()
-    result = run("delete", "../context")
+    result = run("delete", "--force", "../context")
     assert result.code == 2
     assert fake_skaha.requests_to() == []

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import canfar.errors
-from canfar_core.models import Image, PlatformStats, SessionInfo
+from canfar_core.models import PLATFORM_KEYS, Image, PlatformStats
 from canfar_core.sessions import Session
 from canfar_plugins.session_commands import COMMANDS
 
@@ -26,9 +26,12 @@ def test_every_json_command_is_in_json_output_md():
 
 def test_every_field_of_the_json_records_is_documented():
     text = (DOCS / "json-output.md").read_text()
-    for record in (SessionInfo, PlatformStats, Image):
+    for record in (PlatformStats, Image):
         for field in dataclasses.fields(record):
             assert f"`{field.name}`" in text or f'"{field.name}"' in text, field.name
+    # sessions are printed as the platform sends them
+    for key in PLATFORM_KEYS:
+        assert f"`{key}`" in text, key
 
 
 def test_every_session_method_and_exception_is_in_api_md():

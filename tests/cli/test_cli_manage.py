@@ -139,7 +139,7 @@ def test_delete_prints_deleted_ids_and_names_failures(world, run):
     keep = world.add("a")
     gone = world.add("b")
     world.delete_failures[keep] = "permission denied"
-    result = run("delete", keep, gone, "m0000099")
+    result = run("delete", "--force", keep, gone, "m0000099")
     assert result.code == 1
     assert result.out.split() == [gone]
     # what was done, then one line per failed id naming it once; no summary after them
@@ -153,7 +153,7 @@ def test_delete_prints_deleted_ids_and_names_failures(world, run):
 def test_delete_where_nothing_could_be_deleted_names_only_the_failures(world, run):
     sid = world.add("a")
     world.delete_failures[sid] = "permission denied"
-    result = run("delete", sid)
+    result = run("delete", "--force", sid)
     assert (result.code, result.out) == (1, "")
     assert result.err == f"Error: {sid}: permission denied\n"
 
@@ -161,7 +161,7 @@ def test_delete_where_nothing_could_be_deleted_names_only_the_failures(world, ru
 def test_delete_json_still_names_failures_on_stderr_and_exits_1(world, run):
     keep, gone = world.add("a"), world.add("b")
     world.delete_failures[keep] = "permission denied"
-    result = run("delete", "--json", keep, gone)
+    result = run("delete", "--force", "--json", keep, gone)
     assert result.code == 1
     assert json.loads(result.out) == [
         {"id": keep, "ok": False, "error": "permission denied"},
@@ -173,13 +173,13 @@ def test_delete_json_still_names_failures_on_stderr_and_exits_1(world, run):
 def test_a_reason_from_the_server_stays_on_one_line(world, run):
     sid = world.add("a")
     world.delete_failures[sid] = "denied\nby \x1b[31mpolicy"
-    result = run("delete", sid)
+    result = run("delete", "--force", sid)
     assert result.err == f"Error: {sid}: denied\\nby \\x1b[31mpolicy\n"
 
 
 def test_delete_json_and_success(world, run):
     ids = [world.add("a"), world.add("b")]
-    result = run("delete", "--json", *ids)
+    result = run("delete", "--force", "--json", *ids)
     assert result.code == 0
     assert json.loads(result.out) == [
         {"id": ids[0], "ok": True, "error": None},
@@ -190,7 +190,7 @@ def test_delete_json_and_success(world, run):
 
 def test_delete_bad_id_sends_nothing(world, run):
     sid = world.add("a")
-    result = run("delete", sid, "../context")
+    result = run("delete", "--force", sid, "../context")
     assert result.code == 2
     assert world.delete_calls == []
 
@@ -199,7 +199,7 @@ def test_ps_quiet_pipes_into_delete(world, run):
     for name in ("a", "b", "c"):
         world.add(name)
     ids = run("ps", "-q").out.split()
-    assert run("delete", *ids).code == 0
+    assert run("delete", "--force", *ids).code == 0
     assert world.sessions == {}
 
 
@@ -351,7 +351,7 @@ def test_deleting_many_on_a_terminal_shows_progress_on_stderr(world, run, monkey
 
     ids = [world.add(f"s{n}") for n in range(40)]
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    result = run("delete", *ids)
+    result = run("delete", "--force", *ids)
     assert result.code == 0
     assert result.out.split() == ids
     assert "Deleting" in result.err
@@ -360,7 +360,7 @@ def test_deleting_many_on_a_terminal_shows_progress_on_stderr(world, run, monkey
 
 def test_deleting_many_off_a_terminal_is_one_call_and_no_bar(world, run):
     ids = [world.add(f"s{n}") for n in range(40)]
-    result = run("delete", *ids)
+    result = run("delete", "--force", *ids)
     assert "Deleting" not in result.err
     assert [len(batch) for batch in world.delete_calls] == [40]
 
@@ -398,7 +398,7 @@ def test_delete_all_with_nothing_running_says_so_and_exits_0(world, run):
 def test_delete_all_deletes_the_pending_and_running_sessions_only(world, run):
     running, pending = world.add("a", status="Running"), world.add("b", status="Pending")
     world.add("done", status="Completed")
-    result = run("delete", "--all")
+    result = run("delete", "--all", "--force")
     assert result.code == 0, result.err
     assert sorted(result.out.split()) == sorted([running, pending])
     assert sorted(sid for call in world.delete_calls for sid in call) == sorted([running, pending])

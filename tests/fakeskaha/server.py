@@ -389,7 +389,7 @@ class FakeSkaha:
     def start(self) -> FakeSkaha:
         """Listen on a free loopback port and serve in a background thread."""
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _Server(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -1240,6 +1240,14 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         with contextlib.suppress(OSError):
             super().finish()
+
+
+class _Server(ThreadingHTTPServer):
+    """A deep accept queue, as a real service has (Tomcat's is 100): with Python's default of
+    5, a burst of concurrent replica launches on a busy machine overflows it and the kernel
+    resets connections that a real service would have accepted."""
+
+    request_queue_size = 128
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, poll: float = 0.01) -> bool:

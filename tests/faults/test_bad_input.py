@@ -131,7 +131,7 @@ def test_bad_ids_never_reach_the_server(run, fake, command, bad):
 
 def test_one_bad_id_among_good_ones_sends_nothing(run, fake):
     good = fake.add_session(name="keep-me")
-    result = run("delete", good, "../context")
+    result = run("delete", "--force", good, "../context")
     assert_refused(result, "'../context'")
     assert fake.requests == []
     assert len(fake.live_sessions()) == 1

@@ -19,11 +19,15 @@ from pathlib import Path
 
 import pytest
 
+from canfar_plugins.skaha.client import MAX_CONCURRENCY
 from tests.fakeskaha.server import wait_until
 
 SESSION_LIST = r"/v1/session$"
 #: The most seconds from Ctrl-C to exit, against a server that answers nothing.
 CTRL_C_TO_EXIT = 2.0
+#: Create requests sent when the server answers the first ten and then hangs: those ten, and
+#: as many more as the launch holds in flight.
+SENT = 10 + MAX_CONCURRENCY
 
 
 def _canfar() -> list[str]:
@@ -68,7 +72,9 @@ def test_ctrl_c_in_delete_exits_within_2_seconds_and_says_what_was_deleted(fake)
     second = fake.add_session(name="two")
     fake.inject("DELETE", r"/v1/session/", times=1)  # one answers at once
     fake.inject("DELETE", r"/v1/session/", delay=60, times=None)  # the other never does
-    done, took = interrupt(["delete", first, second], lambda: len(fake.requests_to("DELETE")) >= 2)
+    done, took = interrupt(
+        ["delete", "--force", first, second], lambda: len(fake.requests_to("DELETE")) >= 2
+    )
     assert done.returncode == 130, done.stderr
     assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
     assert "Traceback" not in done.stderr
@@ -90,7 +96,7 @@ def test_ctrl_c_in_create_r100_prints_every_id_that_exists_and_0_duplicates_afte
     fake.inject("POST", SESSION_LIST, times=10)  # faults apply in order: ten normal answers
     fake.inject("POST", SESSION_LIST, delay_after=60, times=None)
     args = ["create", "headless", "skaha/astroml", "--name", "fit", "-r", "100", "--", "true"]
-    done, took = interrupt(args, lambda: len(fake.requests_to("POST")) >= 26)
+    done, took = interrupt(args, lambda: len(fake.requests_to("POST")) >= SENT)
     assert done.returncode == 130, done.stderr
     assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
     assert "Traceback" not in done.stderr
@@ -132,7 +138,7 @@ def test_ctrl_c_in_the_python_api_launch_gives_the_caller_every_id_that_exists(f
         env=dict(os.environ),
     )
     try:
-        assert wait_until(lambda: len(fake.requests_to("POST")) >= 26, timeout=30)
+        assert wait_until(lambda: len(fake.requests_to("POST")) >= SENT, timeout=30)
         time.sleep(0.2)
         pressed = time.monotonic()
         proc.send_signal(signal.SIGINT)
@@ -146,8 +152,8 @@ def test_ctrl_c_in_the_python_api_launch_gives_the_caller_every_id_that_exists(f
     report = json.loads(out)
     assert report["interrupt"] is True
     assert sorted(report["ids"]) == sorted(s.id for s in fake.live_sessions())
-    assert len(report["ids"]) == 26
-    assert report["not_sent"] == list(range(27, 101))
+    assert len(report["ids"]) == SENT
+    assert report["not_sent"] == list(range(SENT + 1, 101))
     assert report["uncertain"] == []
 
 
@@ -162,4 +168,21 @@ def test_ctrl_c_while_waiting_still_prints_the_ids_with_q_and_json(fake, output)
     if output == "-q":
         assert sorted(done.stdout.split()) == ids
     else:
-        assert sorted(e["id"] for e in json.loads(done.stdout)["sessions"]) == ids
+        assert sorted(json.loads(done.stdout)) == ids  # create --json: the ids
+
+
+def test_a_launch_interrupted_after_its_last_replica_does_not_go_on_to_wait(fake, run, monkeypatch):
+    """A backend may be interrupted when every replica has started: nothing is missing, but
+    the command still stops there (exit 130) instead of waiting, and prints the ids."""
+    from canfar_core.errors import LaunchInterrupted
+    from canfar_plugins.skaha.client import SkahaBackend
+
+    def interrupted_after_all(self, spec):
+        ids = [fake.add_session(name=spec.replica_name(k)) for k in spec.replica_numbers()]
+        raise LaunchInterrupted("interrupted", ids=ids, failures={})
+
+    monkeypatch.setattr(SkahaBackend, "create", interrupted_after_all)
+    result = run("create", "headless", "skaha/astroml", "-r", "2", "--wait", "-q", "--", "true")
+    assert result.code == 130
+    assert sorted(result.out.split()) == sorted(s.id for s in fake.live_sessions())
+    assert fake.requests_to("GET", r"/v1/session") == []

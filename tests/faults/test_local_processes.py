@@ -30,7 +30,7 @@ def canfar(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 def delete_everything() -> subprocess.CompletedProcess[str]:
     listed = canfar("ps", "--all", "-q")
     assert listed.returncode == 0, listed.stderr
-    return canfar("delete", *listed.stdout.split())
+    return canfar("delete", "--force", *listed.stdout.split())
 
 
 @linux_only
@@ -96,7 +96,7 @@ def test_delete_stops_children_that_detached_and_leaves_0(tag):
     [session_id] = made.stdout.split()
     # The wrapper, the sh, three sleeps (the double-forked one's parent has exited).
     wait_for(lambda: len(tagged(tag)) >= 5, what="the replica's children to start")
-    deleted = canfar("delete", session_id)
+    deleted = canfar("delete", "--force", session_id)
     assert deleted.returncode == 0, deleted.stderr
     assert "Deleted 1 session" in deleted.stderr
     assert deleted.stdout.split() == [session_id]
@@ -124,7 +124,7 @@ def test_a_finished_replica_s_detached_child_is_stopped_by_delete(tag):
     [session_id] = made.stdout.split()
     wait_for(lambda: "Completed" in canfar("info", session_id).stdout, what="the command to end")
     assert len(tagged(tag)) == 1
-    deleted = canfar("delete", session_id)
+    deleted = canfar("delete", "--force", session_id)
     assert deleted.returncode == 0, deleted.stderr
     assert tagged(tag) == []
 
@@ -156,13 +156,15 @@ def test_ps_after_a_killed_launch_shows_the_replicas_as_running_at_once(tag):
         launch.kill()
         launch.wait(10)
     time.sleep(0.2)
-    shown = canfar("ps", "--all", "--json")
+    listed = canfar("ps", "--all", "-q")
+    assert listed.returncode == 0, listed.stderr
+    shown = canfar("info", "--json", *listed.stdout.split())  # with each one's process group
     assert shown.returncode == 0, shown.stderr
     import json
 
     sessions = json.loads(shown.stdout)
     running = [s for s in sessions if s["status"] == "Running"]
-    assert len(running) >= 4
+    assert len(running) >= 4, [(s["status"], s["extra"].get("reason")) for s in sessions]
     assert all(s["extra"]["pgid"] for s in running)
     # Those never started are said to be so, without waiting for a timeout.
     assert {s["status"] for s in sessions} <= {"Running", "Failed"}
@@ -273,7 +275,7 @@ def test_a_process_delete_cannot_stop_is_named_and_the_session_kept(tag, run, mo
     with monkeypatch.context() as patch:
         patch.setattr(processes.os, "kill", refusing)
         patch.setattr(processes.os, "killpg", lambda pgid, signum: refusing(pgid, signum))
-        result = run("delete", session_id)
+        result = run("delete", "--force", session_id)
     assert result.code == 1
     line = result.error_line()
     assert session_id in line
@@ -281,7 +283,7 @@ def test_a_process_delete_cannot_stop_is_named_and_the_session_kept(tag, run, mo
     assert run("ps", "--all", "-q").out.split() == [session_id]
     real_kill(child, signal.SIGKILL)
     wait_for(lambda: not tagged(tag), what="the child to go")
-    assert run("delete", session_id).code == 0
+    assert run("delete", "--force", session_id).code == 0
 
 
 def _comm(pid: int) -> str:

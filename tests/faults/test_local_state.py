@@ -69,7 +69,7 @@ def test_a_damaged_row_is_named_and_every_other_command_works(run, state_db, tag
 
     # The damaged replica's processes are still found (by their marker) and stopped.
     assert tagged(tag)
-    deleted = run("delete", damaged, healthy)
+    deleted = run("delete", "--force", damaged, healthy)
     assert deleted.code == 0, deleted.err
     assert "Deleted 2 sessions" in deleted.err
     assert tagged(tag) == []
@@ -94,7 +94,7 @@ def test_a_locked_database_is_waited_for_then_named_not_30_s_silently(
         assert shown.out.split() == [session_id]
 
         started = time.monotonic()
-        deleted = run("delete", session_id)
+        deleted = run("delete", "--force", session_id)
         took = time.monotonic() - started
     finally:
         holder.execute("ROLLBACK")
@@ -105,7 +105,7 @@ def test_a_locked_database_is_waited_for_then_named_not_30_s_silently(
     line = deleted.err.strip().splitlines()[-1]
     assert str(state_db) in line
     assert "locked" in line
-    assert run("delete", session_id).code == 0  # free again: it works
+    assert run("delete", "--force", session_id).code == 0  # free again: it works
     assert tagged(tag) == []
 
 
@@ -201,7 +201,7 @@ run("ps", "ps", "-q")
 run("info", "info", session_id)
 run("logs", "logs", session_id)
 run("create2", "create", "headless", "img/x:1", "-q", "--", "true")
-run("delete", "delete", session_id)
+run("delete", "delete", "--force", session_id)
 run("ps_after", "ps", "--all", "-q")
 print(json.dumps({"id": session_id, **results}))
 """

@@ -139,7 +139,7 @@ def test_retry_after_beyond_the_cap_stops_at_once_and_says_when(run, fake):
 def test_delete_is_retried(run, fake, fault):
     session = fake.add_session(name="to-delete")
     fake.inject("DELETE", ONE_SESSION, times=1, **fault)
-    result = run("delete", session)
+    result = run("delete", "--force", session)
     assert result.code == 0, result.err
     assert result.out.split() == [session]
     assert len(fake.requests_to("DELETE")) == 2
@@ -149,7 +149,7 @@ def test_delete_is_retried(run, fake, fault):
 def test_delete_of_many_retries_each_one_alone(run, fake):
     ids = [fake.add_session(name=f"batch-{k}") for k in range(6)]
     fake.inject("DELETE", ONE_SESSION, 503, times=3)
-    result = run("delete", *ids)
+    result = run("delete", "--force", *ids)
     assert result.code == 0, result.err
     assert sorted(result.out.split()) == sorted(ids)
     assert len(fake.requests_to("DELETE")) == 6 + 3

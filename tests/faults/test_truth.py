@@ -50,7 +50,8 @@ def follow_hint(run, fake, err: str, args: list[str]):
 def test_a_302_to_delete_or_renew_is_an_error_not_a_success(run, fake, command, method):
     session_id = fake.add_session(name="kept", type="notebook")
     fake.inject(method, ONE_SESSION, 302, headers={"Location": "/skaha/v1/session"})
-    result = run(command, "--json", session_id)
+    force = ("--force",) if command == "delete" else ()  # no terminal here to confirm on
+    result = run(command, *force, "--json", session_id)
     assert result.code == 1
     (entry,) = json.loads(result.out)
     assert entry["ok"] is False
@@ -85,12 +86,10 @@ def test_when_every_create_times_out_the_sessions_that_exist_are_printed(run, fa
     fake.inject("POST", SESSION_LIST, delay_after=0.6, times=None)
     result = run(*CREATE, "-r", "5", "--json", "--", "true")
     time.sleep(0.4)  # let the server finish its late answers before it stops
-    document = json.loads(result.out)
+    ids = json.loads(result.out)  # create --json: the ids launched
     assert result.code == 0, result.err
-    assert sorted(e["id"] for e in document["sessions"]) == sorted(
-        s.id for s in fake.live_sessions()
-    )
-    assert len(document["sessions"]) == 5
+    assert sorted(ids) == sorted(s.id for s in fake.live_sessions())
+    assert len(ids) == 5
 
 
 def test_0_duplicates_after_the_hint_when_a_session_cannot_be_looked_for(run, fake):
@@ -114,9 +113,10 @@ def test_0_duplicates_after_the_hint_when_a_session_cannot_be_looked_for(run, fa
 
 def test_one_connection_reset_does_not_stop_the_other_replicas(run, fake):
     fake.inject("POST", SESSION_LIST, reset=True, times=1)  # nothing was made
-    args = [*CREATE, "-r", "40", "--json", "--", "true"]
+    args = [*CREATE, "-r", "40", "-o", "json", "--", "true"]
     result = run(*args)
-    document = json.loads(result.out)
+    assert len(json.loads(result.out)) == 39  # the ids launched
+    document = json.loads(result.err)["details"]  # the error object says what the others are
     assert len(fake.requests_to("POST")) == 40
     assert len(document["sessions"]) == 39
     assert document["not_sent"] == []
@@ -145,7 +145,7 @@ def test_ids_are_printed_with_q_and_json_even_when_the_wait_fails(run, fake):
     fake.clear_requests()
     result = run(*CREATE, "--wait", "--json", "--", "true")
     assert result.code == 1
-    assert len(json.loads(result.out)["sessions"]) == 1
+    assert len(json.loads(result.out)) == 1
 
 
 # -- item: --only-replicas bound ----------------------------------------------------------------
@@ -218,11 +218,12 @@ def test_a_server_trickling_its_answer_cannot_hold_ps(run, fake, monkeypatch):
 # -- smaller ------------------------------------------------------------------------------------
 
 
-def test_create_json_prints_the_document_when_every_replica_fails(run, fake):
+def test_create_o_json_says_what_happened_to_each_replica_when_every_one_fails(run, fake):
     fake.inject("POST", SESSION_LIST, 400, body="bad request\n", times=None)
-    result = run(*CREATE, "-r", "2", "--json", "--", "true")
+    result = run(*CREATE, "-r", "2", "-o", "json", "--", "true")
     assert result.code == 1
-    document = json.loads(result.out)
+    assert result.out == ""
+    document = json.loads(result.err)["details"]  # in the error object, with -o json
     assert document["sessions"] == []
     assert [f["replica"] for f in document["failures"]] == [1, 2]
 
@@ -317,9 +318,9 @@ def test_replicas_never_sent_are_reported_as_not_sent(run, fake):
     named as not sent (they do not exist), not as 'may have been created'."""
     fake.inject("POST", SESSION_LIST, times=3)
     fake.inject("POST", SESSION_LIST, 401, times=None)
-    result = run(*CREATE, "-r", "40", "--json", "--", "true")
+    result = run(*CREATE, "-r", "40", "-o", "json", "--", "true")
     assert result.code == 1
-    document = json.loads(result.out)
+    document = json.loads(result.err)["details"]  # the -o json error object says what exists
     sent = len(fake.requests_to("POST"))
     assert len(document["sessions"]) == 3
     assert len(document["not_sent"]) == 40 - sent > 0

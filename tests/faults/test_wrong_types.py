@@ -29,7 +29,7 @@ WRONG_CONFIGS = {
 COMMANDS = [
     ("ps",),
     ("info", "ID"),
-    ("delete", "ID"),
+    ("delete", "--force", "ID"),
     ("create", "headless", "img/x:1", "--", "true"),
 ]
 

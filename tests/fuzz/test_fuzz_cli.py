@@ -316,7 +316,7 @@ def local_only(hermetic: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Itera
     fresh_config(hermetic)  # whatever the last example saved there
     ids = invoke(capsys, ["ps", "-a", "-q"]).out.split()
     if ids:
-        invoke(capsys, ["delete", *ids])
+        invoke(capsys, ["delete", "--force", *ids])
 
 
 @FUZZ

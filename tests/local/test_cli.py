@@ -55,7 +55,7 @@ def test_create_exits_while_its_replicas_run_and_delete_stops_them(session):
     pgid = session.find(session_id).extra["pgid"]
     assert group_pids(pgid)  # the command that launched it has exited; it runs on
     assert session_id in canfar("ps", "-q").stdout.split()
-    assert canfar("delete", session_id).returncode == 0
+    assert canfar("delete", "--force", session_id).returncode == 0
     assert group_pids(pgid) == []
     assert canfar("ps", "--all", "-q").stdout.split() == []
 
@@ -90,7 +90,7 @@ def test_refusals_are_one_line_errors_with_exit_codes(session):
     desktop = canfar("create", "desktop", "skaha/desktop:latest", check=False)
     assert desktop.returncode == 1
     assert "not available on the local backend" in desktop.stderr
-    unknown = canfar("delete", "zzzzzzzz", check=False)
+    unknown = canfar("delete", "--force", "zzzzzzzz", check=False)
     assert unknown.returncode != 0
     assert "not found" in unknown.stderr
 

@@ -71,7 +71,7 @@ def test_every_command_keeps_the_token_to_itself(run, logged_in, caplog):
         run("auth", "list"),
         run("auth", "list", "--json"),
         run("--debug", "auth", "status"),
-        run("--debug", "delete", session),
+        run("--debug", "delete", "--force", session),
     ]
     for result in runs:
         assert result.code == 0, result.err
@@ -294,7 +294,7 @@ def test_local_replicas_never_get_the_token_in_argv_or_environment(run, monkeypa
         assert all("REPLICA_ID" in env for env in environments), "read the wrong processes"
         assert [env for env in environments if "CANFAR_TOKEN" in env or leaks(str(env))] == []
     finally:
-        assert run("delete", *ids).code == 0
+        assert run("delete", "--force", *ids).code == 0
 
 
 def _environment(pid: int) -> dict[str, str]:

@@ -80,7 +80,8 @@ def test_status_json_says_who_where_and_until_when(run, fake_skaha):
     login(run, fake_skaha, "fake")
     status = json.loads(run("auth", "status", "--json").out)
     assert status["context"] == "fake"
-    assert status["server"] == fake_skaha.url
+    assert status["url"] == fake_skaha.url
+    assert status["server"] == "fake"  # the server's name, as the public client prints it
     assert status["auth"] == "token"
     assert status["user"] == "jdoe"  # from the x-vo-authenticated header
     assert status["valid"] is True

@@ -103,7 +103,7 @@ def test_login_create_look_delete(run, logged_in):
     assert events.code == 0
     assert "Scheduled" in events.out
 
-    deleted = run("delete", *ids)
+    deleted = run("delete", "--force", *ids)
     assert deleted.code == 0, deleted.err
     assert fake.live_sessions() == []
     assert len(fake.requests_to("DELETE")) == 3

@@ -222,7 +222,7 @@ def test_private_image_end_to_end_without_leaking_the_secret(run, with_login, ca
         run("--debug", "auth", "registry", "show"),
         run("--debug", "auth", "status"),
         run("--debug", "config", "show"),
-        run("--debug", "delete", *ids),
+        run("--debug", "delete", "--force", *ids),
     ]
     for result in runs:
         assert not leaked(result.out + result.err), result

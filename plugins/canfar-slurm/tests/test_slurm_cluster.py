@@ -120,7 +120,7 @@ def test_delete_cancels_a_running_array(session: Session) -> None:
     ids = session.create("sleeper", "img", replicas=3, cmd="sleep", args=["300"])
     job = ids[0].split("_")[0]
     assert wait_until(lambda: "RUNNING" in squeue_states(job).values())
-    result = canfar("delete", "--backend", "slurm", job)
+    result = canfar("delete", "--force", "--backend", "slurm", job)
     assert result.returncode == 0, result.stderr
     states = wait_until(
         lambda: (s := squeue_states(job)) and set(s.values()) == {"CANCELLED"} and s, timeout=30

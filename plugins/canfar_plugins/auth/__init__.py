@@ -30,5 +30,7 @@ def canfar_register_auth_providers(register: Register) -> None:
 @hookimpl
 def canfar_register_commands(cli: click.Group) -> None:
     from canfar_plugins.auth.commands import auth
+    from canfar_plugins.auth.public_commands import register
 
     cli.add_command(auth)
+    register(cli)

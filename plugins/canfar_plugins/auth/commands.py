@@ -6,8 +6,10 @@ loads inside the commands that talk to a server.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -20,6 +22,7 @@ from canfar_core.errors import (
     ValidationError,
     hide_url_passwords,
 )
+from canfar_core.machine import output_option
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
@@ -135,6 +138,10 @@ def _target(
             name=name or _name_for(clean), backend="canfar", url=clean, auth=auth_mode or "token"
         ), None
     saved = saved_contexts()
+    if server is None:
+        active = _active_server_context(saved)
+        if active is not None:
+            server = active.name
     if server and server in saved and saved[server].backend != "local":
         context = saved[server]
         if name and name != context.name:
@@ -155,16 +162,28 @@ def _target(
     servers = _discover()
     if server is None:
         picked = _choose(servers)
-        if isinstance(picked, str):  # a URL typed at the prompt
-            return Context(
-                name=name or _name_for(picked),
-                backend="canfar",
-                url=picked,
-                auth=auth_mode or "token",
-            ), None
+    elif server.lower() in IDP_AUTH and not any(s.name.lower() == server.lower() for s in servers):
+        offered = [s for s in servers if s.auth == IDP_AUTH[server.lower()]]
+        if server.lower() == "cadc":
+            offered = [s for s in offered if s.name == "canfar"] or offered
+        if len(offered) > 1 and not interactive:
+            names = ", ".join(s.name for s in offered)
+            raise ValidationError(f"{server} offers several servers ({names}): name one")
+        picked = offered[0] if len(offered) == 1 else _choose(offered)
+    else:
+        picked = None
+    if isinstance(picked, str):  # a URL typed at the prompt
+        return Context(
+            name=name or _name_for(picked),
+            backend="canfar",
+            url=picked,
+            auth=auth_mode or "token",
+        ), None
+    if picked is not None:
         chosen = picked
     else:
-        matches = [s for s in servers if s.name.lower() == server.lower()]
+        wanted = (server or "").lower()
+        matches = [s for s in servers if s.name.lower() == wanted]
         if not matches:
             known = ", ".join(s.name for s in servers) or "none found"
             raise NotFound(f"no server named '{server}' (known: {known})")
@@ -176,6 +195,55 @@ def _target(
         auth=auth_mode or chosen.auth,
     )
     return context, getattr(chosen, "issuer", None)
+
+
+#: The public client's identity-provider keys, and how their servers are logged in to.
+IDP_AUTH = {"cadc": "x509", "srcnet": "oidc"}
+
+
+def _active_server_context(saved: dict[str, Context]) -> Context | None:
+    """The active saved context when it is a platform server's (not this machine, not a
+    backend that logs in otherwise)."""
+    from canfar_core.contexts import active_context
+
+    try:
+        active = active_context()
+    except CanfarError:
+        return None
+    if active.source != "config" or active.backend != "canfar" or active.name not in saved:
+        return None
+    return active
+
+
+@contextlib.contextmanager
+def _discovery_settings(dev: bool, timeout: int | None) -> Iterator[None]:
+    """``--dev`` and ``--timeout`` for the registry look-up, as the discovery reads them."""
+    import os
+
+    wanted = {"CANFAR_DEV": "1" if dev else None, "CANFAR_DISCOVERY_TIMEOUT": timeout}
+    before = {key: os.environ.get(key) for key in wanted}
+    for key, value in wanted.items():
+        if value is not None:
+            os.environ[key] = str(value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _already_logged_in(context: Context) -> str | None:
+    """Who the saved credentials of ``context`` belong to, when they are still valid offline."""
+    from canfar_core.auth import get_provider
+
+    try:
+        result = get_provider(context.auth or "token").status(context, context.credentials())
+    except CanfarError:
+        return None
+    return (result.user or "unknown user") if result.valid else None
 
 
 def _verify(context: Context, secrets: dict[str, Any]) -> str | None:
@@ -204,9 +272,25 @@ def _verify(context: Context, secrets: dict[str, Any]) -> str | None:
         raise
 
 
-@click.group()
-def auth() -> None:
-    """Log in to CANFAR servers and choose where sessions run."""
+@click.group(invoke_without_command=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(("json", "yaml"), case_sensitive=False),
+    help="Alone (canfar auth -o json): the same as auth status -o json.",
+)
+@click.pass_context
+def auth(ctx: click.Context, output: str | None) -> None:
+    """Log in to CANFAR servers and choose where sessions run.
+
+    Alone, `canfar auth` is `canfar auth status` (also: auth show).
+    """
+    if ctx.invoked_subcommand is None:
+        if output:
+            from canfar_core.machine import set_format
+
+            set_format(output)
+        ctx.invoke(status, name=None, output=output.lower() if output else None)
 
 
 @auth.command()
@@ -229,6 +313,17 @@ def auth() -> None:
 @click.option("--client-id", metavar="ID", help="A registered OIDC client to use, for oidc.")
 @click.option("--no-verify", is_flag=True, help="Save without asking the server first.")
 @click.option(
+    "-f", "--force", is_flag=True, help="Log in afresh even when the saved login is still valid."
+)
+@click.option("--dev", is_flag=True, help="Also offer the registries' development servers.")
+@click.option(
+    "-t",
+    "--timeout",
+    type=click.IntRange(1, 300),
+    metavar="SECONDS",
+    help="Time allowed for each request while finding servers (default 5).",
+)
+@click.option(
     "--backend",
     "backend_name",
     metavar="NAME",
@@ -244,12 +339,20 @@ def login(
     issuer: str | None,
     client_id: str | None,
     no_verify: bool,
+    force: bool,
+    dev: bool,
+    timeout: int | None,
     backend_name: str | None,
 ) -> None:
-    """Log in to a server and make it where sessions run.
+    """Log in to a server and make it where sessions run. Also: canfar login [SERVER].
+
+    SERVER is a saved context, a server found in the registries, or cadc / srcnet (their
+    servers). Without SERVER: the active server, else a choice of those found. A login that
+    is still valid is kept unless --force is given.
 
     \b
-    canfar auth login                    choose a server found in the registries
+    canfar auth login                    the active server, or choose one
+    canfar auth login -f                 a fresh login to the active server
     canfar auth login canfar             a known server or saved context, by name
     echo "$TOKEN" | canfar auth login --url https://host/skaha --token-stdin
     canfar auth login --backend slurm    run sessions on a Slurm cluster, as yourself
@@ -271,7 +374,20 @@ def login(
     elif auth_mode is None and token_stdin:
         auth_mode = "token"
     interactive = sys.stdin.isatty() and not token_stdin
-    context, server_issuer = _target(server, url, name, auth_mode, interactive)
+    with _discovery_settings(dev, timeout):
+        context, server_issuer = _target(server, url, name, auth_mode, interactive)
+    fresh_credentials = token_stdin or cert or issuer or client_id or url
+    if not force and not fresh_credentials and context.source == "config":
+        user = _already_logged_in(context)
+        if user is not None:
+            _stderr(
+                f"Already logged in to {context.url} as {user} (context '{context.name}'); "
+                "add --force to log in again."
+            )
+            from canfar_plugins.auth.store import set_active
+
+            set_active(context.name)
+            return
     provider = get_provider(context.auth or "token")
     if token_stdin and context.auth != "token":
         raise ValidationError(f"--token-stdin is for token logins, not {context.auth}")
@@ -406,25 +522,48 @@ def _describe(context: Context) -> AuthStatus:
     return status
 
 
-@auth.command()
+def auth_record(context: Context, active: bool, status: AuthStatus | None = None) -> dict[str, Any]:
+    """A context as ``auth show -o json`` / ``auth ls -o json`` print it: the public client's
+    keys (``idp``, ``name``, ``mode``, ``expiry``, ``active``, ``server``) first, then ours."""
+    record: dict[str, Any] = {
+        "idp": context.name,
+        "name": context.name,
+        "mode": context.auth or "none",
+        "expiry": status.expires if status is not None else None,
+        "active": active,
+        "server": context.name,
+        "url": hide_url_passwords(context.url) if context.url else None,
+        "context": context.name,
+        "backend": context.backend,
+        "auth": context.auth or "",
+        "source": context.source,
+    }
+    if status is not None:
+        record.update(
+            user=status.user,
+            expires=status.expires,
+            valid=status.valid,
+            detail=status.detail or None,
+        )
+    return record
+
+
+@auth.command(short_help="Who you are, on which server, and until when. Also: auth show.")
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@output_option
 @click.pass_context
-def status(ctx: click.Context, name: str | None, as_json: bool) -> None:
-    """Who you are, on which server, and until when (exit 1 when not valid)."""
+def status(ctx: click.Context, name: str | None, output: str | None) -> None:
+    """Who you are, on which server, and until when (exit 1 when not valid).
+    Also: canfar auth show, canfar auth."""
     from canfar_core.contexts import active_context, get_context
-    from canfar_core.models import to_dict
-    from canfar_core.output import echo, emit_json
+    from canfar_core.machine import emit
+    from canfar_core.output import echo
 
     name = name or _root_option("context")
     context = get_context(name) if name else active_context()
     result = _describe(context)
-    if as_json:
-        data = to_dict(result)
-        data["server"] = hide_url_passwords(str(data.get("server") or ""))
-        data["backend"] = context.backend
-        data["source"] = context.source
-        emit_json(data)
+    if output:
+        emit(auth_record(context, True, result), output)
     else:
         rows = [
             (
@@ -447,69 +586,67 @@ def status(ctx: click.Context, name: str | None, as_json: bool) -> None:
         ctx.exit(1)
 
 
-@auth.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def list_contexts(as_json: bool) -> None:
-    """The saved contexts; the active one is marked with *."""
-    from canfar_core.contexts import LOCAL, active_context, saved_contexts
-    from canfar_core.output import emit_json, table
+def context_rows() -> list[tuple[Context, bool]]:
+    """Every context a command could use (the environment's, the saved ones, this machine),
+    and whether it is the active one."""
+    from canfar_core.contexts import LOCAL, active_context, local_context, saved_contexts
 
     contexts = saved_contexts()
     try:
         active: Context | None = active_context()
     except CanfarError:
         active = None
-    rows = []
+    rows: list[tuple[Context, bool]] = []
     if active is not None and active.source == "environment":
-        rows.append(
-            {
-                "name": active.name,
-                "backend": active.backend,
-                "server": active.url or "",
-                "auth": active.auth or "",
-                "active": True,
-            }
-        )
+        rows.append((active, True))
     for context in contexts.values():
         rows.append(
-            {
-                "name": context.name,
-                "backend": context.backend,
-                "server": hide_url_passwords(context.url or ""),
-                "auth": context.auth or "",
-                "active": active is not None
-                and active.source == "config"
-                and active.name == context.name,
-            }
+            (
+                context,
+                active is not None and active.source == "config" and active.name == context.name,
+            )
         )
     if LOCAL not in contexts:
         rows.append(
-            {
-                "name": LOCAL,
-                "backend": LOCAL,
-                "server": "this machine",
-                "auth": "",
-                "active": active is not None
-                and active.backend == LOCAL
-                and active.source != "environment",
-            }
+            (
+                local_context(),
+                active is not None and active.backend == LOCAL and active.source != "environment",
+            )
         )
-    if as_json:
-        emit_json(rows)
+    return rows
+
+
+@auth.command("list", short_help="The saved contexts; the active one is marked. Also: auth ls.")
+@output_option
+def list_contexts(output: str | None) -> None:
+    """The saved contexts; the active one is marked with *. Also: canfar auth ls."""
+    from canfar_core.machine import emit
+    from canfar_core.output import table
+
+    rows = context_rows()
+    if output:
+        emit([auth_record(context, active) for context, active in rows], output)
         return
     table(
         [
-            ("*" if r["active"] else "", r["name"], r["backend"], r["server"], r["auth"])
-            for r in rows
+            (
+                "*" if active else "",
+                c.name,
+                c.backend,
+                hide_url_passwords(c.url or "") or ("this machine" if c.backend == "local" else ""),
+                c.auth or "",
+            )
+            for c, active in rows
         ],
         headers=["", "NAME", "BACKEND", "SERVER", "AUTH"],
     )
 
 
-@auth.command()
+@auth.command(short_help="Make a saved context the one commands use. Also: auth use.")
 @click.argument("name")
 def switch(name: str) -> None:
-    """Make a saved context (or local) the one commands use."""
+    """Make a saved context (or local) the one commands use. Also: canfar auth use NAME,
+    canfar server use NAME."""
     import os
 
     from canfar_core.output import warn
@@ -524,12 +661,13 @@ def switch(name: str) -> None:
         _stderr("Note: CANFAR_URL / CANFAR_BACKEND are set and take precedence in this shell.")
 
 
-@auth.command()
+@auth.command(short_help="Forget a context and its credentials. Also: auth rm, auth purge.")
 @click.argument("name", required=False)
 @click.option("--all", "everything", is_flag=True, help="Log out of every saved context.")
 def logout(name: str | None, everything: bool) -> None:
-    """Forget a context and its credentials (the active one by default)."""
-    from canfar_plugins.auth.store import active_name, remove_context, saved_names
+    """Forget a context and its credentials (the active one by default).
+    Also: canfar auth rm NAME [-f], canfar auth purge --force (= --all)."""
+    from canfar_plugins.auth.store import active_name, saved_names
 
     if everything:
         names = saved_names()  # broken entries too: logging out is how they are removed
@@ -538,6 +676,13 @@ def logout(name: str | None, everything: bool) -> None:
         if not chosen:
             raise NotFound("not logged in to any server (sessions run on this machine)")
         names = [chosen]
+    forget(names)
+
+
+def forget(names: list[str]) -> None:
+    """Remove these contexts and their credentials, saying what went."""
+    from canfar_plugins.auth.store import active_name, remove_context
+
     for each in names:
         removed = remove_context(each)
         _stderr(f"Logged out of {each} ({removed.url or removed.backend}); credentials removed.")

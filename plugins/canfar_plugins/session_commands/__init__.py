@@ -22,7 +22,7 @@ from canfar_core import hookimpl
 from canfar_plugins.session_commands.cleanup import delete, prune, renew
 from canfar_plugins.session_commands.completion import complete_context_names, completion
 from canfar_plugins.session_commands.launch import create
-from canfar_plugins.session_commands.platform import images, stats
+from canfar_plugins.session_commands.platform import feedback, image, images, stats
 from canfar_plugins.session_commands.show import events, info, logs, open_, ps
 from canfar_plugins.session_commands.waiting import wait
 
@@ -40,6 +40,8 @@ COMMANDS: tuple[click.Command, ...] = (
     stats,
     images,
     completion,
+    image,
+    feedback,
 )
 
 

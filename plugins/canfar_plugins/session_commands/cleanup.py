@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -11,12 +12,12 @@ from canfar_core.errors import ValidationError
 from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     backend_option,
-    dicts,
     ids_argument,
     ids_or_none_argument,
     interrupted,
     json_option,
     nothing_given,
+    platform_dicts,
     ps_rows,
     report_results,
     session_for,
@@ -90,6 +91,7 @@ def report_interrupted_delete(
     is_flag=True,
     help="Every pending or running session (nothing to do is not an error).",
 )
+@click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @backend_option
 @json_option
 @click.pass_context
@@ -97,18 +99,21 @@ def delete(
     ctx: click.Context,
     ids: tuple[str, ...],
     every_active: bool,
+    force: bool,
     backend: str | None,
     as_json: bool,
 ) -> None:
     """Delete sessions (running ones are stopped). Prints the ids deleted.
 
-    With --all, every pending or running session of the context. When there is nothing to
-    delete (no session running, or no ID: `canfar delete $(canfar ps -q)`), it says so and
-    exits 0.
+    Asks first on a terminal; without one, --force is required (else nothing is deleted and
+    the exit code is 2). With --all, every pending or running session of the context. When
+    there is nothing to delete (no session running, or no ID: `canfar delete $(canfar ps -q)`),
+    it says so and exits 0.
 
     \b
-      canfar delete --all
-      canfar ps -q --status Failed | xargs -r canfar delete
+      canfar delete ID ID
+      canfar delete --all --force
+      canfar ps -q --status Failed | xargs -r canfar delete --force
     """
     from canfar_core.models import ACTIVE_STATUSES
     from canfar_core.output import emit_json, info
@@ -130,27 +135,74 @@ def delete(
             return
     else:
         checked = check_ids(ids)
+    if not confirm_delete(checked, force):
+        return
     report_results(ctx, destroy(session, checked), "deleted", as_json)
+
+
+def confirm_delete(ids: list[str], force: bool) -> bool:
+    """Whether to go ahead: yes with --force; else the person at the terminal says. Without
+    a terminal and without --force nothing is deleted (a usage error naming --force)."""
+    from canfar_core.output import info
+
+    if force:
+        return True
+    if not sys.stdin.isatty():
+        plural = "s" if len(ids) != 1 else ""
+        raise ValidationError(
+            f"nothing was deleted: add --force to delete {len(ids)} session{plural} "
+            "without a terminal to confirm on"
+        )
+    shown = " ".join(ids) if len(ids) <= 10 else f"{len(ids)} sessions"
+    if not click.confirm(f"Delete {shown}?", err=True):
+        info("Nothing was deleted.")
+        return False
+    return True
+
+
+#: Characters that make prune's PREFIX a regular expression.
+REGEX_CHARACTERS = frozenset(".^$*+?{}[]\\|()")
+
+
+def name_filter(prefix: str | None) -> Callable[[str], bool]:
+    """Whether a session name matches ``prefix``: a literal prefix, or, when it holds regex
+    characters, a regular expression searched in the name (as ``Session.destroy_with`` does);
+    case is ignored."""
+    import re
+
+    if not prefix:
+        return lambda name: True
+    if not REGEX_CHARACTERS & set(prefix):
+        lowered = prefix.lower()
+        return lambda name: name.lower().startswith(lowered)
+    try:
+        pattern = re.compile(prefix, re.IGNORECASE)
+    except re.error as exc:
+        raise ValidationError(f"'{prefix}' is not a regular expression: {exc}") from None
+    return lambda name: pattern.search(name) is not None
+
+
+def _one_of(word: str | None, option: object, what: str) -> None:
+    if word is not None and option:
+        raise click.UsageError(f"give the {what} once: as an argument or as --{what}")
 
 
 @click.command(short_help="Delete finished sessions, by name prefix.")
 @click.argument("prefix", required=False)
+@click.argument("kind_word", metavar="[KIND]", required=False, shell_complete=complete_kinds)
+@click.argument("status_word", metavar="[STATUS]", required=False)
 @click.option(
     "-k",
     "--kind",
     shell_complete=complete_kinds,
-    default="headless",
-    show_default=True,
-    help="Only sessions of this kind.",
+    help="Only sessions of this kind (default: headless).",
 )
 @click.option(
     "-s",
     "--status",
     "statuses",
     multiple=True,
-    default=("Completed",),
-    show_default=True,
-    help="Only sessions in this status (repeat for several).",
+    help="Only sessions in this status; repeat for several (default: Completed).",
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -160,7 +212,9 @@ def delete(
 def prune(
     ctx: click.Context,
     prefix: str | None,
-    kind: str,
+    kind_word: str | None,
+    status_word: str | None,
+    kind: str | None,
     statuses: tuple[str, ...],
     dry_run: bool,
     yes: bool,
@@ -169,23 +223,39 @@ def prune(
 ) -> None:
     """Delete the sessions whose name starts with PREFIX: by default finished headless ones.
 
+    KIND and STATUS may follow PREFIX (as --kind and --status do); Succeeded means Completed.
+    A PREFIX holding regular-expression characters (. * ? [ ...) is a regular expression
+    searched in the name (anchor it with ^): quote it.
+
     \b
       canfar prune galaxy-batch --dry-run
+      canfar prune run headless Succeeded --yes
+      canfar prune '^fit-(3|7)$' headless Failed
       canfar prune --status Failed --yes
     """
     from canfar_core.output import emit_json, info, table
+    from canfar_core.public_names import canonical_status
 
+    _one_of(kind_word, kind, "kind")
+    _one_of(status_word, statuses, "status")
+    kind = kind_word or kind or "headless"
+    chosen = [status_word] if status_word is not None else list(statuses) or ["Completed"]
+    wanted = list(dict.fromkeys(canonical_status(s) for s in chosen))
+    matches = name_filter(prefix)
+    literal = prefix if prefix and not REGEX_CHARACTERS & set(prefix) else None
     session = session_for(ctx, backend)
-    found = session.matching(prefix=prefix, kind=kind, status=list(statuses))
+    found = [
+        s for s in session.matching(prefix=literal, kind=kind, status=wanted) if matches(s.name)
+    ]
     if not found:
         if as_json:
             emit_json([])
         named = f" named {prefix}*" if prefix else ""
-        info(f"Nothing to prune: no {'/'.join(statuses)} {kind} sessions{named}.")
+        info(f"Nothing to prune: no {'/'.join(wanted)} {kind} sessions{named}.")
         return
     if dry_run:
         if as_json:
-            emit_json(dicts(found))
+            emit_json(platform_dicts(found))
         else:
             table(ps_rows(found), headers=PS_HEADERS)
             info(f"{len(found)} session(s) would be deleted (dry run: nothing was).")

@@ -165,6 +165,27 @@ def dicts(records: Iterable[Any]) -> list[dict[str, Any]]:
     return [to_dict(record) for record in records]
 
 
+def platform_dicts(sessions: Iterable[SessionInfo]) -> list[dict[str, Any]]:
+    """Sessions as ``ps -o json`` prints them: shaped as the platform sends them."""
+    return [s.platform_dict() for s in sessions]
+
+
+def detailed_dicts(sessions: Iterable[SessionInfo]) -> list[dict[str, Any]]:
+    """Sessions as ``info --json`` prints them: the platform's record, then ``backend``,
+    ``exitCode`` and ``extra`` (what the backend knows beyond the platform's keys)."""
+    from canfar_core.models import PLATFORM_KEYS
+
+    return [
+        {
+            **s.platform_dict(),
+            "backend": s.backend,
+            "exitCode": s.exit_code,
+            "extra": {k: v for k, v in s.extra.items() if k not in PLATFORM_KEYS},
+        }
+        for s in sessions
+    ]
+
+
 def report_failure(session_id: str, reason: str) -> None:
     """One line on stderr for an id that failed: ``Error: ID: reason``, the id named once.
 

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from canfar_core.errors import CanfarError, ValidationError
+from canfar_core.machine import current_format, output_option
+from canfar_core.validation import MAX_CORES, MAX_GPUS, MAX_RAM_GB, MAX_REPLICAS
 from canfar_plugins.session_commands.common import (
     Seconds,
     backend_option,
     interrupted,
-    json_option,
     one_format,
     quiet_option,
     session_for,
@@ -167,7 +168,13 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 @click.argument("image", required=False)
 @click.option("-n", "--name", metavar="NAME", help="Session name (replicas get NAME-1, NAME-2...).")
 @click.option(
-    "-r", "--replicas", type=int, default=1, metavar="N", show_default=True, help="How many copies."
+    "-r",
+    "--replicas",
+    type=int,
+    default=1,
+    metavar="N",
+    show_default=True,
+    help=f"How many copies (1-{MAX_REPLICAS}).",
 )
 @click.option(
     "--only-replicas",
@@ -176,9 +183,33 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
     metavar="K,K...",
     help="Launch only these replicas of --replicas (e.g. 3,7 or 10-12), to re-run failed ones.",
 )
-@click.option("-c", "--cores", type=float, metavar="N", help="CPU cores per session.")
-@click.option("-m", "--ram", type=float, metavar="GB", help="Memory per session, in GB.")
-@click.option("-g", "--gpus", type=int, metavar="N", help="GPUs per session.")
+@click.option(
+    "-c",
+    "--cores",
+    "--cpu",
+    "cores",
+    type=float,
+    metavar="N",
+    help=f"CPU cores per session (up to {MAX_CORES:g}).",
+)
+@click.option(
+    "-m",
+    "--ram",
+    "--memory",
+    "ram",
+    type=float,
+    metavar="GB",
+    help=f"Memory per session, in GB (up to {MAX_RAM_GB:g}).",
+)
+@click.option(
+    "-g",
+    "--gpus",
+    "--gpu",
+    "gpus",
+    type=int,
+    metavar="N",
+    help=f"GPUs per session (0-{MAX_GPUS}).",
+)
 @click.option(
     "-e", "--env", "env_pairs", multiple=True, metavar="K=V", help="Environment variable (repeat)."
 )
@@ -201,8 +232,9 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
     metavar="SECONDS",
     help="Stop --wait after this long.",
 )
+@click.option("--dry-run", is_flag=True, help="Print the requests that would be sent; send none.")
 @backend_option
-@json_option
+@output_option
 @quiet_option
 @click.pass_context
 def create(
@@ -220,8 +252,9 @@ def create(
     wait: bool,
     until: str | None,
     timeout: float | None,
+    dry_run: bool,
     backend: str | None,
-    as_json: bool,
+    output: str | None,
     quiet: bool,
     command: list[str],
 ) -> None:
@@ -234,6 +267,10 @@ def create(
       canfar create headless skaha/astroml:latest --replicas 10 -- python fit.py --all
       canfar create headless skaha/astroml:latest python -c 'print(4)'
       canfar create notebook skaha/astroml:latest --cores 2 --ram 8
+      canfar create headless skaha/astroml:latest --dry-run -- python fit.py
+
+    --cpu, --memory and --gpu are the same as --cores, --ram and --gpus. -o json prints the
+    list of new ids (--json is the same).
 
     KIND and IMAGE may be left out when set with `canfar config set defaults.kind KIND` and
     `defaults.image IMAGE` (then put `--` before the command); `defaults.cores`, `.ram` and
@@ -252,10 +289,12 @@ def create(
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
     """
     from canfar_core.errors import LaunchError, LaunchInterrupted
-    from canfar_core.output import echo, emit_json, info, table
+    from canfar_core.machine import emit
+    from canfar_core.output import echo, info, table
     from canfar_core.sessions import WaitTimeout
     from canfar_core.validation import check_name, parse_env_pairs
 
+    as_json = output is not None
     one_format(as_json, quiet)
     wanted = None if until is None else check_wanted(until, "--until")
     wait = wait or wanted is not None
@@ -281,6 +320,12 @@ def create(
         only_replicas=chosen,
         **options,
     )
+    if dry_run:
+        requests = session._preview(spec)
+        emit(requests, output or "json")
+        plural = "s" if len(requests) != 1 else ""
+        info(f"Dry run: {len(requests)} request{plural} shown above; nothing was sent.")
+        return
     failures: dict[int, str] = {}
     uncertain: dict[int, str] = {}
     not_sent: list[int] = []
@@ -293,14 +338,13 @@ def create(
         if isinstance(exc, LaunchInterrupted):
             stopped = exc
     except CanfarError as exc:
-        if as_json:  # the document still says what happened to every replica
-            emit_json(
-                launch_document(session, spec, [], dict.fromkeys(spec.replica_numbers(), str(exc)))
-            )
+        if current_format() is not None:  # the error object says what happened to each replica
+            failed_all = dict.fromkeys(spec.replica_numbers(), str(exc))
+            with_details(exc, launch_document(session, spec, [], failed_all))
         raise
     unlaunched = {*failures, *uncertain, *not_sent}
     launched = launched_entries(spec, ids, unlaunched)
-    if not as_json and not quiet and ids and not unlaunched:
+    if not as_json and not quiet and ids and not unlaunched and stopped is None:
         where = session.context.name
         if spec.backend != where:
             where += f" ({spec.backend})"
@@ -315,7 +359,7 @@ def create(
     states: dict[str, SessionInfo] = {}
     gave_up: CanfarError | None = None
     printed = False
-    if wait and ids and not unlaunched:
+    if wait and ids and not unlaunched and stopped is None:
         wanted = wanted or default_wanted(session, spec.kind)
         if quiet:  # the ids are out before the wait: a Ctrl-C or a kill cannot lose them
             for entry in launched:
@@ -327,19 +371,17 @@ def create(
             states, gave_up = exc.sessions, exc
         except CanfarError as exc:  # the sessions run on: their ids are printed all the same
             gave_up = exc
-        except click.exceptions.Exit:  # Ctrl-C during the wait: the document all the same
+        except click.exceptions.Exit:  # Ctrl-C during the wait: the ids all the same
             if as_json:
-                for entry in launched:
-                    entry["status"] = entry["exit_code"] = None
-                emit_json(launch_document(session, spec, launched, failures, uncertain, not_sent))
+                emit([entry["id"] for entry in launched], output)
             raise
     for entry in launched:
         state = states.get(entry["id"])
         entry["status"] = state.status if state else None
         entry["exit_code"] = state.exit_code if state else None
 
-    if as_json:
-        emit_json(launch_document(session, spec, launched, failures, uncertain, not_sent))
+    if as_json:  # the ids launched, in replica order (what was not: on stderr, exit 1)
+        emit([entry["id"] for entry in launched], output)
     elif quiet and not printed:
         for entry in launched:
             echo(entry["id"])
@@ -349,11 +391,20 @@ def create(
             [(e["id"], e["name"] or "-", *([e["status"]] if states else [])) for e in launched],
             headers=columns,
         )
+    # -o json|yaml: one error object on stderr, holding what the lines would say
+    details = (
+        launch_document(session, spec, launched, failures, uncertain, not_sent)
+        if current_format() is not None
+        else None
+    )
     if unlaunched and len(spec.replica_numbers()) == 1 and uncertain and stopped is None:
         ((k, reason),) = uncertain.items()  # one launch, one line
-        raise CanfarError(f"session {spec.replica_name(k)} may exist: {reason}")
-    if unlaunched:
-        report_unlaunched(spec, failures, uncertain, not_sent, name is not None)
+        raise with_details(
+            CanfarError(f"session {spec.replica_name(k)} may exist: {reason}"), details
+        )
+    if unlaunched or stopped is not None:
+        if details is None:
+            report_unlaunched(spec, failures, uncertain, not_sent, name is not None)
         total = len(spec.replica_numbers())
         kept = f"; the {len(ids)} launched keep running" if ids else ""
         if stopped is not None:
@@ -365,11 +416,16 @@ def create(
                 + (f"; {len(not_sent)} not sent" if not_sent else ""),
             )
         if uncertain:
-            raise CanfarError(
-                f"{len(unlaunched)} of {total} replicas are not known to have launched "
-                f"({len(uncertain)} may exist){kept}"
+            raise with_details(
+                CanfarError(
+                    f"{len(unlaunched)} of {total} replicas are not known to have launched "
+                    f"({len(uncertain)} may exist){kept}"
+                ),
+                details,
             )
-        raise CanfarError(f"{len(unlaunched)} of {total} replicas failed to launch{kept}")
+        raise with_details(
+            CanfarError(f"{len(unlaunched)} of {total} replicas failed to launch{kept}"), details
+        )
     failed = ended_elsewhere(states.values(), wanted or "Running")
     report_not_reached(session, failed, wanted or "Running")
     replica_of = {e["id"]: e["replica"] for e in launched}
@@ -382,6 +438,13 @@ def create(
         raise CanfarError(f"{len(failed)} of {len(ids)} sessions failed")
 
 
+def with_details(error: CanfarError, details: dict[str, Any] | None) -> CanfarError:
+    """``error``, carrying ``details`` into the error object ``-o json`` prints."""
+    if details is not None:
+        error.details = details  # type: ignore[attr-defined]
+    return error
+
+
 def launch_document(
     session: Session,
     spec: SessionSpec,
@@ -390,7 +453,8 @@ def launch_document(
     uncertain: dict[int, str] | None = None,
     not_sent: list[int] | None = None,
 ) -> dict[str, Any]:
-    """What ``create --json`` prints: every launched session, and every replica that was not."""
+    """The ``details`` of ``create -o json``'s error object when replicas did not launch: every
+    launched session, and every replica that was not."""
     return {
         "context": session.context.name,
         "backend": spec.backend,

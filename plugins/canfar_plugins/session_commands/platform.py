@@ -66,7 +66,7 @@ def stats(ctx: click.Context, backend: str | None, as_json: bool) -> None:
 def images(
     ctx: click.Context, kind: str | None, backend: str | None, as_json: bool, quiet: bool
 ) -> None:
-    """List the images sessions can run."""
+    """List the images sessions can run. Also: canfar image ls [--kind KIND]."""
     from canfar_core.output import echo, emit_json, info, table
 
     one_format(as_json, quiet)
@@ -80,3 +80,31 @@ def images(
         table([(i.id, ", ".join(i.types)) for i in found], headers=["IMAGE", "KINDS"])
     else:
         info("No images" + (f" for {kind} sessions." if kind else "."))
+
+
+@click.group("image", hidden=True)
+def image() -> None:
+    """Container images: canfar image ls (the same as canfar images)."""
+
+
+def _image_ls() -> click.Command:
+    import copy
+
+    twin = copy.copy(images)
+    twin.name = "ls"
+    return twin
+
+
+image.add_command(_image_ls(), "ls")
+
+#: Where to report a problem or share an idea.
+FEEDBACK = "support@canfar.net"
+
+
+@click.command(hidden=True)
+def feedback() -> None:
+    """Where to report a problem or share an idea (reads no settings, sends nothing)."""
+    from canfar_core.output import echo
+
+    echo(f"Questions, problems and ideas: {FEEDBACK}")
+    echo("Please include the output of: canfar version")

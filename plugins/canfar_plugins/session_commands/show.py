@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from canfar_core.errors import EXIT_ERROR, CanfarError
+from canfar_core.machine import output_option
 from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     STATUS_COLOURS,
     Seconds,
     backend_option,
-    dicts,
+    detailed_dicts,
     field_label,
     ids_argument,
     ids_or_none_argument,
@@ -25,6 +26,7 @@ from canfar_plugins.session_commands.common import (
     json_option,
     nothing_given,
     one_format,
+    platform_dicts,
     ps_rows,
     quiet_option,
     report_failure,
@@ -32,7 +34,7 @@ from canfar_plugins.session_commands.common import (
     write_bytes,
     write_raw,
 )
-from canfar_plugins.session_commands.completion import complete_kinds, complete_session_ids
+from canfar_plugins.session_commands.completion import complete_kinds
 
 if TYPE_CHECKING:
     from canfar_core.models import SessionInfo
@@ -83,7 +85,7 @@ INFO_WIDTH = 16
     help="Redraw every SECONDS (2 by default) until Ctrl-C.",
 )
 @backend_option
-@json_option
+@output_option
 @quiet_option
 @click.pass_context
 def ps(
@@ -93,17 +95,21 @@ def ps(
     status: str | None,
     watch: float | None,
     backend: str | None,
-    as_json: bool,
+    output: str | None,
     quiet: bool,
 ) -> None:
     """List your sessions: pending and running ones unless --all or --status.
 
-    \b
-      canfar ps -q | xargs canfar delete      # ids only, no header
-    """
-    from canfar_core.models import ACTIVE_STATUSES
-    from canfar_core.output import echo, emit_json, info, printable, table
+    -o json|yaml (or --json) prints the session records as the platform sends them.
 
+    \b
+      canfar ps -q | xargs canfar delete -f   # ids only, no header
+    """
+    from canfar_core.machine import emit
+    from canfar_core.models import ACTIVE_STATUSES
+    from canfar_core.output import echo, info, printable, table
+
+    as_json = output is not None
     one_format(as_json, quiet)
     if watch is not None and (as_json or quiet):
         raise click.UsageError("--watch cannot be combined with --json or --quiet")
@@ -127,7 +133,7 @@ def ps(
     if watch is None:
         sessions = current()
         if as_json:
-            emit_json(dicts(sessions))
+            emit(platform_dicts(sessions), output)
         elif quiet:
             for s in sessions:
                 echo(printable(s.id))
@@ -209,7 +215,7 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
             missing.append(sid)
             report_failure(sid, str(exc))
     if as_json:
-        emit_json(dicts(found))
+        emit_json(detailed_dicts(found))
     else:
         for number, state in enumerate(found):
             if number:
@@ -223,20 +229,44 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
         ctx.exit(EXIT_ERROR)
 
 
-@click.command(short_help="Show a session's scheduling events.")
-@click.argument("session_id", metavar="ID", shell_complete=complete_session_ids)
+@click.command(short_help="Show sessions' scheduling events.")
+@ids_argument
 @backend_option
 @json_option
 @click.pass_context
-def events(ctx: click.Context, session_id: str, backend: str | None, as_json: bool) -> None:
-    """Show a session's scheduling events (why it is pending, why it failed)."""
-    from canfar_core.output import emit_json
+def events(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json: bool) -> None:
+    """Show sessions' scheduling events (why one is pending, why it failed).
 
-    text = session_for(ctx, backend).event_text(session_id)
+    One ID: its events as the backend gives them. Several: each one's after a line
+    ==> ID <== (as tail does); an id that failed is named on stderr (exit 1).
+    """
+    from canfar_core.output import emit_json
+    from canfar_core.sessions import check_ids
+
+    checked = check_ids(ids)
+    session = session_for(ctx, backend)
+    if len(checked) == 1:
+        text = session.event_text(checked[0])
+        if as_json:
+            emit_json({"id": checked[0], "events": text})
+        else:
+            write_raw(text if not text or text.endswith("\n") else text + "\n")
+        return
+    found: list[dict[str, str]] = []
+    failed = False
+    for session_id, answer, error in _fetch_logs(session, checked, session.event_text):
+        if error is not None or answer is None:
+            failed = True
+            report_failure(session_id, str(error))
+            continue
+        found.append({"id": session_id, "events": answer})
+        if not as_json:
+            write_raw(("\n" if len(found) > 1 else "") + f"==> {session_id} <==\n")
+            write_raw(answer if not answer or answer.endswith("\n") else answer + "\n")
     if as_json:
-        emit_json({"id": session_id, "events": text})
-    else:
-        write_raw(text if not text or text.endswith("\n") else text + "\n")
+        emit_json(found)
+    if failed:  # each was named on its own line above
+        ctx.exit(EXIT_ERROR)
 
 
 #: Logs fetched at once by ``canfar logs`` with several ids.

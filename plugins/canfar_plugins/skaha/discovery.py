@@ -12,6 +12,7 @@ services it lists; without it the auth mode is read from the capabilities.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -242,6 +243,8 @@ def discover(environ: Mapping[str, str] | None = None, timeout: float = 5.0) -> 
     env = os.environ if environ is None else environ
     sources, overridden = registries(env)
     dev = bool(env.get("CANFAR_DEV"))
+    with contextlib.suppress(ValueError):  # `canfar login --timeout N`
+        timeout = float(env.get("CANFAR_DISCOVERY_TIMEOUT") or timeout)
     with ThreadPoolExecutor(max_workers=8) as pool:
         listed = list(pool.map(lambda s: (s, _services(s, timeout, dev)), sources))
         jobs = [(source, uri, url) for source, services in listed for uri, url in services]
