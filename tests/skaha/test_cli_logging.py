@@ -23,3 +23,12 @@ def test_without_options_nothing_is_logged(run, skaha_context):
     result = run("ps", "--all")
     assert result.code == 0
     assert "canfar.http" not in result.err
+
+
+def test_v_shows_one_line_per_answer_on_stderr_only(run, skaha_context, fake_skaha):
+    result = run("-v", "ps", "-o", "json")
+    assert result.code == 0, result.err
+    lines = [line for line in result.err.splitlines() if line.startswith("canfar.http: INFO:")]
+    assert any("GET" in line and "/v1/session" in line and "-> 200" in line for line in lines)
+    assert result.out.startswith("[")  # stdout holds the document alone
+    assert fake_skaha.token not in result.err

@@ -361,7 +361,7 @@ class HttpClient:
                 raise AnswerLost(f"{message}; {unsure} (check with: canfar ps)") from None
             except requests.RequestException as exc:
                 failure, retryable = self._transport_failure(exc, method, idempotent, unsure)
-                log.debug("%s %s -> %s (try %d)", method, url, failure, attempt)
+                log.info("%s %s -> %s (try %d)", method, url, failure, attempt)
                 if not retryable or attempt >= attempts:
                     raise failure from None
                 pause = self.policy.wait(attempt)
@@ -369,7 +369,7 @@ class HttpClient:
                     raise failure from None
                 self.policy.sleep(pause)
                 continue
-            log.debug(
+            log.info(  # one line per answer: canfar -v shows them
                 "%s %s -> %d (%.2f s, try %d)",
                 method,
                 response.url,
