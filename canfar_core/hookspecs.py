@@ -51,7 +51,9 @@ def canfar_register_backends(register: Register) -> None:
     Call ``register(name, factory)``. ``factory(context)`` is called with the active
     :class:`canfar_core.contexts.Context` and returns an object with the methods of
     :class:`canfar_core.backend.Backend` (subclass it to inherit clear "not available" errors).
-    The built-ins are ``local`` (this machine) and ``canfar`` (the Skaha HTTP API).
+    The built-ins are ``local`` (this machine) and ``canfar`` (the Skaha HTTP API). A backend
+    that keeps sessions where they can be filtered overrides ``list_matching(kind, statuses)``,
+    so that ``canfar ps`` reads only the sessions it shows.
 
     Example::
 
