@@ -252,6 +252,14 @@ class FakeSession:
     logs: str = ""
     deleted: bool = False
     appid: str | None = None
+    _encoded_logs: tuple[str, bytes] | None = field(default=None, repr=False, compare=False)
+
+    def logs_bytes(self) -> bytes:
+        """The log as the service sends it, encoded once per text: a big log is not copied on
+        every request (a test measuring the client's memory sees the client's copies only)."""
+        if self._encoded_logs is None or self._encoded_logs[0] is not self.logs:
+            self._encoded_logs = (self.logs, self.logs.encode())
+        return self._encoded_logs[1]
 
 
 @dataclass
@@ -555,6 +563,7 @@ class FakeSkaha:
             deadline=HEADLESS_DEADLINE if type == "headless" else INTERACTIVE_DEADLINE,
             logs=logs,
         )
+        session.logs_bytes()  # encoded now, not while a test measures the client
         if status is not None:
             session.forced_status = status
             session.forced_at = self.now()
@@ -961,8 +970,7 @@ class FakeSkaha:
         view = request.param("view")
         session = self._find(session_id, user)
         if view == "logs":
-            text = "" if session is None else session.logs
-            return Response(200, text.encode(), "text/plain")
+            return Response(200, b"" if session is None else session.logs_bytes(), "text/plain")
         if view == "events":
             if session is None:
                 raise SkahaError(404, f"session {session_id} not found.")
