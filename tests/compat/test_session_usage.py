@@ -351,3 +351,22 @@ def test_a_certificate_from_the_environment_is_used_for_the_url(canfar_home, mon
     assert session.context.options["cert"] == str(cert)
     token = Session(token="abc")
     assert (token.context.auth, token.context.credentials()["token"]) == ("token", "abc")
+
+
+def test_the_documented_private_image_snippet_runs(fake_skaha, skaha_context):
+    from canfar.models.config import Configuration
+    from canfar.models.registry import ContainerRegistry
+
+    config = Configuration(registry=ContainerRegistry(username="username", secret="CLI_SECRET"))
+    with Session(config=config) as session:
+        ids = session.create(
+            name="private-session",
+            image="images.canfar.net/project/private-image:latest",
+            kind="headless",
+            cmd="python",
+            args="/app/run.py",
+        )
+    assert len(ids) == 1
+    expected = base64.b64encode(b"username:CLI_SECRET").decode()
+    assert launches(fake_skaha)[0].header("x-skaha-registry-auth") == expected
+    assert "CLI_SECRET" not in repr(config)

@@ -10,61 +10,21 @@ with other canfar sessions on the machine.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import time
-import uuid
 
 import pytest
 
+from tests.faults.replicas import tagged, tagged_sessions
 from tests.local.conftest import canfar_command, linux_only, wait_for
-
-
-def tagged(tag: str) -> list[int]:
-    """Live processes (not zombies) whose environment holds ``CANFAR_TEST_TAG=tag``."""
-    return sorted(_tagged(tag))
-
-
-def tagged_sessions(tag: str) -> set[str]:
-    """The sessions (``skaha_sessionid``) of the live processes tagged ``tag``."""
-    return set(_tagged(tag).values())
-
-
-def _tagged(tag: str) -> dict[int, str]:
-    wanted = f"CANFAR_TEST_TAG={tag}".encode()
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                environ = handle.read().split(b"\0")
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                state = handle.read().rpartition(b")")[2].split()[0]
-        except OSError:
-            continue
-        if wanted in environ and state != b"Z":
-            ids = [v[16:] for v in environ if v.startswith(b"skaha_sessionid=")]
-            found[int(entry)] = ids[0].decode() if ids else ""
-    return found
 
 
 def canfar(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         canfar_command(*args), capture_output=True, text=True, timeout=timeout, check=False
     )
-
-
-@pytest.fixture
-def tag():
-    """A tag for this test's replicas; whatever still carries it at the end is killed."""
-    value = uuid.uuid4().hex
-    yield value
-    for pid in tagged(value):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 def delete_everything() -> subprocess.CompletedProcess[str]:

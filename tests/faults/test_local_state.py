@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.test_local_processes import tagged
+from tests.faults.replicas import tagged
 
 
 @pytest.fixture
@@ -25,21 +25,6 @@ def state_db(canfar_home: Path) -> Path:
 def _damage(db: Path, session_id: str, column: str, value: object) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute(f"UPDATE sessions SET {column} = ? WHERE id = ?", (value, session_id))
-
-
-@pytest.fixture
-def tag():
-    import uuid
-
-    value = uuid.uuid4().hex
-    yield value
-    import contextlib
-    import os
-    import signal
-
-    for pid in tagged(value):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 def _create(run, tag: str, *command: str) -> str:
