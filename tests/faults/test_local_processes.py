@@ -263,8 +263,10 @@ def test_a_process_delete_cannot_stop_is_named_and_the_session_kept(tag, run, mo
     )
     assert made.code == 0, made.err
     session_id = made.out.strip()
-    wait_for(lambda: len(tagged(tag)) >= 3, what="the detached child")
-    [child] = [pid for pid in tagged(tag) if os.getsid(pid) == pid and _comm(pid) == "sleep"]
+    # Until setsid has made its session and become sleep, the child is a third process that
+    # does not match yet: wait for the one that does.
+    wait_for(lambda: _detached_sleeps(tag), what="the detached child")
+    [child] = _detached_sleeps(tag)
     real_kill = os.kill
 
     def refusing(pid: int, signum: int) -> None:
@@ -289,3 +291,15 @@ def test_a_process_delete_cannot_stop_is_named_and_the_session_kept(tag, run, mo
 def _comm(pid: int) -> str:
     with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
         return handle.read().strip()
+
+
+def _detached_sleeps(tag: str) -> list[int]:
+    """The tagged ``sleep`` processes that lead a session of their own."""
+    found = []
+    for pid in tagged(tag):
+        try:
+            if os.getsid(pid) == pid and _comm(pid) == "sleep":
+                found.append(pid)
+        except OSError:  # it ended meanwhile
+            continue
+    return found
