@@ -263,8 +263,12 @@ def test_a_process_delete_cannot_stop_is_named_and_the_session_kept(tag, run, mo
     )
     assert made.code == 0, made.err
     session_id = made.out.strip()
-    wait_for(lambda: len(tagged(tag)) >= 3, what="the detached child")
-    [child] = [pid for pid in tagged(tag) if os.getsid(pid) == pid and _comm(pid) == "sleep"]
+
+    def detached() -> list[int]:
+        return [pid for pid in tagged(tag) if _comm(pid) == "sleep" and _own_session(pid)]
+
+    wait_for(detached, what="the detached child")  # setsid has run and exec'd sleep
+    [child] = detached()
     real_kill = os.kill
 
     def refusing(pid: int, signum: int) -> None:
@@ -287,5 +291,15 @@ def test_a_process_delete_cannot_stop_is_named_and_the_session_kept(tag, run, mo
 
 
 def _comm(pid: int) -> str:
-    with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
-        return handle.read().strip()
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def _own_session(pid: int) -> bool:
+    try:
+        return os.getsid(pid) == pid
+    except OSError:
+        return False
