@@ -263,10 +263,12 @@ def test_a_process_delete_cannot_stop_is_named_and_the_session_kept(tag, run, mo
     )
     assert made.code == 0, made.err
     session_id = made.out.strip()
-    # Until setsid has made its session and become sleep, the child is a third process that
-    # does not match yet: wait for the one that does.
-    wait_for(lambda: _detached_sleeps(tag), what="the detached child")
-    [child] = _detached_sleeps(tag)
+
+    def detached() -> list[int]:
+        return [pid for pid in tagged(tag) if _comm(pid) == "sleep" and _own_session(pid)]
+
+    wait_for(detached, what="the detached child")  # setsid has run and exec'd sleep
+    [child] = detached()
     real_kill = os.kill
 
     def refusing(pid: int, signum: int) -> None:
@@ -289,17 +291,15 @@ def test_a_process_delete_cannot_stop_is_named_and_the_session_kept(tag, run, mo
 
 
 def _comm(pid: int) -> str:
-    with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
-        return handle.read().strip()
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
 
 
-def _detached_sleeps(tag: str) -> list[int]:
-    """The tagged ``sleep`` processes that lead a session of their own."""
-    found = []
-    for pid in tagged(tag):
-        try:
-            if os.getsid(pid) == pid and _comm(pid) == "sleep":
-                found.append(pid)
-        except OSError:  # it ended meanwhile
-            continue
-    return found
+def _own_session(pid: int) -> bool:
+    try:
+        return os.getsid(pid) == pid
+    except OSError:
+        return False
