@@ -99,8 +99,28 @@ PLATFORM_KEYS = (
 )
 
 
+class PlatformRecord(Mapping[str, Any]):
+    """A record that also reads as the service's own dictionary: the keys, values and shape
+    of :meth:`platform_dict`, so code written for the platform's JSON runs unchanged."""
+
+    def platform_dict(self) -> dict[str, Any]:
+        """The record as the Skaha service sends it."""
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        return self.platform_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.platform_dict())
+
+    def __len__(self) -> int:
+        return len(self.platform_dict())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+
 @dataclass(eq=True)
-class SessionInfo(Mapping[str, Any]):
+class SessionInfo(PlatformRecord):
     """One session, as every backend reports it. ``--json`` prints :func:`to_dict` of this.
 
     It also reads as the service's own session object, so code written for the platform's
@@ -159,17 +179,6 @@ class SessionInfo(Mapping[str, Any]):
             if value is not None:
                 shaped[key] = value
         return shaped
-
-    def __getitem__(self, key: str) -> Any:
-        return self.platform_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.platform_dict())
-
-    def __len__(self) -> int:
-        return len(self.platform_dict())
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
 
 def _number(value: float | None) -> str | None:
@@ -235,7 +244,7 @@ class Image:
 
 
 @dataclass(eq=True)
-class ResourceContext(Mapping[str, Any]):
+class ResourceContext(PlatformRecord):
     """The resources a backend offers one session: the ranges it accepts for each request.
 
     It also reads as the service's own record (``GET /v1/context``): ``offer["cores"]``,
@@ -265,20 +274,9 @@ class ResourceContext(Mapping[str, Any]):
             shaped["maxInteractiveSessions"] = self.max_interactive_sessions
         return shaped
 
-    def __getitem__(self, key: str) -> Any:
-        return self.platform_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.platform_dict())
-
-    def __len__(self) -> int:
-        return len(self.platform_dict())
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
-
 
 @dataclass(eq=True)
-class PlatformStats(Mapping[str, Any]):
+class PlatformStats(PlatformRecord):
     """Cores and memory in use and available where sessions run.
 
     It also reads as the service's own statistics record (``GET /v1/session?view=stats``):
@@ -311,17 +309,6 @@ class PlatformStats(Mapping[str, Any]):
         if self.sessions_running is not None:
             shaped["instances"] = {"total": self.sessions_running}
         return shaped
-
-    def __getitem__(self, key: str) -> Any:
-        return self.platform_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.platform_dict())
-
-    def __len__(self) -> int:
-        return len(self.platform_dict())
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
 
 def _memory(gib: float | None) -> str | None:

@@ -14,10 +14,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from tests.clirun import Result, invoke
 
 # On CI every run draws the same examples, so a landing never depends on luck; on a developer's
 # machine each run explores new ones (run with CI=true to reproduce what CI saw). No deadline per
@@ -91,3 +94,16 @@ def _logging_as_found():
             handler.close()
     logger.setLevel(logging.NOTSET)
     logger.propagate = True
+
+
+@pytest.fixture
+def run(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """``run("ps", "-q", stdin="y\\n", terminal=True)``: canfar in-process; its exit code,
+    stdout and stderr (see :mod:`tests.clirun`)."""
+
+    def call(*argv: str, stdin: str = "", terminal: bool = False) -> Result:
+        return invoke(capsys, monkeypatch, list(argv), stdin, terminal)
+
+    return call

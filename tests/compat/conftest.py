@@ -3,8 +3,7 @@ only the built-in plugins, and ``run`` which calls ``canfar`` in-process."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,24 +28,3 @@ def _builtin_plugins_only(canfar_home, monkeypatch: pytest.MonkeyPatch) -> Itera
     reset_manager()
     yield
     reset_manager()
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """``run("ps", "-q")``: canfar in-process; its exit code, stdout and stderr."""
-    from canfar_core.cli import main
-
-    def invoke(*argv: str) -> Result:
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke

@@ -8,14 +8,9 @@ running here, which is where the rest of the commands then run.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import pytest
 
 from tests.local.conftest import linux_only, wait_for
 from tests.local.test_notebook import fake_lab
@@ -25,34 +20,6 @@ __all__ = ["fake_lab"]
 ECHO = """import os
 print("hello from replica", os.environ.get("REPLICA_ID"), "of", os.environ.get("REPLICA_COUNT"))
 """
-
-
-class TerminalInput(io.StringIO):
-    """Standard input as a person at a terminal has it (the answers come from ``stdin=``)."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def run(capsys, monkeypatch) -> Callable[..., Result]:
-    from canfar_core.cli import main
-
-    def invoke(*argv: str, stdin: str = "", terminal: bool = False) -> Result:
-        monkeypatch.setattr("sys.stdin", (TerminalInput if terminal else io.StringIO)(stdin))
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
 
 
 def first_id(out: str) -> str:

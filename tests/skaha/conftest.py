@@ -3,9 +3,7 @@ built-in plugins, and ``run`` which calls ``canfar`` in-process."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import pytest
 
@@ -43,27 +41,3 @@ def _fast_http(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries and timeouts small enough that failure tests take milliseconds."""
     monkeypatch.setenv("CANFAR_HTTP_BACKOFF", "0.01")
     monkeypatch.setenv("CANFAR_HTTP_TIMEOUT", "5")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def run(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Result]:
-    """``run("ps", "-q", stdin="...")``: canfar in-process; exit code, stdout and stderr."""
-    from canfar_core.cli import main
-
-    def invoke(*argv: str, stdin: str = "") -> Result:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke

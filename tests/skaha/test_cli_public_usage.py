@@ -10,17 +10,13 @@ import pytest
 import yaml
 
 from canfar_core import config
+from tests.clirun import TerminalInput
 from tests.fakeskaha import FakeSkaha
 
 
 @pytest.fixture
 def fake(skaha_context, fake_skaha: FakeSkaha) -> FakeSkaha:
     return fake_skaha
-
-
-class TerminalInput(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 @pytest.fixture

@@ -7,15 +7,9 @@ import io
 
 import pytest
 
+from tests.clirun import TerminalInput
 from tests.fakeskaha import FakeSkaha
 from tests.skaha.fakeidp import FakeIdP
-
-
-class TerminalInput(io.StringIO):
-    """Standard input as a person at a terminal has it (the answers come from ``stdin=``)."""
-
-    def isatty(self) -> bool:
-        return True
 
 
 def first_id(out: str) -> str:
