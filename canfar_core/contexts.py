@@ -28,6 +28,8 @@ LOCAL = "local"
 ENV_CONTEXT = "environment"
 #: Saved secrets of a context that a new login or token refresh keeps (a registry login).
 KEPT_SECRETS = ("registry",)
+#: The public client's identity-provider keys, and the auth mode their servers are logged in with.
+IDP_AUTH = {"cadc": "x509", "srcnet": "oidc"}
 
 
 @dataclass

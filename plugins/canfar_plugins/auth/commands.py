@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from canfar_core.contexts import IDP_AUTH
 from canfar_core.errors import (
     AuthError,
     CanfarError,
@@ -195,10 +196,6 @@ def _target(
         auth=auth_mode or chosen.auth,
     )
     return context, getattr(chosen, "issuer", None)
-
-
-#: The public client's identity-provider keys, and how their servers are logged in to.
-IDP_AUTH = {"cadc": "x509", "srcnet": "oidc"}
 
 
 def _active_server_context(saved: dict[str, Context]) -> Context | None:
