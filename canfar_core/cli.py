@@ -395,13 +395,16 @@ def _debug_requested(args: list[str]) -> bool:
 
 
 def _check_utf8(args: list[str]) -> None:
-    """Refuse canfar's own arguments that are not UTF-8 text (the bytes of another encoding).
+    """Refuse canfar's own arguments that are not UTF-8 text (the bytes of another encoding),
+    or that hold a NUL byte (no command line can carry one: only an in-process caller can).
 
     They could not be saved in the config, the local database or a request. The words after
     ``--`` are a replica's own command and are passed on byte for byte.
     """
     own = args[: args.index("--")] if "--" in args else args
     for arg in own:
+        if "\x00" in arg:
+            raise ValidationError(f"the argument {arg!r} holds a NUL byte")
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:

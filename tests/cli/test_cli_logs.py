@@ -137,6 +137,15 @@ def test_an_output_that_is_a_file_is_one_clear_error(world, run, tmp_path):
     assert result.err == f"Error: cannot save logs in {blocker}: it is a file, not a folder\n"
 
 
+def test_an_output_folder_with_a_nul_byte_is_a_usage_error(world, run, tmp_path):
+    sid = world.add("a")
+    world.logs[sid] = LOG
+    result = run("logs", "-o", f"{tmp_path}/logs\x00", sid)
+    assert result.code == 2
+    assert result.err == f"Error: the argument '{tmp_path}/logs\\x00' holds a NUL byte\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
