@@ -14,7 +14,9 @@ the methods of :class:`Backend`. Subclassing :class:`Backend` is optional, but g
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from canfar_core.errors import Unsupported
@@ -115,3 +117,34 @@ def filter_sessions(
     if statuses is None:
         return found
     return [s for s in found if s.status in statuses]
+
+
+def follow_file(path: Path, ended: Callable[[], bool | None], pause: float) -> Iterator[str]:
+    """Yield what a session's log file gains, until the session has ended and all of it was
+    yielded: the body of ``follow_logs`` for a backend whose logs are files it can read.
+
+    ``ended()`` is asked before every read: ``True`` once the session will write no more,
+    ``False`` while it may, ``None`` when the session is gone (deleted while followed), which
+    stops at once. A missing file is an empty log. Text is decoded as UTF-8 as it comes (a
+    character split between two reads is kept whole; undecodable bytes are replaced), and
+    ``pause`` seconds pass between reads that found nothing new.
+    """
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    offset = 0
+    while (finished := ended()) is not None:
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            chunk = b""
+        offset += len(chunk)
+        text = decoder.decode(chunk, final=finished and not chunk)
+        if text:
+            yield text
+        if finished and not chunk:
+            return
+        if not chunk:
+            time.sleep(pause)

@@ -39,7 +39,7 @@ from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from canfar_core.backend import Backend
+from canfar_core.backend import Backend, follow_file
 from canfar_core.contexts import Context
 from canfar_core.errors import (
     CanfarError,
@@ -589,34 +589,21 @@ class LocalBackend(Backend):
 
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
         """Yield the log as it grows, until the session has ended and all of it was yielded."""
-        import codecs
+        record: Record | None = self._record(session_id)
 
-        record = self._record(session_id)
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        path = self.store.log_path(session_id)
+        def ended() -> bool | None:
+            nonlocal record
+            if record is None:  # looked again after the first read
+                current = self.store.get(session_id)
+                if current is None:  # deleted while followed
+                    return None
+                self._refresh([current])
+                record = current
+            finished, record = record.status not in LIVE_STATUSES, None
+            return finished
+
         interval = max(0.01, min(poll, 0.25))  # reading a local file is cheap
-        offset = 0
-        while True:
-            finished = record.status not in LIVE_STATUSES
-            try:
-                with open(path, "rb") as handle:
-                    handle.seek(offset)
-                    chunk = handle.read()
-            except FileNotFoundError:
-                chunk = b""
-            offset += len(chunk)
-            text = decoder.decode(chunk, final=finished and not chunk)
-            if text:
-                yield text
-            if finished and not chunk:
-                return
-            if not chunk:
-                time.sleep(interval)
-            current = self.store.get(session_id)
-            if current is None:  # deleted while followed
-                return
-            self._refresh([current])
-            record = current
+        yield from follow_file(self.store.log_path(session_id), ended, interval)
 
     def events(self, session_id: str) -> str:
         record = self._record(session_id)

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from canfar_core.backend import Backend
+from canfar_core.backend import Backend, follow_file
 from canfar_core.contexts import Context
 from canfar_core.errors import CanfarError, NotFound, Unsupported, ValidationError
 from canfar_core.models import LaunchResult, PlatformStats, SessionInfo, SessionSpec
@@ -385,32 +385,22 @@ class SlurmBackend(Backend):
 
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
         """Yield the log as it grows, until the task has ended and all of it was yielded."""
-        import codecs
+        record, task, first = self._find(session_id)
+        known: TaskState | None = first
 
-        record, task, state = self._find(session_id)
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        path = record.log_path(task)
-        offset = 0
-        while True:
-            finished = is_final(state.state) or state.state == "UNKNOWN"
-            try:
-                with open(path, "rb") as handle:
-                    handle.seek(offset)
-                    chunk = handle.read()
-            except FileNotFoundError:
-                chunk = b""
-            offset += len(chunk)
-            text = decoder.decode(chunk, final=finished and not chunk)
-            if text:
-                yield text
-            if finished and not chunk:
-                return
-            if not chunk:
-                time.sleep(max(1.0, poll))  # each look asks squeue: spare the controller
-            try:
-                record, task, state = self._find(session_id)
-            except NotFound:  # deleted while followed
-                return
+        def ended() -> bool | None:
+            nonlocal known
+            state = known
+            known = None
+            if state is None:  # looked again after the first read
+                try:
+                    _, _, state = self._find(session_id)
+                except NotFound:  # deleted while followed
+                    return None
+            return is_final(state.state) or state.state == "UNKNOWN"
+
+        # each look asks squeue: spare the controller
+        yield from follow_file(record.log_path(task), ended, max(1.0, poll))
 
     def events(self, session_id: str) -> str:
         record, task, state = self._find(session_id)
