@@ -151,11 +151,13 @@ def test_ps_after_a_killed_launch_shows_the_replicas_as_running_at_once(tag):
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: len(tagged(tag)) >= 4, timeout=30, what="4 replicas to start")
+        # Replicas, not processes: a replica is its wrapper and the command it runs.
+        wait_for(lambda: len(tagged_sessions(tag)) >= 4, timeout=30, what="4 replicas to start")
     finally:
         launch.kill()
         launch.wait(10)
     time.sleep(0.2)
+    started = tagged_sessions(tag)  # every replica whose process exists, now nothing starts
     listed = canfar("ps", "--all", "-q")
     assert listed.returncode == 0, listed.stderr
     shown = canfar("info", "--json", *listed.stdout.split())  # with each one's process group
@@ -164,7 +166,10 @@ def test_ps_after_a_killed_launch_shows_the_replicas_as_running_at_once(tag):
 
     sessions = json.loads(shown.stdout)
     running = [s for s in sessions if s["status"] == "Running"]
-    assert len(running) >= 4, [(s["status"], s["extra"].get("reason")) for s in sessions]
+    assert len(started) >= 4
+    assert started <= {s["id"] for s in running}, [
+        (s["status"], s["extra"].get("reason")) for s in sessions
+    ]
     assert all(s["extra"]["pgid"] for s in running)
     # Those never started are said to be so, without waiting for a timeout.
     assert {s["status"] for s in sessions} <= {"Running", "Failed"}
