@@ -21,6 +21,29 @@ from tests.faults.replicas import tagged, tagged_sessions
 from tests.local.conftest import canfar_command, linux_only, wait_for
 
 
+def start_launch(tag: str, replicas: int, capture: bool = False) -> subprocess.Popen[str]:
+    """``canfar create`` of ``replicas`` tagged ``sleep 300`` replicas, running in the background;
+    its output captured as text when ``capture``, else discarded."""
+    stream = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        canfar_command(
+            "create",
+            "headless",
+            "img/x:1",
+            "-r",
+            str(replicas),
+            "--env",
+            f"CANFAR_TEST_TAG={tag}",
+            "--",
+            "sleep",
+            "300",
+        ),
+        stdout=stream,
+        stderr=stream,
+        text=True,
+    )
+
+
 def canfar(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         canfar_command(*args), capture_output=True, text=True, timeout=timeout, check=False
@@ -36,22 +59,7 @@ def delete_everything() -> subprocess.CompletedProcess[str]:
 @linux_only
 @pytest.mark.slow
 def test_kill_9_of_create_256_then_delete_leaves_0_processes(tag):
-    launch = subprocess.Popen(
-        canfar_command(
-            "create",
-            "headless",
-            "img/x:1",
-            "-r",
-            "256",
-            "--env",
-            f"CANFAR_TEST_TAG={tag}",
-            "--",
-            "sleep",
-            "300",
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    launch = start_launch(tag, 256)
     try:
         wait_for(lambda: len(tagged(tag)) >= 20, timeout=30, what="20 replicas to start")
     finally:
@@ -134,22 +142,7 @@ def test_a_finished_replica_s_detached_child_is_stopped_by_delete(tag):
 def test_ps_after_a_killed_launch_shows_the_replicas_as_running_at_once(tag):
     """Replicas a killed ``create`` never recorded are found by their marker: Running, with
     their process group, not Pending until a timeout."""
-    launch = subprocess.Popen(
-        canfar_command(
-            "create",
-            "headless",
-            "img/x:1",
-            "-r",
-            "64",
-            "--env",
-            f"CANFAR_TEST_TAG={tag}",
-            "--",
-            "sleep",
-            "300",
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    launch = start_launch(tag, 64)
     try:
         # Replicas, not processes: a replica is its wrapper and the command it runs.
         wait_for(lambda: len(tagged_sessions(tag)) >= 4, timeout=30, what="4 replicas to start")
@@ -181,22 +174,7 @@ def test_ps_after_a_killed_launch_shows_the_replicas_as_running_at_once(tag):
 def test_deleting_during_a_launch_leaves_0_processes(tag):
     """``delete`` run again and again while ``create`` is starting replicas: whatever the
     interleaving, nothing is left running and nothing is left listed."""
-    launch = subprocess.Popen(
-        canfar_command(
-            "create",
-            "headless",
-            "img/x:1",
-            "-r",
-            "64",
-            "--env",
-            f"CANFAR_TEST_TAG={tag}",
-            "--",
-            "sleep",
-            "300",
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    launch = start_launch(tag, 64)
     wait_for(lambda: tagged(tag), timeout=30, what="a first replica")
     while launch.poll() is None:
         delete_everything()
@@ -210,23 +188,7 @@ def test_deleting_during_a_launch_leaves_0_processes(tag):
 def test_ctrl_c_in_local_create_r100_prints_every_id_that_exists(tag):
     """Ctrl-C part way through ``create -r 100``: every session that exists is printed, and
     every process running belongs to a printed session."""
-    launch = subprocess.Popen(
-        canfar_command(
-            "create",
-            "headless",
-            "img/x:1",
-            "-r",
-            "100",
-            "--env",
-            f"CANFAR_TEST_TAG={tag}",
-            "--",
-            "sleep",
-            "300",
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    launch = start_launch(tag, 100, capture=True)
     try:
         wait_for(lambda: len(tagged_sessions(tag)) >= 5, timeout=30, what="5 replicas")
         launch.send_signal(signal.SIGINT)
