@@ -58,7 +58,8 @@ def test_a_302_to_delete_or_renew_is_an_error_not_a_success(run, fake, command, 
     assert "redirect" in entry["error"]
     assert "HTTP 302" in entry["error"]
     assert session_id in {s.id for s in fake.live_sessions()}
-    assert [r.method for r in fake.requests] == [method]  # not followed as a GET
+    listing = ["GET"] if command == "delete" else []  # delete checks the ids in one listing
+    assert [r.method for r in fake.requests] == [*listing, method]  # not followed as a GET
 
 
 # -- items: cut-off answers, timeouts, resets ---------------------------------------------------
@@ -344,3 +345,28 @@ def test_logs_saved_to_a_folder_are_streamed_to_the_file(run, fake, tmp_path):
         assert len(saved.read()) == size
     # The client streams to the file rather than holding the log (a log's worth or more).
     assert peak < 1.5 * size, f"peak {peak / size:.1f} x the log"
+
+
+# -- item: a delete of an id the platform does not have ---------------------------------------
+
+
+def test_deleting_an_unknown_id_says_so_and_sends_no_delete(run, fake):
+    """The platform answers 200 to a DELETE of any id: a mistyped id must not read "Deleted"
+    while the session meant runs on, and without a terminal nothing is asked first."""
+    kept = fake.add_session(name="kept")
+    result = run("delete", "zzzzzzzz")  # no terminal, no --force: not asked, since none exists
+    assert result.code == 1, result.err
+    assert result.err == "Error: session zzzzzzzz not found\n"
+    assert "--force" not in result.err
+    assert "DELETE" not in {r.method for r in fake.requests}
+    assert kept in {s.id for s in fake.live_sessions()}
+
+
+def test_a_delete_of_known_and_unknown_ids_deletes_the_known_and_exits_1(run, fake):
+    gone = fake.add_session(name="gone")
+    result = run("delete", "--force", gone, "zzzzzzzz")
+    assert result.code == 1
+    assert result.out.split() == [gone]
+    assert result.err == "Deleted 1 session.\nError: session zzzzzzzz not found\n"
+    assert fake.live_sessions() == []
+    assert [r.method for r in fake.requests].count("DELETE") == 1
