@@ -209,7 +209,7 @@ def make_context(
             source="argument",
             env_secrets={"token": token} if token else {},
         )
-    chosen = get_context(context) if context else active_context()
+    chosen = get_context(context) if context else active_context(backend=backend)
     if not backend and not context and chosen.source != "environment":
         from canfar_core.config import config_file, saved_setting
 
