@@ -7,6 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fakeslurm import fake_slurm
+
+__all__ = ["fake_slurm", "slurm_cluster"]
 
 START_SCRIPT = Path(__file__).parent / "start_slurm.sh"
 
