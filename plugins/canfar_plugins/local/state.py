@@ -38,6 +38,14 @@ class DiskFull(CanfarError):
     """The disk holding the local session database is full."""
 
 
+class DamagedDatabase(CanfarError):
+    """The local session database file is damaged: SQLite cannot read it."""
+
+
+#: What SQLite says of a file it cannot read as a database.
+_DAMAGED = ("database disk image is malformed", "file is not a database", "malformed database")
+
+
 def _locked(exc: BaseException) -> bool:
     """Whether a SQLite error says another connection holds the database."""
     text = str(exc)
@@ -314,6 +322,13 @@ class Store:
             return CanfarError(
                 f"cannot {doing}: the local session database {self.db_path} is read-only ({text})"
             )
+        if any(sign in text for sign in _DAMAGED):
+            return DamagedDatabase(
+                f"the local session database {self.db_path} is damaged ({text}). The sessions "
+                f"still running are found by their processes: stop them with canfar delete "
+                f"--all -f, then move the database aside to start afresh: "
+                f"mv {self.db_path} {self.db_path}.damaged"
+            )
         if _locked(exc):
             return CanfarError(
                 f"cannot {doing}: the local session database {self.db_path} is locked by another "
@@ -321,6 +336,10 @@ class Store:
                 f"(fuser -v {self.db_path} shows which)"
             )
         return CanfarError(f"cannot {doing}: the local session database {self.db_path}: {text}")
+
+    def disk_full(self) -> bool:
+        """Whether the disk holding the database has (almost) no room left."""
+        return self._disk_full()
 
     def _disk_full(self) -> bool:
         """Whether the disk holding the database has (almost) no room left."""
@@ -353,6 +372,8 @@ class Store:
             if conn is not None:
                 conn.close()
             failure = self._failure(exc, "save to the local session database")
+            if isinstance(failure, DamagedDatabase):
+                raise failure from None
             if _locked(exc) or not self.db_path.is_file():
                 raise self._failure(exc, "open the local session database") from None
             conn = self._open_read_only(failure)
@@ -615,7 +636,13 @@ class Store:
 
     def _remove_files(self, ids: list[str]) -> None:
         for session_id in ids:
-            for path in (self.log_path(session_id), self.exit_path(session_id)):
+            exit_path = self.exit_path(session_id)
+            for path in (
+                self.log_path(session_id),
+                exit_path,
+                exit_path.with_name(exit_path.name + ".stopped"),
+                exit_path.with_name(exit_path.name + ".tmp"),
+            ):
                 with suppress(FileNotFoundError):
                     path.unlink()
 
