@@ -290,3 +290,52 @@ def test_a_wrapper_that_stopped_on_its_own_error_says_so_with_the_shell_s_words(
     ), reason
     assert "Illegal number: abc" in reason
     assert "restarted" not in reason
+
+
+#: The pids controller of cgroup v1, where a group limits how many processes its members have.
+PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
+
+
+def _pids_cgroup_works() -> bool:
+    probe = PIDS_CGROUP / f"canfar-probe-{os.getpid()}"
+    try:
+        probe.mkdir()
+    except OSError:
+        return False
+    probe.rmdir()
+    return True
+
+
+@linux_only
+@pytest.mark.skipif(not _pids_cgroup_works(), reason="needs a cgroup v1 pids controller to write")
+def test_a_wrapper_that_cannot_fork_says_so_and_no_cause_is_invented(tag):
+    """``canfar create`` in a process group allowed 2 processes: canfar and the replica's
+    wrapper; the wrapper cannot fork its command."""
+    group = PIDS_CGROUP / f"canfar-test-{tag}"
+    group.mkdir()
+    try:
+        (group / "pids.max").write_text("2")
+        made = subprocess.run(
+            [
+                "sh",
+                "-c",
+                f'echo $$ > {group / "cgroup.procs"}; exec "$@"',
+                "sh",
+                *canfar_command("create", "headless", "img/x:1", "-q", "--", "/bin/true"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert made.returncode == 0, made.stderr
+        session_id = made.stdout.strip()
+        wait_for(lambda: info(session_id)["status"] != "Running", what="the wrapper to stop")
+    finally:
+        group.rmdir()
+    shown = info(session_id)
+    assert (shown["status"], shown["exitCode"]) == ("Failed", None)
+    assert shown["extra"]["reason"] == (
+        "the process ended without recording an exit code: its wrapper stopped before the "
+        "command ended (canfar-replica: 1: Cannot fork)"
+    )
