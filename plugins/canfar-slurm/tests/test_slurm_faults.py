@@ -119,6 +119,41 @@ def test_delete_of_a_task_slurm_has_forgotten_cancels_it_and_forgets_it(
     assert statuses(canfar) == {}
 
 
+def test_a_garbled_answer_never_drops_a_launch_whose_job_id_was_not_recorded(
+    canfar, fake_slurm: FakeSlurm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """canfar was killed after sbatch submitted, before it recorded the job id: a garbled
+    ``squeue --me`` answer past the grace must not make it forget the job."""
+    monkeypatch.setattr(backend, "GRACE", 0.0)
+    runner = runner_module()
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "run", _killed_after_sbatch(runner.run))
+        assert canfar("create", "headless", "img/x:1", "-q", "--", "sleep", "60").code == 130
+    [job] = fake_slurm.read()["jobs"]
+    fake_slurm.change(answer="garbled")
+    statuses(canfar)
+    fake_slurm.change(answer="ok")
+    assert statuses(canfar) == {f"{job}_1": "Running"}
+
+
+def runner_module():
+    from canfar_slurm import runner
+
+    return runner
+
+
+def _killed_after_sbatch(run: Callable[..., str]) -> Callable[..., str]:
+    """``runner.run`` that is interrupted right after sbatch has submitted (as a killed canfar)."""
+
+    def interrupted(argv: list[str], **kwargs: object) -> str:
+        output = run(argv, **kwargs)
+        if argv[0] == "sbatch":
+            raise KeyboardInterrupt
+        return output
+
+    return interrupted
+
+
 # -- 8: private folders whatever the umask ------------------------------------------------------
 
 

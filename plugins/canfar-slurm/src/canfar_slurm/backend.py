@@ -211,19 +211,22 @@ class SlurmBackend(Backend):
     def _adopt(self) -> None:
         """Record the jobs of launches interrupted between sbatch and recording the job id.
 
-        A launch not found in Slurm after :data:`GRACE` seconds was never submitted.
+        A launch not found in Slurm after :data:`GRACE` seconds was never submitted; only an
+        answer read whole says so (a garbled one is asked again at the next look).
         """
         unfinished = self.store.unfinished()
         if not unfinished:
             return
-        jobs = commands.parse_comments(runner.run(commands.squeue_mine_argv()))
+        output = runner.run(commands.squeue_mine_argv())
+        jobs = commands.parse_comments(output)
+        trusted = commands.comments_readable(output)
         now = time.time()
         for token, record in unfinished:
             job = jobs.get(f"{COMMENT_PREFIX}{token}")
             if job is not None:
                 record.job = job
                 self.store.finish(token, record)
-            elif now - record.created > GRACE:
+            elif trusted and now - record.created > GRACE:
                 self.store.finish(token, None)
 
     def _states(self, records: builtins.list[ArrayRecord]) -> dict[str, TaskState]:
