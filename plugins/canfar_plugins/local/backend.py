@@ -143,6 +143,7 @@ class LocalBackend(Backend):
             root = state_dir() / "local"
         self.store = Store(root)
         self._warned: set[str] = set()
+        self._said_damaged = False
 
     # -- launching -------------------------------------------------------------------------
 
@@ -592,8 +593,8 @@ class LocalBackend(Backend):
     def _say_damaged(self, exc: DamagedDatabase) -> None:
         from canfar_core.output import warn
 
-        if "database" not in self._warned:
-            self._warned.add("database")
+        if not self._said_damaged:
+            self._said_damaged = True
             warn(str(exc))
 
     def _list_matching(

@@ -12,7 +12,9 @@ Under faults every command that can still work does:
 * on a full disk or a read-only one the database is opened read-only, as last saved, so ``ps``,
   ``info`` and ``logs`` work; ``delete`` frees the space kept aside (``reserve``, taken while
   the disk has room) so that it can forget what it stopped;
-* a damaged row is named with the command that removes it, and left out of listings.
+* a damaged row is named with the command that removes it, and left out of listings;
+* a damaged database file (:class:`DamagedDatabase`) is named with how to recover; the backend
+  still lists and stops the sessions whose processes run, found by their marker.
 """
 
 from __future__ import annotations
