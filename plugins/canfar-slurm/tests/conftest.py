@@ -1,4 +1,5 @@
-"""Fixtures of canfar-slurm's tests: a real Slurm cluster where one answers, else a clear skip."""
+"""Fixtures of canfar-slurm's tests: a real Slurm cluster where one answers, else a clear skip;
+the fake controller of the fault tests (``fakeslurm``)."""
 
 from __future__ import annotations
 

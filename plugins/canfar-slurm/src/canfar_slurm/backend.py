@@ -11,8 +11,11 @@ What a user can rely on:
   installed, otherwise in the nodes' own environment; launches say which.
 * States come from ``squeue`` while the controller remembers the job, then from ``sacct`` where
   accounting exists, then from the exit code each task writes beside its log.
-* ``delete`` cancels with ``scancel`` (one task, or a whole array given as ``JOBID``) and forgets
-  the sessions and their logs; a task still stopping is listed as Terminating until it ends.
+* ``delete`` cancels with ``scancel`` (one task, or a whole array given as ``JOBID``) every task
+  not known to have ended, a task Slurm did not report included, and forgets the sessions and
+  their logs; a task still stopping is listed as Terminating until it ends.
+* A task Slurm does not report is shown Failed for that look only: one garbled answer is never
+  final. A damaged record is named with its remedy, and its job asked of Slurm.
 """
 
 from __future__ import annotations
