@@ -42,7 +42,6 @@ from canfar_core.models import (
 )
 from canfar_plugins.skaha import parse, wire
 from canfar_plugins.skaha.http import (
-    SESSION_ID,
     AnswerLost,
     HttpClient,
     Redirected,
@@ -76,6 +75,9 @@ OFFER_TTL = 300.0
 _VERSIONED = re.compile(r"/v\d+$")
 #: Seconds a server's clock may lag ours: a session older than the launch by more is not it.
 _CLOCK_SKEW = 300.0
+#: What the service answers a create with: an id of 8 characters, a lowercase letter then
+#: lowercase letters and digits. Anything else (a proxy's ``Maintenance``) is not taken for one.
+CREATED_ID = re.compile(r"[a-z][a-z0-9]{7}")
 
 
 class _LogPass:
@@ -368,7 +370,7 @@ class SkahaBackend(Backend):
             except Redirected as exc:
                 raise AnswerLost(exc.message) from None
             session_id = response.content.decode("utf-8", "replace").strip()
-            if not SESSION_ID.fullmatch(session_id):
+            if not CREATED_ID.fullmatch(session_id):
                 raise AnswerLost(
                     f"{http.label} accepted replica {replica} but its answer is not a session id "
                     f"({session_id[:60]!r}); the session may have been created"
