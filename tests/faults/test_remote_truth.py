@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from canfar_core import config
+from tests.faults.harness import TOKEN
+
 SESSION_LIST = r"/v1/session$"
 CREATE = ["create", "headless", "skaha/astroml", "--name", "fit"]
 
@@ -45,3 +50,50 @@ def test_a_10000_character_name_is_not_echoed_whole(run, fake):
     odd = "é_" * 5_000  # too long and not allowed either way
     line = run(*CREATE[:3], "--name", odd, "--", "true").error_line()
     assert len(line) < 300, len(line)
+
+
+# -- a token with a line break ------------------------------------------------------------------
+
+#: A token file wrapped at 64 columns, read with ``"$(cat tok)"``: each part is distinctive.
+WRAPPED = "cf-WRAPPED-FIRST-half-9Qx7\ncf-WRAPPED-SECOND-half-3Lm2"
+
+
+def assert_not_shown(text: str) -> None:
+    for part in WRAPPED.split("\n"):
+        assert part not in text, text
+
+
+def test_a_token_with_a_line_break_in_canfar_token_is_refused_unshown(run, fake, monkeypatch):
+    monkeypatch.setenv("CANFAR_TOKEN", WRAPPED)
+    result = run("ps")
+    assert result.code == 2, result.err
+    line = result.error_line()
+    assert "CANFAR_TOKEN" in line
+    assert "line break" in line
+    assert_not_shown(result.out + result.err)
+    assert fake.requests == []
+
+
+def test_a_token_with_a_line_break_replacing_a_saved_one_is_refused_unshown(run, fake, monkeypatch):
+    monkeypatch.delenv("CANFAR_URL")
+    data = {"contexts": {"site": {"backend": "canfar", "url": fake.url, "auth": "token"}}}
+    config.config_file().write({**data, "active": "site"})
+    config.credentials_file().write({"site": {"token": TOKEN}})
+    monkeypatch.setenv("CANFAR_TOKEN", WRAPPED)
+    result = run("ps")
+    assert result.code == 2, result.err
+    assert "CANFAR_TOKEN" in result.error_line()
+    assert_not_shown(result.out + result.err)
+    assert fake.requests == []
+
+
+def test_a_token_with_a_line_break_given_to_session_is_refused_unshown(fake, monkeypatch):
+    from canfar.sessions import Session
+    from canfar_core.errors import ValidationError
+
+    monkeypatch.delenv("CANFAR_TOKEN")
+    with pytest.raises(ValidationError) as caught:
+        Session(url=fake.url, token=WRAPPED).fetch()
+    assert "line break" in str(caught.value)
+    assert_not_shown(str(caught.value) + repr(caught.value.args))
+    assert fake.requests == []
