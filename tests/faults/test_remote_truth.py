@@ -7,6 +7,7 @@ real ``canfar`` command (in this process, or as real processes where a signal is
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -97,3 +98,62 @@ def test_a_token_with_a_line_break_given_to_session_is_refused_unshown(fake, mon
     assert "line break" in str(caught.value)
     assert_not_shown(str(caught.value) + repr(caught.value.args))
     assert fake.requests == []
+
+
+# -- a log that trickles -------------------------------------------------------------------------
+
+#: With ``CANFAR_HTTP_TIMEOUT=0.5`` the deadline of a call is 1.5 times that: 0.75 s.
+DEADLINE = 0.75
+
+
+def trickled(fake, name: str, size: int = 300, every: float = 0.1, piece: int = 1) -> str:
+    """A session whose log the server sends ``piece`` bytes every ``every`` seconds."""
+    session_id = fake.add_session(name=name, logs="z" * (size - 1) + "\n")
+    fake.inject("GET", f"/v1/session/{session_id}$", trickle=every, trickle_size=piece, times=None)
+    return session_id
+
+
+@pytest.fixture
+def short_timeout(monkeypatch):
+    monkeypatch.setenv("CANFAR_HTTP_TIMEOUT", "0.5")  # each byte comes well within 0.5 s
+
+
+def test_a_trickling_log_is_cut_at_the_deadline_with_a_clear_message(run, fake, short_timeout):
+    session_id = trickled(fake, "slow")  # 300 bytes at 10 a second: 30 s
+    started = time.monotonic()
+    result = run("logs", session_id)
+    took = time.monotonic() - started
+    assert result.code == 1
+    assert DEADLINE * 0.9 <= took < DEADLINE + 2, f"{took:.1f} s"
+    line = result.error_line()
+    assert "too slowly" in line
+    assert "incomplete" in line
+
+
+def test_a_trickling_log_saved_to_files_is_cut_and_leaves_no_file(
+    run, fake, short_timeout, tmp_path
+):
+    ids = [trickled(fake, "slow-1"), trickled(fake, "slow-2")]
+    started = time.monotonic()
+    result = run("logs", "-o", str(tmp_path / "out"), *ids)
+    took = time.monotonic() - started
+    assert result.code == 1
+    assert took < DEADLINE + 2, f"{took:.1f} s"
+    errors = [line for line in result.err.splitlines() if "too slowly" in line]
+    assert len(errors) == 2, result.err
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_big_log_at_a_steady_rate_is_not_cut(run, fake, short_timeout, tmp_path):
+    size = 1_000_000  # 64 KiB every 0.1 s: 1.6 s in all, twice the deadline
+    first = trickled(fake, "big-1", size=size, piece=64 * 1024)
+    second = trickled(fake, "big-2", size=size, piece=64 * 1024)
+    result = run("logs", first)
+    assert result.code == 0, result.err
+    assert len(result.out) == size
+    result = run("logs", "-o", str(tmp_path), first, second)
+    assert result.code == 0, result.err
+    assert sorted(p.stat().st_size for p in tmp_path.iterdir()) == [size, size]
+    result = run("logs", first, second)
+    assert result.code == 0, result.err
+    assert result.out.count("z" * (size - 1) + "\n") == 2

@@ -470,8 +470,9 @@ class SkahaBackend(Backend):
         return parse.session(self.http.get_json(f"session/{quote_id(session_id)}"))
 
     def logs(self, session_id: str) -> str:
-        # The service answers an unknown id with an empty 200: so do we.
-        return self.http.get_text(f"session/{quote_id(session_id)}", params={"view": "logs"})
+        # The service answers an unknown id with an empty 200: so do we. Streamed, so that a
+        # big log is held to the pace of its pieces, not to one deadline for all of it.
+        return b"".join(self.iter_logs(session_id)).decode("utf-8", "replace")
 
     def iter_logs(self, session_id: str) -> Iterator[bytes]:
         """The output so far, piece by piece as it downloads (never all of it in memory)."""
