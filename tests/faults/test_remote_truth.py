@@ -157,3 +157,23 @@ def test_a_big_log_at_a_steady_rate_is_not_cut(run, fake, short_timeout, tmp_pat
     result = run("logs", first, second)
     assert result.code == 0, result.err
     assert result.out.count("z" * (size - 1) + "\n") == 2
+
+
+# -- Ctrl-C while saving logs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_ctrl_c_while_saving_logs_leaves_no_partial_file(fake, monkeypatch, tmp_path, count):
+    from tests.faults.test_interrupts import CTRL_C_TO_EXIT, interrupt
+
+    monkeypatch.setenv("CANFAR_HTTP_TIMEOUT", "30")  # the deadline never ends it first
+    ids = [trickled(fake, f"slow-{n}", size=10_000, every=0.05) for n in range(count)]
+    folder = tmp_path / "out"
+    done, took = interrupt(
+        ["logs", "-o", str(folder), *ids],
+        lambda: len(list(folder.glob(".*.part"))) == count,
+    )
+    assert done.returncode == 130, done.stderr
+    assert took <= CTRL_C_TO_EXIT, f"{took:.1f} s from Ctrl-C to exit"
+    assert "Traceback" not in done.stderr
+    assert list(folder.iterdir()) == []
