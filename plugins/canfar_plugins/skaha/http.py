@@ -669,32 +669,35 @@ class _PieceReader:
         self._response = response
         self._chunk_size = chunk_size
         self._closing = threading.Lock()
-        self._done = False
+        self._reading = True  # the thread may be inside a read
+        self._ended = False  # the caller has had the end of the answer (or its error)
         threading.Thread(target=self._read, daemon=True, name="canfar-http-body").start()
 
     def _read(self) -> None:
-        import queue
-
         try:
             for piece in self._response.iter_content(self._chunk_size):
-                item: tuple[str, Any] = ("piece", piece)
-                while not self._stopped.is_set():
-                    try:
-                        self._pieces.put(item, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stopped.is_set():
+                if not self._hand("piece", piece):
                     return
-            self._pieces.put(("end", None))
+            self._hand("end", None)
         except BaseException as exc:  # handed to the caller
-            if not self._stopped.is_set():
-                self._pieces.put(("error", exc))
+            self._hand("error", exc)
         finally:
             with self._closing:
-                self._done = True
+                self._reading = False
                 if self._stopped.is_set():
                     self._response.close()
+
+    def _hand(self, kind: str, value: Any) -> bool:
+        """Queue one item for the caller; ``False`` once the caller has stopped."""
+        import queue
+
+        while not self._stopped.is_set():
+            try:
+                self._pieces.put((kind, value), timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def next(self, budget: float) -> bytes | None:
         """The next piece, ``None`` at the end; :class:`_Overdue` when none came in ``budget``
@@ -705,19 +708,24 @@ class _PieceReader:
             kind, value = self._pieces.get(timeout=max(0.0, budget))
         except queue.Empty:
             raise _Overdue from None
+        if kind != "piece":
+            self._ended = True
         if kind == "error":
             raise value
         return value if kind == "piece" else None
 
     def stop(self) -> None:
-        """Stop reading and close the answer. A read under way holds the answer's lock until
-        it returns (a byte a second, it may take long): the connection is shut down so that
-        it returns at once, and the reading thread closes the answer itself."""
+        """Stop reading and close the answer.
+
+        A read under way holds the answer's lock until it returns, which may take long when
+        the server dribbles: the connection (this answer's own, as it is not read to its end)
+        is shut down so that the read returns at once, and the thread closes the answer.
+        """
         import socket
 
         with self._closing:
             self._stopped.set()
-            if self._done:
+            if self._ended or not self._reading:
                 self._response.close()
                 return
         connection = getattr(self._response.raw, "_connection", None)
