@@ -407,12 +407,13 @@ def login(
     secrets = provider.login(context, **options)
     user = None if no_verify else _verify(context, secrets)
 
-    from canfar_plugins.auth.store import save_context
+    from canfar_plugins.auth.store import save_login
 
-    save_context(context, secrets)
+    moved_from = save_login(context, secrets)
     who = f" as {user}" if user else ""
     shown = hide_url_passwords(context.url or "")
     _stderr(f"Logged in to {shown}{who}. Context '{context.name}' is active.")
+    _say_registry_dropped(context, moved_from)
     if _unprotected(context.url):
         from canfar_core.output import warn
 
@@ -457,11 +458,24 @@ def _login_backend(backend: str, name: str | None, no_verify: bool) -> None:
                 exc.message = f"login failed, nothing was saved: {exc.message}"
                 raise
 
-    from canfar_plugins.auth.store import save_context
+    from canfar_plugins.auth.store import save_login
 
-    save_context(context, {})
+    moved_from = save_login(context, {})
     who = f" as {user}" if user else ""
     _stderr(f"Sessions run on the {backend} backend{who}. Context '{context.name}' is active.")
+    _say_registry_dropped(context, moved_from)
+
+
+def _say_registry_dropped(context: Context, moved_from: str | None) -> None:
+    """One line when a login moved a context to another server and its registry login went."""
+    if moved_from is None:
+        return
+    where = hide_url_passwords(context.url or f"the {context.backend} backend")
+    _stderr(
+        f"Dropped the registry login of context '{context.name}': it was saved for "
+        f"{hide_url_passwords(moved_from)}, not {where} (set it again: canfar auth registry "
+        "set USERNAME)."
+    )
 
 
 def _describe_backend(context: Context) -> AuthStatus:
