@@ -12,7 +12,9 @@ import pytest
 import requests
 
 from canfar_core import config
-from canfar_core.auth import AuthProvider, get_provider, mask, token_claims
+from canfar_core.auth import AuthProvider, get_provider
+from canfar_plugins.auth.tokens import token_claims
+from canfar_plugins.skaha.http import mask
 from canfar_core.contexts import Context
 from canfar_core.errors import AuthError, ValidationError
 from canfar_plugins.auth import x509

@@ -5,16 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from canfar_core.auth import (
-    Credentials,
-    claims_expiry,
-    claims_user,
-    iso,
-    login_command,
-    token_claims,
-)
+from canfar_core.auth import Credentials
 from canfar_core.errors import AuthError, ValidationError
 from canfar_core.models import AuthStatus
+from canfar_plugins._support.login import login_command
+from canfar_plugins.auth.tokens import claims_expiry, claims_user, iso, set_bearer, token_claims, token_expiry
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
@@ -34,10 +29,10 @@ class TokenProvider:
         return token
 
     def apply(self, http: Any, context: Context, credentials: Credentials) -> None:
-        http.headers["Authorization"] = f"Bearer {self.token(context, credentials)}"
+        set_bearer(http, self.token(context, credentials))
 
     def check(self, context: Context, credentials: Credentials) -> None:
-        expires = claims_expiry(token_claims(self.token(context, credentials)))
+        expires = token_expiry(self.token(context, credentials))
         if expires is not None and expires <= datetime.now(timezone.utc):
             raise AuthError(
                 f"the token of context '{context.name}' expired on {iso(expires)}; "
