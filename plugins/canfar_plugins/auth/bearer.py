@@ -9,7 +9,14 @@ from canfar_core.auth import Credentials
 from canfar_core.errors import AuthError, ValidationError
 from canfar_core.models import AuthStatus
 from canfar_plugins._support.login import login_command
-from canfar_plugins.auth.tokens import claims_expiry, claims_user, iso, set_bearer, token_claims, token_expiry
+from canfar_plugins.auth.tokens import (
+    claims_expiry,
+    claims_user,
+    iso,
+    set_bearer,
+    token_claims,
+    token_expiry,
+)
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context

@@ -748,8 +748,7 @@ def registry_set(username: str, secret_stdin: bool) -> None:
       pass show harbor | canfar auth registry set jdoe --secret-stdin
       canfar --context other auth registry set jdoe
     """
-    from canfar_plugins.auth.store import check_registry_login
-    from canfar_plugins.auth.store import save_registry_login
+    from canfar_plugins.auth.store import check_registry_login, save_registry_login
 
     context = _registry_context()
     check_registry_login(username)  # before asking for a secret
