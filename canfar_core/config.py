@@ -9,11 +9,17 @@ Every change is a read-modify-write under one lock for the folder (:meth:`JsonFi
 ``flock`` on the folder itself, so no lock file is left), so commands run at the same time never
 lose each other's contexts, credentials or settings. Readers take no lock: the rename makes each
 read see one whole version.
+
+A command asks for the configuration in several places (the context, the defaults of a
+launch, ...) but the file is read and parsed once per process: :meth:`JsonFile.read` keeps what
+it parsed while the file's identity (inode, size, modification time) stays the same, and a
+write here forgets it. A change always reads the file afresh, under the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -178,6 +184,10 @@ def _remove_leftovers(path: Path) -> None:
                     os.unlink(entry.path)
 
 
+#: What each file held when last parsed in this process: path -> (identity, object).
+_parsed: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
 class JsonFile:
     """A JSON object stored in one file."""
 
@@ -186,7 +196,22 @@ class JsonFile:
         self.mode = mode
 
     def read(self) -> dict[str, Any]:
-        """The file's object; ``{}`` when the file does not exist yet."""
+        """The file's object (a copy the caller may change); ``{}`` when there is no file yet.
+
+        Parsed once while the file stays the same (see the module's docstring)."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return self._load()  # missing: {}; unreadable: the error that says why
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        cached = _parsed.get(self.path)
+        if cached is None or cached[0] != identity:
+            cached = (identity, self._load())
+            _parsed[self.path] = cached
+        return copy.deepcopy(cached[1])
+
+    def _load(self) -> dict[str, Any]:
+        """Read and parse the file."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -213,7 +238,7 @@ class JsonFile:
         so that a change made meanwhile by another command is never lost. Nothing is written
         when the block raises."""
         with self.lock():
-            data = self.read()
+            data = self._load()
             yield data
             self.write(data)
 
@@ -226,6 +251,7 @@ class JsonFile:
         try:
             with self.lock():
                 _remove_leftovers(self.path)
+                _parsed.pop(self.path, None)
                 atomic_write(self.path, text, self.mode)
         except OSError as exc:
             raise ConfigError(f"cannot write {self.path}: {exc.strerror or exc}") from None
