@@ -373,18 +373,14 @@ def report(exc: BaseException, debug: bool) -> int:
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    from canfar_core.output import printable
+
     if isinstance(exc, CanfarError):
-        click.echo(f"Error: {_printable(str(exc))}", err=True)
+        click.echo(f"Error: {printable(str(exc))}", err=True)
         return exc.exit_code
-    text = _printable(_one_line(exc))
+    text = printable(_one_line(exc))
     click.echo(f"Error: unexpected {text} (run with --debug for details)", err=True)
     return EXIT_ERROR
-
-
-def _printable(text: str) -> str:
-    """A message kept on one line: control characters (a line break in a bad value, a terminal
-    escape sent by a server) are shown escaped, never acted on."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _debug_requested(args: list[str]) -> bool:

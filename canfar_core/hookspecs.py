@@ -98,6 +98,24 @@ def canfar_register_session_kinds(register: Register) -> None:
 
 
 @hookspec
+def canfar_register_output_formats(register: Register) -> None:
+    """Add machine-readable formats for ``-o FORMAT`` (JSON is canfar's own).
+
+    Call ``register(name, write)``. ``write(data) -> str`` is given the document as JSON would
+    hold it (dicts, lists, text, numbers, booleans and ``None``; other values already written
+    as text) and returns it as text in your format, ending with a line break. Import the
+    library that writes it inside ``write``, so that commands that do not ask for it never
+    pay for it. The built-in ``yaml_output`` plugin registers ``yaml``.
+
+    Example::
+
+        @hookimpl
+        def canfar_register_output_formats(register):
+            register("lines", lambda data: "".join(f"{item}\\n" for item in data))
+    """
+
+
+@hookspec
 def canfar_register_commands(cli: click.Group) -> None:
     """Add click commands or groups to the ``canfar`` command.
 

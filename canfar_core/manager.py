@@ -206,7 +206,7 @@ class PluginManager:
 
     def registry(self, which: str) -> Registry[Any]:
         """The registry ``which`` (``strategies``, ``backends``, ``auth_providers``,
-        ``session_kinds``), filled on first use."""
+        ``session_kinds``, ``output_formats``), filled on first use."""
         if which not in self._registries:
             what, hook, cls = REGISTRIES[which]
             self._registries[which] = cls(what, hook).fill(self.pm)

@@ -342,6 +342,33 @@ def test_a_plugin_chooses_where_sessions_run_when_nothing_else_does(
     assert not asked, "a deliberate choice of the local backend must not ask the plugins"
 
 
+# -- output formats -----------------------------------------------------------------------------
+
+
+@wires("canfar_register_output_formats")
+def test_a_plugins_output_format_writes_the_machine_documents(
+    canfar_home, canfar_plugin, capsys
+) -> None:
+    given = []
+
+    class Lines:
+        @hookimpl
+        def canfar_register_output_formats(self, register):
+            def write(data):
+                given.append(data)
+                return "".join(f"{key}={value}\n" for key, value in data.items())
+
+            register("lines", write)
+
+    assert main(["config", "set", "defaults.image", "images.example.org/é:1"]) == 0
+    assert main(["config", "show", "-o", "lines"]) == 2  # not yet registered: a usage error
+    assert "lines" in capsys.readouterr().err
+    canfar_plugin(Lines())
+    assert main(["config", "show", "-o", "lines"]) == 0
+    assert capsys.readouterr().out == "defaults={'image': 'images.example.org/é:1'}\n"
+    assert given == [{"defaults": {"image": "images.example.org/é:1"}}]
+
+
 # -- the meta-test ------------------------------------------------------------------------------
 
 
