@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import math
 import os
 import stat
 import threading
@@ -30,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from canfar_core.errors import ConfigError, ValidationError
+from canfar_core.errors import ConfigError
 
 APP_NAME = "canfar"
 CONFIG_NAME = "config.json"
@@ -38,7 +37,7 @@ CREDENTIALS_NAME = "credentials.json"
 #: Seconds a change waits for another command's change to the same folder before giving up.
 LOCK_TIMEOUT = 10.0
 
-#: Settings ``canfar config set`` accepts, with the type each one holds.
+#: The known settings, with the type each one holds.
 SETTINGS: dict[str, type] = {
     "active": str,
     "defaults.kind": str,
@@ -48,10 +47,6 @@ SETTINGS: dict[str, type] = {
     "defaults.gpus": int,
     "defaults.backend": str,
 }
-#: Numeric settings that must be more than zero (the others may be zero).
-POSITIVE = frozenset({"defaults.cores", "defaults.ram"})
-#: Prefixes under which any key may be set (each plugin's own settings, saved contexts).
-FREE_PREFIXES = ("plugins.", "contexts.")
 
 
 def config_dir() -> Path:
@@ -305,71 +300,3 @@ def get_path(data: dict[str, Any], key: str) -> Any:
             raise KeyError(key)
         node = node[part]
     return node
-
-
-def set_path(data: dict[str, Any], key: str, value: Any) -> None:
-    """Set the value at a dotted ``key``, creating the sections on the way."""
-    node = data
-    parts = key.split(".")
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ValidationError(f"cannot set '{key}': '{part}' holds a value, not a section")
-        node = child
-    node[parts[-1]] = value
-
-
-def unset_path(data: dict[str, Any], key: str) -> bool:
-    """Remove the value at a dotted ``key`` and the sections it leaves empty; ``False`` when
-    there was nothing to remove."""
-    parts = key.split(".")
-    trail: list[dict[str, Any]] = []
-    node: Any = data
-    for part in parts[:-1]:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        trail.append(node)
-        node = node[part]
-    if not isinstance(node, dict) or parts[-1] not in node:
-        return False
-    del node[parts[-1]]
-    for parent, part in zip(reversed(trail), reversed(parts[:-1]), strict=True):
-        if parent[part]:
-            break
-        del parent[part]
-    return True
-
-
-def parse_setting(key: str, raw: str) -> Any:
-    """Check that ``key`` is a known setting and turn ``raw`` into the type it holds."""
-    if not key or any(not part.strip() for part in key.split(".")):
-        raise ValidationError(f"'{key}' is not a setting name (use dotted words: defaults.image)")
-    if key in SETTINGS:
-        kind = SETTINGS[key]
-        if kind is str:
-            if not raw.strip():
-                raise ValidationError(
-                    f"{key} must not be empty (to remove it: canfar config unset)"
-                )
-            return raw
-        what = "a whole number" if kind is int else "a number"
-        try:
-            value = kind(raw)
-        except ValueError:
-            raise ValidationError(f"{key} must be {what}, not '{raw}'") from None
-        if not math.isfinite(value):
-            raise ValidationError(f"{key} must be {what}, not '{raw}'")
-        if key in POSITIVE and value <= 0:
-            raise ValidationError(f"{key} must be more than 0, not '{raw}'")
-        if value < 0:
-            raise ValidationError(f"{key} must not be negative, not '{raw}'")
-        if isinstance(value, float) and value.is_integer():
-            return int(value)  # "2" stays 2, not 2.0, in the file and in `config get`
-        return value
-    if key.startswith(FREE_PREFIXES) and key.count(".") >= 2:
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
-            return raw
-    known = ", ".join([*SETTINGS, *(prefix + "..." for prefix in FREE_PREFIXES)])
-    raise ValidationError(f"unknown setting '{key}' (known: {known})")

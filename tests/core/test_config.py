@@ -14,6 +14,7 @@ from canfar_core import config
 from canfar_core.cli import main
 from canfar_core.contexts import Context
 from canfar_core.errors import ConfigError, ValidationError
+from canfar_plugins import config_commands
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -270,27 +271,27 @@ values = st.recursive(
 def test_set_get_unset_and_the_file_round_trip_any_key_and_value(canfar_home, key, value):
     store = config.config_file()
     data: dict = {}
-    config.set_path(data, key, value)
+    config_commands.set_path(data, key, value)
     store.write(data)
     assert config.get_path(store.read(), key) == value
-    assert config.unset_path(data, key)
+    assert config_commands.unset_path(data, key)
     assert data == {}
-    assert not config.unset_path(data, key)
+    assert not config_commands.unset_path(data, key)
 
 
 def test_setting_below_a_plain_value_is_refused():
     data = {"defaults": "not a section"}
     with pytest.raises(ValidationError, match=r"'defaults' holds a value"):
-        config.set_path(data, "defaults.image", "x")
+        config_commands.set_path(data, "defaults.image", "x")
     assert data == {"defaults": "not a section"}
 
 
 def test_free_prefixes_take_json_or_plain_text():
-    assert config.parse_setting("plugins.site.quota", "4") == 4
-    assert config.parse_setting("plugins.site.flags", '{"a": true}') == {"a": True}
-    assert config.parse_setting("plugins.site.motd", "hello there") == "hello there"
+    assert config_commands.parse_setting("plugins.site.quota", "4") == 4
+    assert config_commands.parse_setting("plugins.site.flags", '{"a": true}') == {"a": True}
+    assert config_commands.parse_setting("plugins.site.motd", "hello there") == "hello there"
     with pytest.raises(ValidationError, match=r"unknown setting 'plugins.site'"):
-        config.parse_setting("plugins.site", "1")
+        config_commands.parse_setting("plugins.site", "1")
 
 
 # -- read once per command ----------------------------------------------------------------
