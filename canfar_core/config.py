@@ -262,6 +262,14 @@ def credentials_file() -> JsonFile:
     return JsonFile(config_dir() / CREDENTIALS_NAME, mode=0o600)
 
 
+def plugin_settings(name: str) -> dict[str, Any]:
+    """A plugin's own settings, ``plugins.NAME.*`` in the config (``{}`` when there are none);
+    users set them with ``canfar config set plugins.NAME.KEY VALUE``."""
+    section = config_file().read().get("plugins")
+    mine = section.get(name) if isinstance(section, dict) else None
+    return mine if isinstance(mine, dict) else {}
+
+
 _KINDS_OF_VALUE = {str: "text", int: "a whole number", float: "a number"}
 
 
