@@ -89,6 +89,14 @@ def _by_index(items: Iterable[T]) -> Sequence[T] | None:
     return None
 
 
+def _checked(items: Iterable[T], replica: int, count: int) -> Sequence[T] | None:
+    """Check the position and the items (see :func:`_check_items`); ``items`` if its share can
+    be read by position, else ``None``."""
+    check_position(replica, count)
+    _check_items(items)
+    return _by_index(items)
+
+
 def _check_items(items: object) -> None:
     # Every replica must see the items in the same order. A set of strings is iterated in an
     # order that changes from process to process (string hashing is salted per process), so
@@ -123,9 +131,7 @@ def chunk(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
     ``items`` must not change while the iterator is used. Raises ``ValueError`` now (not at the
     first ``next()``) for an invalid position, and ``TypeError`` if ``items`` is not iterable.
     """
-    check_position(replica, count)
-    _check_items(items)
-    sequence = _by_index(items)
+    sequence = _checked(items, replica, count)
     if sequence is not None:
         start, stop = chunk_bounds(len(sequence), replica, count)
         return Share(sequence, range(start, stop))
@@ -176,9 +182,7 @@ def stripe(items: Iterable[T], replica: int, count: int) -> Iterator[T]:
     ``items`` must not change while the iterator is used. Raises ``ValueError`` now (not at the
     first ``next()``) for an invalid position, and ``TypeError`` if ``items`` is not iterable.
     """
-    check_position(replica, count)
-    _check_items(items)
-    sequence = _by_index(items)
+    sequence = _checked(items, replica, count)
     if sequence is not None:
         return Share(sequence, range(replica - 1, len(sequence), count))
     return islice(items, replica - 1, None, count)

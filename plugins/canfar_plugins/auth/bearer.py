@@ -9,14 +9,7 @@ from canfar_core.auth import Credentials
 from canfar_core.errors import AuthError, ValidationError
 from canfar_core.models import AuthStatus
 from canfar_plugins._support.login import login_command
-from canfar_plugins.auth.tokens import (
-    claims_expiry,
-    claims_user,
-    iso,
-    set_bearer,
-    token_claims,
-    token_expiry,
-)
+from canfar_plugins.auth import tokens as token_info
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
@@ -36,13 +29,13 @@ class TokenProvider:
         return token
 
     def apply(self, http: Any, context: Context, credentials: Credentials) -> None:
-        set_bearer(http, self.token(context, credentials))
+        token_info.set_bearer(http, self.token(context, credentials))
 
     def check(self, context: Context, credentials: Credentials) -> None:
-        expires = token_expiry(self.token(context, credentials))
+        expires = token_info.token_expiry(self.token(context, credentials))
         if expires is not None and expires <= datetime.now(timezone.utc):
             raise AuthError(
-                f"the token of context '{context.name}' expired on {iso(expires)}; "
+                f"the token of context '{context.name}' expired on {token_info.iso(expires)}; "
                 f"log in again: {login_command(context)}"
             )
 
@@ -53,14 +46,10 @@ class TokenProvider:
             result.valid = False
             result.detail = f"no token saved; log in: {login_command(context)}"
             return result
-        claims = token_claims(token)
-        expires = claims_expiry(claims)
-        result.user = claims_user(claims)
-        result.expires = iso(expires)
-        if expires is not None and expires <= datetime.now(timezone.utc):
-            result.valid = False
-            result.detail = f"expired; log in again: {login_command(context)}"
-        return result
+        claims = token_info.token_claims(token)
+        result.user = token_info.claims_user(claims)
+        expires = token_info.claims_expiry(claims)
+        return token_info.with_expiry(result, expires, f"log in again: {login_command(context)}")
 
     def login(self, context: Context, **options: Any) -> dict[str, Any]:
         """The token given as ``token=`` (read from stdin or a hidden prompt by the command)."""

@@ -7,7 +7,10 @@ import base64
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from canfar_core.models import AuthStatus
 
 
 def set_bearer(http: Any, token: str) -> None:
@@ -59,3 +62,12 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def with_expiry(result: AuthStatus, expires: datetime | None, fix: str) -> AuthStatus:
+    """``result`` with its expiry, and marked not valid when that is past (``expired; fix``)."""
+    result.expires = iso(expires)
+    if expires is not None and expires <= datetime.now(timezone.utc):
+        result.valid = False
+        result.detail = f"expired; {fix}"
+    return result
