@@ -334,9 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = _debug_requested(args)
     from canfar_core import machine
 
-    machine.set_format(machine.format_in_argv(args))
     stdout = sys.stdout
     try:
+        machine.set_format(machine.format_in_argv(args))
         _check_utf8(args)
         group = build_cli()
         result = group.main(args=args, prog_name="canfar", standalone_mode=False)
