@@ -106,11 +106,19 @@ def _ask_plugins(environ: Mapping[str, str]) -> tuple[int, int | None] | None:
     return answer
 
 
-def _from_environ(environ: Mapping[str, str], name: str) -> int | None:
-    raw = environ.get(name)
-    if raw is None or not raw.strip():  # an empty variable counts as unset
-        return None
-    return parse_int(name, raw)
+def _given_or_set(
+    value: object, argument: str, environ: Mapping[str, str], variable: str
+) -> tuple[int | None, str]:
+    """The argument if given, else the environment variable (an empty one counts as unset),
+    with how the user knows it for messages: ``count=4``, ``REPLICA_COUNT=4``."""
+    if value is not None:
+        found = parse_int(argument, value)
+        return found, f"{argument}={found}"
+    raw = environ.get(variable)
+    if raw is None or not raw.strip():
+        return None, f"{variable}=None"
+    found = parse_int(variable, raw)
+    return found, f"{variable}={found}"
 
 
 def resolve_position(
@@ -135,21 +143,10 @@ def resolve_position(
     """
     env: Mapping[str, str] = os.environ if environ is None else environ
 
-    if count is not None:
-        found_count: int | None = parse_int("count", count)
-        count_said = f"count={found_count}"
-    else:
-        found_count = _from_environ(env, REPLICA_COUNT)
-        count_said = f"{REPLICA_COUNT}={found_count}"
+    found_count, count_said = _given_or_set(count, "count", env, REPLICA_COUNT)
     if found_count is not None:
         _check(1, found_count, "", count_said)
-
-    if replica is not None:
-        found_replica: int | None = parse_int("replica", replica)
-        replica_said = f"replica={found_replica}"
-    else:
-        found_replica = _from_environ(env, REPLICA_ID)
-        replica_said = f"{REPLICA_ID}={found_replica}"
+    found_replica, replica_said = _given_or_set(replica, "replica", env, REPLICA_ID)
 
     if found_replica is None:
         answer = (ask_plugins or _ask_plugins)(env)
