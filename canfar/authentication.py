@@ -44,7 +44,7 @@ def _server_contexts() -> dict[str, Context]:
 def _saved_name(idp: str) -> str | None:
     """The saved context ``idp`` names: itself, or the one login of a public identity provider
     (``cadc`` prefers the context named ``canfar``). ``None`` when there is none."""
-    from canfar_core.contexts import IDP_AUTH
+    from canfar_plugins._support.public_client import IDP_AUTH
 
     saved = _server_contexts()
     if idp in saved:
@@ -63,7 +63,7 @@ def _saved_name(idp: str) -> str | None:
 def _known_name(idp: str) -> str:
     """The saved context of ``idp``: KeyError when ``idp`` is no identity provider or context,
     AuthenticationError when it is one but has no saved login."""
-    from canfar_core.contexts import IDP_AUTH
+    from canfar_plugins._support.public_client import IDP_AUTH
 
     if not isinstance(idp, str):
         raise KeyError(idp)
@@ -84,7 +84,7 @@ def login(idp: str, force: bool = False) -> bool:
     """
     if not isinstance(idp, str) or not idp.strip():
         raise KeyError(idp)
-    from canfar_core.contexts import IDP_AUTH
+    from canfar_plugins._support.public_client import IDP_AUTH
 
     target = _saved_name(idp.strip()) or idp.strip()
     try:

@@ -1,8 +1,8 @@
 """The ``canfar`` command: a click group that plugins fill through ``canfar_register_commands``.
 
-Only the shell lives here: the entry point with its error handling, ``version``, ``plugins``
-and ``config``. Everything else (``create``, ``ps``, ``auth``, ...) is contributed by plugins,
-the built-in ones included.
+Only the shell lives here: the entry point with its error handling, ``version`` and
+``plugins``. Everything else (``create``, ``ps``, ``auth``, ``config``, ...) is contributed by
+plugins, the built-in ones included.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from canfar_core.errors import (
     CanfarError,
     ValidationError,
 )
-from canfar_core.machine import output_option
 
 #: Who added the commands that no plugin added.
 CORE = "canfar core"
@@ -225,112 +224,6 @@ def plugins(as_json: bool) -> None:
     )
 
 
-@cli.group(short_help="Show and change settings.")
-def config() -> None:
-    """Show and change settings (contexts are managed with `canfar auth`)."""
-
-
-@config.command("show")
-@output_option
-def config_show(output: str | None) -> None:
-    """Print the whole configuration (it holds no secrets)."""
-    import json
-
-    from canfar_core.config import config_file
-    from canfar_core.machine import emit
-    from canfar_core.output import echo
-
-    data = config_file().read()
-    if output:
-        emit(data, output)
-        return
-    if not data:
-        echo("# no settings yet: canfar uses the local backend and built-in defaults")
-    for key, value in _flatten(data):
-        echo(f"{key} = {value if isinstance(value, str) else json.dumps(value)}")
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    items: list[tuple[str, Any]] = []
-    for key in sorted(data):
-        value = data[key]
-        if isinstance(value, dict) and value:
-            items.extend(_flatten(value, f"{prefix}{key}."))
-        else:
-            items.append((f"{prefix}{key}", value))
-    return items
-
-
-@config.command("get")
-@click.argument("key")
-@output_option
-def config_get(key: str, output: str | None) -> None:
-    """Print one setting (a dotted key such as defaults.image).
-
-    Exits 1, printing nothing on stdout, when the setting is not set.
-    """
-    from canfar_core.config import config_file, get_path
-    from canfar_core.errors import NotFound
-    from canfar_core.machine import emit
-    from canfar_core.output import echo, emit_json
-
-    try:
-        value = get_path(config_file().read(), key)
-    except KeyError:
-        raise NotFound(f"'{key}' is not set") from None
-    if output:
-        emit(value, output)
-    elif isinstance(value, (dict, list, bool)) or value is None:
-        emit_json(value)
-    else:
-        echo(str(value))
-
-
-@config.command("set", context_settings={"ignore_unknown_options": True})  # a value "-1"
-@click.argument("key")
-@click.argument("value")
-def config_set(key: str, value: str) -> None:
-    """Set one setting, for example: canfar config set defaults.image skaha/astroml:latest"""
-    from canfar_core.config import config_file, parse_setting, set_path
-
-    parsed = parse_setting(key, value)
-    with config_file().update() as data:
-        if key == "active":
-            from canfar_core.contexts import LOCAL, saved_contexts
-
-            known = saved_contexts(data)
-            if parsed != LOCAL and parsed not in known:
-                from canfar_core.errors import NotFound
-
-                names = ", ".join([LOCAL, *known])
-                raise NotFound(f"no context named '{parsed}' (known: {names})")
-        set_path(data, key, parsed)
-
-
-@config.command("unset")
-@click.argument("key")
-def config_unset(key: str) -> None:
-    """Remove one setting."""
-    from canfar_core.config import config_file, unset_path
-    from canfar_core.errors import NotFound
-
-    with config_file().update() as data:
-        if not unset_path(data, key):
-            raise NotFound(f"'{key}' is not set")
-
-
-@config.command("path")
-def config_path() -> None:
-    """Print where the configuration, credentials and local state live."""
-    from canfar_core.config import CREDENTIALS_NAME, config_file, state_dir
-    from canfar_core.output import echo
-
-    path = config_file().path
-    echo(f"config       {path}")
-    echo(f"credentials  {path.with_name(CREDENTIALS_NAME)}")
-    echo(f"state        {state_dir()}")
-
-
 def build_cli() -> click.Group:
     """The ``canfar`` group with the commands of every loaded plugin added.
 
@@ -373,18 +266,14 @@ def report(exc: BaseException, debug: bool) -> int:
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    from canfar_core.output import printable
+
     if isinstance(exc, CanfarError):
-        click.echo(f"Error: {_printable(str(exc))}", err=True)
+        click.echo(f"Error: {printable(str(exc))}", err=True)
         return exc.exit_code
-    text = _printable(_one_line(exc))
+    text = printable(_one_line(exc))
     click.echo(f"Error: unexpected {text} (run with --debug for details)", err=True)
     return EXIT_ERROR
-
-
-def _printable(text: str) -> str:
-    """A message kept on one line: control characters (a line break in a bad value, a terminal
-    escape sent by a server) are shown escaped, never acted on."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _debug_requested(args: list[str]) -> bool:
@@ -445,9 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = _debug_requested(args)
     from canfar_core import machine
 
-    machine.set_format(machine.format_in_argv(args))
     stdout = sys.stdout
     try:
+        machine.set_format(machine.format_in_argv(args))
         _check_utf8(args)
         group = build_cli()
         result = group.main(args=args, prog_name="canfar", standalone_mode=False)

@@ -9,13 +9,18 @@ Every change is a read-modify-write under one lock for the folder (:meth:`JsonFi
 ``flock`` on the folder itself, so no lock file is left), so commands run at the same time never
 lose each other's contexts, credentials or settings. Readers take no lock: the rename makes each
 read see one whole version.
+
+A command asks for the configuration in several places (the context, the defaults of a
+launch, ...) but the file is read and parsed once per process: :meth:`JsonFile.read` keeps what
+it parsed while the file's identity (inode, size, modification time) stays the same, and a
+write here forgets it. A change always reads the file afresh, under the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
-import math
 import os
 import stat
 import threading
@@ -24,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from canfar_core.errors import ConfigError, ValidationError
+from canfar_core.errors import ConfigError
 
 APP_NAME = "canfar"
 CONFIG_NAME = "config.json"
@@ -32,7 +37,7 @@ CREDENTIALS_NAME = "credentials.json"
 #: Seconds a change waits for another command's change to the same folder before giving up.
 LOCK_TIMEOUT = 10.0
 
-#: Settings ``canfar config set`` accepts, with the type each one holds.
+#: The known settings, with the type each one holds.
 SETTINGS: dict[str, type] = {
     "active": str,
     "defaults.kind": str,
@@ -42,10 +47,6 @@ SETTINGS: dict[str, type] = {
     "defaults.gpus": int,
     "defaults.backend": str,
 }
-#: Numeric settings that must be more than zero (the others may be zero).
-POSITIVE = frozenset({"defaults.cores", "defaults.ram"})
-#: Prefixes under which any key may be set (each plugin's own settings, saved contexts).
-FREE_PREFIXES = ("plugins.", "contexts.")
 
 
 def config_dir() -> Path:
@@ -178,6 +179,10 @@ def _remove_leftovers(path: Path) -> None:
                     os.unlink(entry.path)
 
 
+#: What each file held when last parsed in this process: path -> (identity, object).
+_parsed: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
 class JsonFile:
     """A JSON object stored in one file."""
 
@@ -186,7 +191,22 @@ class JsonFile:
         self.mode = mode
 
     def read(self) -> dict[str, Any]:
-        """The file's object; ``{}`` when the file does not exist yet."""
+        """The file's object (a copy the caller may change); ``{}`` when there is no file yet.
+
+        Parsed once while the file stays the same (see the module's docstring)."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return self._load()  # missing: {}; unreadable: the error that says why
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        cached = _parsed.get(self.path)
+        if cached is None or cached[0] != identity:
+            cached = (identity, self._load())
+            _parsed[self.path] = cached
+        return copy.deepcopy(cached[1])
+
+    def _load(self) -> dict[str, Any]:
+        """Read and parse the file."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -213,7 +233,7 @@ class JsonFile:
         so that a change made meanwhile by another command is never lost. Nothing is written
         when the block raises."""
         with self.lock():
-            data = self.read()
+            data = self._load()
             yield data
             self.write(data)
 
@@ -226,6 +246,7 @@ class JsonFile:
         try:
             with self.lock():
                 _remove_leftovers(self.path)
+                _parsed.pop(self.path, None)
                 atomic_write(self.path, text, self.mode)
         except OSError as exc:
             raise ConfigError(f"cannot write {self.path}: {exc.strerror or exc}") from None
@@ -239,6 +260,14 @@ def config_file() -> JsonFile:
 def credentials_file() -> JsonFile:
     """The credentials file: secrets by context name, mode 0600."""
     return JsonFile(config_dir() / CREDENTIALS_NAME, mode=0o600)
+
+
+def plugin_settings(name: str) -> dict[str, Any]:
+    """A plugin's own settings, ``plugins.NAME.*`` in the config (``{}`` when there are none);
+    users set them with ``canfar config set plugins.NAME.KEY VALUE``."""
+    section = config_file().read().get("plugins")
+    mine = section.get(name) if isinstance(section, dict) else None
+    return mine if isinstance(mine, dict) else {}
 
 
 _KINDS_OF_VALUE = {str: "text", int: "a whole number", float: "a number"}
@@ -279,71 +308,3 @@ def get_path(data: dict[str, Any], key: str) -> Any:
             raise KeyError(key)
         node = node[part]
     return node
-
-
-def set_path(data: dict[str, Any], key: str, value: Any) -> None:
-    """Set the value at a dotted ``key``, creating the sections on the way."""
-    node = data
-    parts = key.split(".")
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ValidationError(f"cannot set '{key}': '{part}' holds a value, not a section")
-        node = child
-    node[parts[-1]] = value
-
-
-def unset_path(data: dict[str, Any], key: str) -> bool:
-    """Remove the value at a dotted ``key`` and the sections it leaves empty; ``False`` when
-    there was nothing to remove."""
-    parts = key.split(".")
-    trail: list[dict[str, Any]] = []
-    node: Any = data
-    for part in parts[:-1]:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        trail.append(node)
-        node = node[part]
-    if not isinstance(node, dict) or parts[-1] not in node:
-        return False
-    del node[parts[-1]]
-    for parent, part in zip(reversed(trail), reversed(parts[:-1]), strict=True):
-        if parent[part]:
-            break
-        del parent[part]
-    return True
-
-
-def parse_setting(key: str, raw: str) -> Any:
-    """Check that ``key`` is a known setting and turn ``raw`` into the type it holds."""
-    if not key or any(not part.strip() for part in key.split(".")):
-        raise ValidationError(f"'{key}' is not a setting name (use dotted words: defaults.image)")
-    if key in SETTINGS:
-        kind = SETTINGS[key]
-        if kind is str:
-            if not raw.strip():
-                raise ValidationError(
-                    f"{key} must not be empty (to remove it: canfar config unset)"
-                )
-            return raw
-        what = "a whole number" if kind is int else "a number"
-        try:
-            value = kind(raw)
-        except ValueError:
-            raise ValidationError(f"{key} must be {what}, not '{raw}'") from None
-        if not math.isfinite(value):
-            raise ValidationError(f"{key} must be {what}, not '{raw}'")
-        if key in POSITIVE and value <= 0:
-            raise ValidationError(f"{key} must be more than 0, not '{raw}'")
-        if value < 0:
-            raise ValidationError(f"{key} must not be negative, not '{raw}'")
-        if isinstance(value, float) and value.is_integer():
-            return int(value)  # "2" stays 2, not 2.0, in the file and in `config get`
-        return value
-    if key.startswith(FREE_PREFIXES) and key.count(".") >= 2:
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
-            return raw
-    known = ", ".join([*SETTINGS, *(prefix + "..." for prefix in FREE_PREFIXES)])
-    raise ValidationError(f"unknown setting '{key}' (known: {known})")

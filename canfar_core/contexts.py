@@ -7,7 +7,9 @@ are saved side by side in the config, one of them active. Resolution, first matc
 2. ``CANFAR_URL`` with ``CANFAR_TOKEN`` forms an ad-hoc ``canfar`` context with bearer auth;
 3. ``CANFAR_CONTEXT`` names a saved context (as ``--context`` does for one command);
 4. the active saved context;
-5. otherwise the ``local`` backend, so that canfar works with no account at all.
+5. the first plugin that answers ``canfar_default_context`` (the built-in ``public_client``
+   imports a login of the public ``canfar`` client);
+6. otherwise the ``local`` backend, so that canfar works with no account at all.
 
 ``CANFAR_TOKEN`` alone replaces the token of the chosen remote context (with no remote context
 chosen it is an error naming ``CANFAR_URL``, unless ``CANFAR_BACKEND=local``), and
@@ -31,8 +33,6 @@ LOCAL = "local"
 ENV_CONTEXT = "environment"
 #: Saved secrets of a context that a new login or token refresh keeps (a registry login).
 KEPT_SECRETS = ("registry",)
-#: The public client's identity-provider keys, and the auth mode their servers are logged in with.
-IDP_AUTH = {"cadc": "x509", "srcnet": "oidc"}
 
 
 @dataclass
@@ -245,9 +245,9 @@ def active_context(
             )
         context = contexts.get(active) or (local_context() if active == LOCAL else None)
     if context is None:
-        from canfar_core.public_login import default_context
+        from canfar_core.manager import get_manager
 
-        context = default_context()
+        context = get_manager().hook.canfar_default_context() or local_context()
     if forced and forced != context.backend:
         context = Context(name=forced, backend=forced, source="environment")
     if token and context.backend == LOCAL and not backend:

@@ -22,6 +22,7 @@ from canfar_core import hookspec
 if TYPE_CHECKING:
     import click
 
+    from canfar_core.contexts import Context
     from canfar_core.models import Register, Server, SessionSpec
 
 
@@ -93,6 +94,24 @@ def canfar_register_session_kinds(register: Register) -> None:
         @hookimpl
         def canfar_register_session_kinds(register):
             register(SessionKind("vscode", "VS Code in the browser", interactive=True))
+    """
+
+
+@hookspec
+def canfar_register_output_formats(register: Register) -> None:
+    """Add machine-readable formats for ``-o FORMAT`` (JSON is canfar's own).
+
+    Call ``register(name, write)``. ``write(data) -> str`` is given the document as JSON would
+    hold it (dicts, lists, text, numbers, booleans and ``None``; other values already written
+    as text) and returns it as text in your format, ending with a line break. Import the
+    library that writes it inside ``write``, so that commands that do not ask for it never
+    pay for it. The built-in ``yaml_output`` plugin registers ``yaml``.
+
+    Example::
+
+        @hookimpl
+        def canfar_register_output_formats(register):
+            register("lines", lambda data: "".join(f"{item}\\n" for item in data))
     """
 
 
@@ -191,6 +210,30 @@ def canfar_replica_position(environ: Mapping[str, str]) -> tuple[int, int | None
         def canfar_replica_position(environ):
             if "PBS_ARRAY_INDEX" in environ:
                 return int(environ["PBS_ARRAY_INDEX"]), None
+            return None
+    """
+
+
+@hookspec(firstresult=True)
+def canfar_default_context() -> Context | None:
+    """Choose where sessions run when nothing else chooses.
+
+    Called when no context is named (``--context``, ``CANFAR_CONTEXT``), none is set by the
+    environment (``CANFAR_URL``) and none is saved as active. Return a
+    ``canfar_core.contexts.Context`` to run there, or ``None`` to let the next plugin answer;
+    with no answer, sessions run on this machine (``local``). To remember the choice, save the
+    context first with ``canfar_core.contexts.save_context`` (the next command then finds it
+    active and does not ask again), and tell the user on stderr what you did. Raise
+    ``canfar_core.errors.ConfigError`` to refuse to choose: the command stops with that message.
+    The built-in ``public_client`` plugin answers with a login of the public ``canfar`` client
+    found in ``~/.canfar/config.yaml``.
+
+    Example::
+
+        @hookimpl
+        def canfar_default_context():
+            if os.path.exists("/etc/site/canfar-url"):
+                return Context("site", "canfar", url=open("/etc/site/canfar-url").read().strip())
             return None
     """
 

@@ -1,11 +1,10 @@
-"""Machine output: ``-o json`` / ``-o yaml`` and, in that mode, errors as one
-``{code, message, hint}`` object on stderr with stdout left empty.
+"""Machine mode: ``-o json|yaml`` (and ``--json``) on a command and, under ``-o``, errors as
+one ``{code, message, hint}`` object on stderr with stdout left empty.
 
 ``--json`` prints the same document as ``-o json``; its errors stay ``Error:`` lines, as they
-always were.
+always were. Documents are written by :func:`canfar_core.output.dumps`, the one encoder.
 
-The codes are stable (a script may branch on them); messages and hints are for people. YAML is
-written with PyYAML, imported only when YAML is asked for.
+The codes are stable (a script may branch on them); messages and hints are for people.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from canfar_core import output
 from canfar_core.errors import (
     AuthError,
     CanfarError,
@@ -31,8 +31,6 @@ from canfar_core.errors import (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-FORMATS = ("json", "yaml")
 
 #: The code of each kind of error, most specific first.
 CODES: tuple[tuple[type[BaseException], str], ...] = (
@@ -52,6 +50,8 @@ CODES: tuple[tuple[type[BaseException], str], ...] = (
     (CanfarError, "command.failed"),
 )
 
+formats = output.formats
+
 #: The machine format this run prints in, once known (``None``: for people).
 _format: str | None = None
 
@@ -67,8 +67,8 @@ def set_format(fmt: str | None) -> None:
 
 def format_in_argv(args: list[str]) -> str | None:
     """The ``-o``/``--output`` format the command line asks for, read before parsing so that a
-    usage error is already reported in that format. Only ``json`` and ``yaml`` count (``logs -o
-    DIR`` names a folder), and nothing after ``--`` (the user's command's own flags)."""
+    usage error is already reported in that format. Only a known format counts (``logs -o DIR``
+    names a folder), and nothing after ``--`` (the user's command's own flags)."""
     own = args[: args.index("--")] if "--" in args else args
     for index, word in enumerate(own):
         value = None
@@ -78,32 +78,14 @@ def format_in_argv(args: list[str]) -> str | None:
             value = word.split("=", 1)[1]
         elif word.startswith("-o") and not word.startswith("--") and len(word) > 2:
             value = word[2:].lstrip("=")
-        if value is not None and value.lower() in FORMATS:
+        if value is not None and value.lower() in formats():
             return value.lower()
     return None
 
 
-def dumps(data: Any, fmt: str) -> str:
-    """``data`` as JSON (2-space indent) or YAML (block style, keys in their order)."""
-    if fmt == "yaml":
-        import yaml
-
-        return str(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True))
-    import json
-
-    return json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n"
-
-
-def _plain(data: Any) -> Any:
-    """Data YAML can write: what JSON would write with ``default=str``."""
-    import json
-
-    return json.loads(json.dumps(data, default=str))
-
-
 def emit(data: Any, fmt: str | None = None) -> None:
     """Print ``data`` on stdout in ``fmt`` (default: the run's format, else JSON)."""
-    click.echo(dumps(data, (fmt or _format or "json").lower()), nl=False)
+    output.emit(data, (fmt or _format or "json").lower())
 
 
 def code_of(exc: BaseException) -> str:
@@ -144,17 +126,21 @@ def report_error(exc: BaseException, message: str | None = None) -> None:
     if fmt == "json":
         import json
 
-        text = json.dumps(record, ensure_ascii=False) + "\n"
+        text = json.dumps(record, ensure_ascii=False) + "\n"  # one line
     else:
-        text = dumps(record, fmt)
+        text = output.dumps(record, fmt)
     sys.stderr.write(text)
     sys.stderr.flush()
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        set_format(value)
-    return value.lower() if value else None
+    if value is None:
+        return None
+    if value.lower() not in formats():
+        known = ", ".join(f"'{name}'" for name in formats())
+        raise click.BadParameter(f"{value!r} is not one of {known}.", ctx, param)
+    set_format(value)
+    return value.lower()
 
 
 def output_option(func: F) -> F:
@@ -176,8 +162,8 @@ def output_option(func: F) -> F:
     return click.option(
         "-o",
         "--output",
-        type=click.Choice(FORMATS, case_sensitive=False),
+        metavar="[json|yaml]",
         is_eager=True,
         callback=_remember,
-        help="Print machine output: json or yaml.",
+        help="Print machine output: json or yaml (or a format a plugin adds).",
     )(func)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
 DISABLE_VARIABLE = "CANFAR_DISABLE_PLUGINS"
+#: The entry-point group in which a distribution names its plugins that answer
+#: ``canfar_replica_position``; a batch replica loads only those of that distribution.
+POSITION_GROUP = "canfar.replica_position"
 
 
 @dataclass
@@ -82,23 +85,24 @@ class PluginManager:
     # -- loading ---------------------------------------------------------------------------
 
     def load_entry_points(
-        self,
-        environ: Mapping[str, str] | None = None,
-        builtins: Collection[str] | None = None,
+        self, environ: Mapping[str, str] | None = None, *, position_only: bool = False
     ) -> None:
         """Load every plugin of the ``canfar`` entry-point group that is not disabled.
 
         The built-in plugins (those of the ``canfar`` distribution) come first, then the others
         sorted by distribution and entry-point name, so the order never depends on ``sys.path``.
-        ``builtins`` names the only built-in plugins to load (``None``: all of them).
+        With ``position_only``, a distribution that lists plugins in :data:`POSITION_GROUP`
+        has only those loaded (one that lists none has all of its plugins loaded).
         """
         disabled = disabled_names(environ)
+        wanted = _position_plugins() if position_only else {}
         for ep, origin in self._entry_points():
             if _normalise(ep.name) in disabled or (
                 origin.distribution and _normalise(origin.distribution) in disabled
             ):
                 continue
-            if origin.builtin and builtins is not None and ep.name not in builtins:
+            listed = wanted.get(_normalise(origin.distribution or ""))
+            if listed is not None and ep.name not in listed:
                 continue
             if self.pm.has_plugin(ep.name):
                 other = self._origins.get(ep.name)
@@ -202,11 +206,23 @@ class PluginManager:
 
     def registry(self, which: str) -> Registry[Any]:
         """The registry ``which`` (``strategies``, ``backends``, ``auth_providers``,
-        ``session_kinds``), filled on first use."""
+        ``session_kinds``, ``output_formats``), filled on first use."""
         if which not in self._registries:
             what, hook, cls = REGISTRIES[which]
             self._registries[which] = cls(what, hook).fill(self.pm)
         return self._registries[which]
+
+
+def _position_plugins() -> dict[str, set[str]]:
+    """The plugin names each distribution lists in :data:`POSITION_GROUP`, by distribution."""
+    from canfar_core._entrypoints import entry_points
+
+    listed: dict[str, set[str]] = {}
+    for ep in entry_points(group=POSITION_GROUP):
+        dist = getattr(ep, "dist", None)
+        name = _normalise(dist.metadata.get("Name") or "") if dist is not None else ""
+        listed.setdefault(name, set()).add(ep.name)
+    return listed
 
 
 def _sort_key(pair: tuple[EntryPoint, _Origin]) -> tuple[str, str]:
@@ -226,17 +242,16 @@ def get_manager() -> PluginManager:
     return _manager
 
 
-#: The built-in plugins that answer ``canfar_replica_position``.
-POSITION_BUILTINS = ("engines",)
 _position_manager: PluginManager | None = None
 
 
 def position_manager() -> PluginManager:
     """The plugins a batch replica asks for its position, without the others.
 
-    A replica under Slurm, Kubernetes, AWS Batch or Google Batch needs the built-in ``engines``
-    plugin and any plugin the user installed (any of them may answer the hook), not the
-    commands, backends and auth providers (click, requests, sqlite3). Once the process-wide
+    A replica under another engine's array jobs needs only the plugins that may answer
+    ``canfar_replica_position``, not the commands, backends and auth providers (click, requests,
+    sqlite3): each distribution names those in the entry-point group :data:`POSITION_GROUP`,
+    and all the plugins of a distribution that names none are loaded. Once the process-wide
     manager is loaded, that one is used.
     """
     global _position_manager
@@ -244,7 +259,7 @@ def position_manager() -> PluginManager:
         return _manager
     if _position_manager is None:
         manager = PluginManager()
-        manager.load_entry_points(builtins=POSITION_BUILTINS)
+        manager.load_entry_points(position_only=True)
         _position_manager = manager
     return _position_manager
 

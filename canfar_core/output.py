@@ -1,6 +1,10 @@
-"""How commands print: data on stdout (table, JSON or bare ids), messages on stderr.
+"""How commands print: data on stdout (a table, bare ids, or one machine-readable document),
+messages on stderr.
 
-``tabulate`` and ``json`` are imported only when a command prints with them.
+Every machine-readable document, whether asked for with ``--json`` or ``-o json|yaml``, goes
+through :func:`dumps`: JSON with a 2-space indent and non-ASCII text as it is (UTF-8), or the
+same data in a format a plugin adds (``canfar_register_output_formats``; the built-in
+``yaml_output`` plugin writes YAML). ``tabulate`` and ``json`` are imported only when used.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ def style(text: str, **styles: Any) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` with control characters (a terminal escape, a line break sent by a server)
-    shown escaped, never acted on by the terminal."""
+    """``text`` kept on one line: control characters (a terminal escape, a line break in a bad
+    value or sent by a server) are shown escaped, never acted on by the terminal."""
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
@@ -43,10 +47,35 @@ def warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True, color=False)
 
 
-def emit_json(data: Any) -> None:
+def formats() -> list[str]:
+    """The machine formats: ``json``, then those plugins add."""
+    from canfar_core.manager import get_manager
+
+    return ["json", *get_manager().registry("output_formats").names()]
+
+
+def dumps(data: Any, fmt: str = "json") -> str:
+    """``data`` as a document in ``fmt``. A plugin's writer is given what JSON would hold
+    (values JSON cannot hold written as text), so every format carries the same data."""
     import json
 
-    click.echo(json.dumps(data, indent=2, default=str))
+    text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    if fmt == "json":
+        return text + "\n"
+    from canfar_core.manager import get_manager
+
+    write = get_manager().registry("output_formats").get(fmt)
+    return str(write(json.loads(text)))
+
+
+def emit(data: Any, fmt: str = "json") -> None:
+    """Print ``data`` on stdout as one document in ``fmt``."""
+    click.echo(dumps(data, fmt), nl=False)
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` on stdout as JSON (what ``--json`` prints)."""
+    emit(data, "json")
 
 
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:

@@ -114,4 +114,5 @@ REGISTRIES: dict[str, tuple[str, str, Callable[..., Registry[Any]]]] = {
     "backends": ("backend", "canfar_register_backends", Registry),
     "auth_providers": ("auth provider", "canfar_register_auth_providers", Registry),
     "session_kinds": ("session kind", "canfar_register_session_kinds", KindRegistry),
+    "output_formats": ("output format", "canfar_register_output_formats", Registry),
 }

@@ -39,11 +39,12 @@ Over a generator or another one-pass iterable they return an iterator (read it o
 called, raising ``ValueError`` naming the variable or argument and its bad value.
 
 Importing this module is nearly free: it loads neither the plugin manager nor any plugin.
-``chunk`` and ``stripe`` call the built-in strategies in :mod:`canfar_core.distribution`
-directly, the very functions the built-in ``strategies`` plugin registers; this module does not
-import ``canfar_plugins.strategies``, because a plugin module imports pluggy and may be disabled,
-while the core is always there. The plugin manager is loaded only by ``split``, ``strategies``,
-or when no position is given by argument or ``REPLICA_ID`` and the hook must be asked.
+``chunk`` and ``stripe`` call the built-in strategies in ``canfar_plugins._support.shares``
+directly (on first use), the very functions the built-in ``strategies`` plugin registers; this
+module does not import ``canfar_plugins.strategies``, because a plugin module imports pluggy and
+may be disabled, while the shared helpers are always there. The plugin manager is loaded only
+by ``split``, ``strategies``, or when no position is given by argument or ``REPLICA_ID`` and the
+hook must be asked.
 """
 
 from __future__ import annotations
@@ -94,8 +95,10 @@ def chunk(
     iterable must be read to its end first (the block boundaries depend on the total): that
     costs one pass and, at its peak, memory for every item; use :func:`stripe` to stream it.
     """
+    from canfar_plugins._support import shares
+
     replica_, count_ = _distribution.resolve_position(replica, _count(total, count))
-    return _distribution.chunk(items, replica_, count_)
+    return shares.chunk(items, replica_, count_)
 
 
 def stripe(
@@ -111,8 +114,10 @@ def stripe(
     view read by index (only the share is touched; ``len()`` and repeated iteration work); any
     other iterable, a generator included, is streamed in one pass with constant memory.
     """
+    from canfar_plugins._support import shares
+
     replica_, count_ = _distribution.resolve_position(replica, _count(total, count))
-    return _distribution.stripe(items, replica_, count_)
+    return shares.stripe(items, replica_, count_)
 
 
 def split(

@@ -14,6 +14,7 @@ from canfar_core import config
 from canfar_core.cli import main
 from canfar_core.contexts import Context
 from canfar_core.errors import ConfigError, ValidationError
+from canfar_plugins import config_commands
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -270,24 +271,61 @@ values = st.recursive(
 def test_set_get_unset_and_the_file_round_trip_any_key_and_value(canfar_home, key, value):
     store = config.config_file()
     data: dict = {}
-    config.set_path(data, key, value)
+    config_commands.set_path(data, key, value)
     store.write(data)
     assert config.get_path(store.read(), key) == value
-    assert config.unset_path(data, key)
+    assert config_commands.unset_path(data, key)
     assert data == {}
-    assert not config.unset_path(data, key)
+    assert not config_commands.unset_path(data, key)
 
 
 def test_setting_below_a_plain_value_is_refused():
     data = {"defaults": "not a section"}
     with pytest.raises(ValidationError, match=r"'defaults' holds a value"):
-        config.set_path(data, "defaults.image", "x")
+        config_commands.set_path(data, "defaults.image", "x")
     assert data == {"defaults": "not a section"}
 
 
 def test_free_prefixes_take_json_or_plain_text():
-    assert config.parse_setting("plugins.site.quota", "4") == 4
-    assert config.parse_setting("plugins.site.flags", '{"a": true}') == {"a": True}
-    assert config.parse_setting("plugins.site.motd", "hello there") == "hello there"
+    assert config_commands.parse_setting("plugins.site.quota", "4") == 4
+    assert config_commands.parse_setting("plugins.site.flags", '{"a": true}') == {"a": True}
+    assert config_commands.parse_setting("plugins.site.motd", "hello there") == "hello there"
     with pytest.raises(ValidationError, match=r"unknown setting 'plugins.site'"):
-        config.parse_setting("plugins.site", "1")
+        config_commands.parse_setting("plugins.site", "1")
+
+
+# -- read once per command ----------------------------------------------------------------
+
+
+def test_one_create_reads_the_configuration_file_once(canfar_home, capsys, monkeypatch):
+    # The context, the launch's defaults and the default backend all come from the config:
+    # one command parses the file once, however many places ask.
+    config.config_file().write({"defaults": {"cores": 1, "backend": "local"}, "active": "local"})
+    loads: list[str] = []
+    real_load = config.JsonFile._load
+
+    def counting(self: config.JsonFile) -> dict:
+        if self.path.name == config.CONFIG_NAME:
+            loads.append(str(self.path))
+        return real_load(self)
+
+    monkeypatch.setattr(config.JsonFile, "_load", counting)
+    code, out, err = run(capsys, "create", "headless", "img/x:1", "-q", "--", "true")
+    assert code == 0, err
+    assert len(out.split()) == 1
+    assert len(loads) == 1, f"the config was read {len(loads)} times"
+
+
+def test_a_change_is_seen_by_the_next_read_of_the_same_process(canfar_home):
+    store = config.config_file()
+    store.write({"defaults": {"image": "a"}})
+    assert store.read()["defaults"]["image"] == "a"
+    with store.update() as data:
+        data["defaults"]["image"] = "b"
+    first = store.read()
+    assert first["defaults"]["image"] == "b"
+    first["defaults"]["image"] = "changed by the caller"
+    assert store.read()["defaults"]["image"] == "b", "a caller's change leaked into the cache"
+    # Another process writes (a new file replaces the old): the next read sees it.
+    store.path.write_text('{"defaults": {"image": "from elsewhere"}}\n', encoding="utf-8")
+    assert store.read()["defaults"]["image"] == "from elsewhere"

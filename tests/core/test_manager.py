@@ -75,6 +75,31 @@ def test_a_third_party_plugin_answers_a_firstresult_hook_before_the_builtins(mak
     assert loaded().hook.canfar_replica_position(environ=environ) == (7, 9)
 
 
+def test_a_batch_replica_loads_only_the_plugins_that_may_answer_its_position(make_dist):
+    # A distribution names its position plugins in the group canfar.replica_position (the
+    # canfar distribution names its engines plugin there); one that names none loads whole.
+    folder = make_dist(
+        "canfar-pbs",
+        "1",
+        {"pbs": "pbs_plugin", "pbs_cmds": "pbs_cmds"},
+        {"pbs_plugin": GOOD.format(strategy="p"), "pbs_cmds": GOOD.format(strategy="c")},
+    )
+    entry_points = folder / "canfar_pbs-1.dist-info" / "entry_points.txt"
+    entry_points.write_text(
+        entry_points.read_text("utf-8") + "\n[canfar.replica_position]\npbs = pbs_plugin\n"
+    )
+    make_dist("canfar-aaa", "1", {"aaa": "aaa_plugin"}, {"aaa_plugin": GOOD.format(strategy="a")})
+    manager = PluginManager()
+    manager.load_entry_points({}, position_only=True)
+    infos = manager.plugins()
+    assert {p.name for p in infos if p.builtin} == {"engines"}
+    assert {p.name for p in infos if p.distribution in ("canfar-pbs", "canfar-aaa")} == {
+        "pbs",
+        "aaa",
+    }
+    assert {p.name for p in loaded().plugins()} >= builtin_entry_points() | {"pbs_cmds"}
+
+
 def test_a_plugin_whose_import_raises_is_one_warning_and_the_rest_loads(make_dist, capsys):
     make_dist(
         "canfar-bad",

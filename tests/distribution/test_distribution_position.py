@@ -9,8 +9,9 @@ import sys
 import pytest
 
 from canfar.helpers import distributed
-from canfar_core import distribution, hookimpl
+from canfar_core import hookimpl
 from canfar_core.errors import PluginError
+from canfar_plugins._support import shares
 
 FILES = [f"img-{i}.fits" for i in range(10)]
 
@@ -111,7 +112,7 @@ def test_errors_come_at_the_call_not_at_the_first_next(monkeypatch, function):
 def test_the_built_in_strategies_check_a_position_given_to_them_directly():
     for name in ("chunk", "stripe"):
         with pytest.raises(ValueError, match="replica=3 is out of range"):
-            getattr(distribution, name)(FILES, 3, 2)
+            getattr(shares, name)(FILES, 3, 2)
 
 
 def test_a_count_of_1_needs_no_replica_number(monkeypatch):
@@ -291,8 +292,8 @@ def test_fast_path_and_registry_hold_the_same_strategy_functions():
     from canfar_core.manager import get_manager
 
     registry = get_manager().registry("strategies")
-    assert registry.get("chunk") is distribution.chunk
-    assert registry.get("stripe") is distribution.stripe
+    assert registry.get("chunk") is shares.chunk
+    assert registry.get("stripe") is shares.stripe
     assert distributed.strategies()[:2] == ["chunk", "stripe"]
 
 

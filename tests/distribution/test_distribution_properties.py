@@ -144,7 +144,7 @@ def test_the_seed_workflow_1000_files_on_100_replicas_with_replica_variables(mon
 def test_chunk_of_a_stream_drops_batches_without_losing_items(size, count, batch):
     # Small batches make the stream drop items while reading, as 4096-item batches do on
     # millions of paths; the shares must be exactly those of the same items in a list.
-    from canfar_core.distribution import _chunk_stream
+    from canfar_plugins._support.shares import _chunk_stream
 
     labels = [f"file-{i:04d}.fits" for i in range(size)]
     for replica in range(1, count + 1):

@@ -96,7 +96,7 @@ def test_the_commands_of_the_built_in_plugins_are_checked() -> None:
 
 def test_a_command_outside_the_reference_is_reported() -> None:
     """The check is not vacuous: what a page's directives do not render is missing."""
-    page = "::: mkdocs-click\n    :module: canfar_core.cli\n    :command: config\n"
+    page = "::: mkdocs-click\n    :module: canfar_plugins.config_commands\n    :command: config\n"
     page += "    :prog_name: canfar config\n"
     assert "canfar config set" in documented(page)
     missing = canfar_commands(build_cli()) - documented(page)
@@ -120,7 +120,7 @@ def test_hidden_commands_are_found_with_what_they_alias() -> None:
         ("canfar auth show", alias, "canfar auth status"),
         ("canfar tools", extra, None),
     ]
-    page = "::: mkdocs-click\n    :module: canfar_core.cli\n    :command: config\n"
+    page = "::: mkdocs-click\n    :module: canfar_plugins.config_commands\n    :command: config\n"
     assert "canfar tools run" not in documented(page)
 
 

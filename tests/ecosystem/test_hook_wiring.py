@@ -314,6 +314,61 @@ def test_a_plugins_auth_provider_signs_the_canfar_backends_requests(
     assert request.header("Authorization") == f"Bearer {fake_skaha.token}"
 
 
+# -- the default context ------------------------------------------------------------------------
+
+
+@wires("canfar_default_context")
+def test_a_plugin_chooses_where_sessions_run_when_nothing_else_does(
+    canfar_home, canfar_plugin, fake_skaha: FakeSkaha, capsys, monkeypatch
+) -> None:
+    from canfar_core.contexts import Context, active_context
+
+    asked = []
+
+    class SiteDefault:
+        @hookimpl
+        def canfar_default_context(self):
+            asked.append(True)
+            return Context("site", "canfar", url=fake_skaha.url, source="environment")
+
+    canfar_plugin(SiteDefault())
+    monkeypatch.setenv("CANFAR_TOKEN", fake_skaha.token)
+    assert active_context().name == "site"
+    assert main(["ps", "-q"]) == 0
+    assert fake_skaha.requests_to("GET", "/session$"), "ps did not run on the chosen server"
+    monkeypatch.setenv("CANFAR_BACKEND", "local")
+    asked.clear()
+    assert active_context().backend == "local"
+    assert not asked, "a deliberate choice of the local backend must not ask the plugins"
+
+
+# -- output formats -----------------------------------------------------------------------------
+
+
+@wires("canfar_register_output_formats")
+def test_a_plugins_output_format_writes_the_machine_documents(
+    canfar_home, canfar_plugin, capsys
+) -> None:
+    given = []
+
+    class Lines:
+        @hookimpl
+        def canfar_register_output_formats(self, register):
+            def write(data):
+                given.append(data)
+                return "".join(f"{key}={value}\n" for key, value in data.items())
+
+            register("lines", write)
+
+    assert main(["config", "set", "defaults.image", "images.example.org/é:1"]) == 0
+    assert main(["config", "show", "-o", "lines"]) == 2  # not yet registered: a usage error
+    assert "lines" in capsys.readouterr().err
+    canfar_plugin(Lines())
+    assert main(["config", "show", "-o", "lines"]) == 0
+    assert capsys.readouterr().out == "defaults={'image': 'images.example.org/é:1'}\n"
+    assert given == [{"defaults": {"image": "images.example.org/é:1"}}]
+
+
 # -- the meta-test ------------------------------------------------------------------------------
 
 

@@ -12,11 +12,13 @@ import pytest
 import requests
 
 from canfar_core import config
-from canfar_core.auth import AuthProvider, get_provider, mask, token_claims
+from canfar_core.auth import AuthProvider, get_provider
 from canfar_core.contexts import Context
 from canfar_core.errors import AuthError, ValidationError
 from canfar_plugins.auth import x509
 from canfar_plugins.auth.oidc import OIDCProvider
+from canfar_plugins.auth.tokens import token_claims
+from canfar_plugins.skaha.http import mask
 from tests.skaha.fakeidp import FakeIdP, make_jwt
 
 # Certificates for "CN=jdoe, O=hia": one that ended on 2024-01-31, one valid until 2099.

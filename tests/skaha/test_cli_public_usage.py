@@ -157,6 +157,16 @@ def test_ps_json_flag_is_the_same_document_as_output_json(run, fake):
     assert json.loads(run("ps", "--json").out) == json.loads(run("ps", "-o", "json").out)
 
 
+def test_json_flag_and_output_json_print_the_same_bytes_for_non_ascii_names(run, fake):
+    sid = fake.add_session(name="café-1", type="notebook", status="Running")
+    flag = run("ps", "--json").out
+    assert flag == run("ps", "-o", "json").out
+    assert "café-1" in flag, "non-ASCII text is written as UTF-8, not escaped"
+    info = run("info", sid, "--json").out  # a command with --json only: the same encoder
+    assert "café-1" in info
+    assert "\\u00e9" not in info
+
+
 def test_ps_all_kind_filter_is_sent_to_the_server(run, fake):
     fake.add_session(name="a", type="headless", status="Completed")
     fake.add_session(name="b", type="notebook", status="Running")

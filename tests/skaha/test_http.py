@@ -331,7 +331,7 @@ def test_a_url_with_a_password_is_named_without_it():
 
 
 def test_other_services_never_follow_a_downgrade_or_a_post_redirect(requests_mock):
-    from canfar_core import redirects
+    from canfar_plugins._support import redirects
 
     requests_mock.get("https://idp.example.org/a", status_code=302, headers={"Location": "/b"})
     to_http = {"Location": "http://idp.example.org/c"}

@@ -5,17 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from canfar_core.auth import (
-    Credentials,
-    check_token,
-    claims_expiry,
-    claims_user,
-    iso,
-    login_command,
-    token_claims,
-)
+from canfar_core.auth import Credentials, check_token
 from canfar_core.errors import AuthError, ValidationError
 from canfar_core.models import AuthStatus
+from canfar_plugins._support.login import login_command
+from canfar_plugins.auth import tokens as token_info
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
@@ -35,13 +29,13 @@ class TokenProvider:
         return token
 
     def apply(self, http: Any, context: Context, credentials: Credentials) -> None:
-        http.headers["Authorization"] = f"Bearer {self.token(context, credentials)}"
+        token_info.set_bearer(http, self.token(context, credentials))
 
     def check(self, context: Context, credentials: Credentials) -> None:
-        expires = claims_expiry(token_claims(self.token(context, credentials)))
+        expires = token_info.token_expiry(self.token(context, credentials))
         if expires is not None and expires <= datetime.now(timezone.utc):
             raise AuthError(
-                f"the token of context '{context.name}' expired on {iso(expires)}; "
+                f"the token of context '{context.name}' expired on {token_info.iso(expires)}; "
                 f"log in again: {login_command(context)}"
             )
 
@@ -52,14 +46,10 @@ class TokenProvider:
             result.valid = False
             result.detail = f"no token saved; log in: {login_command(context)}"
             return result
-        claims = token_claims(token)
-        expires = claims_expiry(claims)
-        result.user = claims_user(claims)
-        result.expires = iso(expires)
-        if expires is not None and expires <= datetime.now(timezone.utc):
-            result.valid = False
-            result.detail = f"expired; log in again: {login_command(context)}"
-        return result
+        claims = token_info.token_claims(token)
+        result.user = token_info.claims_user(claims)
+        expires = token_info.claims_expiry(claims)
+        return token_info.with_expiry(result, expires, f"log in again: {login_command(context)}")
 
     def login(self, context: Context, **options: Any) -> dict[str, Any]:
         """The token given as ``token=`` (read from stdin or a hidden prompt by the command)."""

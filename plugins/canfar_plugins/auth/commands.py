@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import click
 
-from canfar_core.contexts import IDP_AUTH
 from canfar_core.errors import (
     AuthError,
     CanfarError,
@@ -160,6 +159,8 @@ def _target(
         raise ValidationError(
             "name a server, or log in without prompts: canfar auth login --url URL --token-stdin"
         )
+    from canfar_plugins._support.public_client import IDP_AUTH
+
     servers = _discover()
     if server is None:
         picked = _choose(servers)
@@ -761,8 +762,7 @@ def registry_set(username: str, secret_stdin: bool) -> None:
       pass show harbor | canfar auth registry set jdoe --secret-stdin
       canfar --context other auth registry set jdoe
     """
-    from canfar_core.auth import check_registry_login
-    from canfar_plugins.auth.store import save_registry_login
+    from canfar_plugins.auth.store import check_registry_login, save_registry_login
 
     context = _registry_context()
     check_registry_login(username)  # before asking for a secret

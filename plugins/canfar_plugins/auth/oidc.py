@@ -19,16 +19,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from canfar_core.auth import (
-    Credentials,
-    claims_expiry,
-    claims_user,
-    iso,
-    login_command,
-    token_claims,
-)
+from canfar_core.auth import Credentials
 from canfar_core.errors import AuthError, ConnectionFailed, ServerError
 from canfar_core.models import AuthStatus
+from canfar_plugins._support.login import login_command
+from canfar_plugins.auth import tokens as token_info
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
@@ -57,7 +52,7 @@ def _request(
     """One request to the identity provider: ``(status, JSON object)``."""
     import requests
 
-    from canfar_core import redirects
+    from canfar_plugins._support import redirects
 
     host = url.split("/")[2] if "://" in url else url
     try:
@@ -138,7 +133,7 @@ class OIDCProvider:
     # -- the provider protocol -------------------------------------------------------------
 
     def apply(self, http: Any, context: Context, credentials: Credentials) -> None:
-        http.headers["Authorization"] = f"Bearer {self.access_token(context, credentials)}"
+        token_info.set_bearer(http, self.access_token(context, credentials))
 
     def check(self, context: Context, credentials: Credentials) -> None:
         if credentials.get("token"):
@@ -157,20 +152,16 @@ class OIDCProvider:
             result.valid = False
             result.detail = f"not logged in; run: {login_command(context)}"
             return result
-        claims = token_claims(str(token))
-        result.user = claims_user(claims)
+        claims = token_info.token_claims(str(token))
+        result.user = token_info.claims_user(claims)
         refresh = credentials.get("refresh_token")
-        refresh_expiry = claims_expiry(token_claims(str(refresh))) if refresh else None
+        refresh_expiry = token_info.token_expiry(str(refresh)) if refresh else None
         if refresh and not credentials.get("token"):
-            result.expires = iso(refresh_expiry)
+            result.expires = token_info.iso(refresh_expiry)
             result.detail = f"access refreshed automatically (issuer {self.issuer(context)})"
             return result
-        expires = claims_expiry(claims) or self._expires_at(credentials)
-        result.expires = iso(expires)
-        if expires is not None and expires <= datetime.now(timezone.utc):
-            result.valid = False
-            result.detail = f"expired; run: {login_command(context)}"
-        return result
+        expires = token_info.claims_expiry(claims) or self._expires_at(credentials)
+        return token_info.with_expiry(result, expires, f"run: {login_command(context)}")
 
     def login(self, context: Context, **options: Any) -> dict[str, Any]:
         """Run the device flow; returns the tokens and client to save.
@@ -290,7 +281,7 @@ class OIDCProvider:
         if tokens.get("refresh_token"):
             secrets["refresh_token"] = tokens["refresh_token"]
         expires_in = tokens.get("expires_in")
-        exp = claims_expiry(token_claims(str(tokens["access_token"])))
+        exp = token_info.token_expiry(str(tokens["access_token"]))
         if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
             secrets["expires_at"] = self.clock() + float(expires_in)
         elif exp is not None:
@@ -303,7 +294,7 @@ class OIDCProvider:
         value = credentials.get("expires_at")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return datetime.fromtimestamp(float(value), tz=timezone.utc)
-        return claims_expiry(token_claims(str(credentials.get("access_token") or "")))
+        return token_info.token_expiry(str(credentials.get("access_token") or ""))
 
     def _expired(self, credentials: Credentials) -> bool:
         expires = self._expires_at(credentials)

@@ -122,7 +122,7 @@ def save_registry_login(context: Context, username: str, secret: str) -> None:
     The stored entry is read as it is on disk (never with secrets from the environment), so
     nothing but the registry login is added to it.
     """
-    from canfar_core.auth import REGISTRY_LOGIN, check_registry_login
+    from canfar_core.auth import REGISTRY_LOGIN
 
     check_registry_login(username, secret)
     with config.credentials_file().update() as data:
@@ -149,3 +149,37 @@ def clear_registry_login(context: Context) -> bool:
             del data[context.name]
         store.write(data)
     return True
+
+
+def check_registry_login(username: str, secret: str | None = None) -> None:
+    """Refuse a container-registry login that cannot be carried as ``username:secret``.
+
+    Registries and the CANFAR service take the login as base64 of ``username:secret`` with
+    exactly one ``:`` (for CANFAR, in the ``X-Skaha-Registry-Auth`` header), so neither part
+    may hold one. The secret is never named in the message.
+    """
+    if not username:
+        raise ValidationError("the registry username must not be empty")
+    if ":" in username:
+        raise ValidationError(
+            f"registry username '{username}' contains ':'; the platform receives the login as "
+            "username:secret, so a username with ':' cannot be used"
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in username):
+        raise ValidationError(
+            f"registry username {username!r} contains a space or control character"
+        )
+    if secret is None:
+        return
+    if not secret:
+        raise ValidationError("the registry secret is empty; nothing was saved")
+    if ":" in secret:
+        raise ValidationError(
+            "the registry secret contains ':'; the platform receives the login as "
+            "username:secret and cannot carry it (nothing was saved)"
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in secret):
+        raise ValidationError(
+            "the registry secret contains a space, a line break or a control character; "
+            "give it on one line (nothing was saved)"
+        )

@@ -15,9 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from canfar_core.auth import Credentials, iso, login_command
+from canfar_core.auth import Credentials
 from canfar_core.errors import AuthError, ValidationError
 from canfar_core.models import AuthStatus
+from canfar_plugins._support.login import login_command
+from canfar_plugins.auth.tokens import iso
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context

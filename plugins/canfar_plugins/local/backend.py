@@ -58,6 +58,7 @@ from canfar_core.models import (
     SessionInfo,
     SessionSpec,
 )
+from canfar_core.workdir import working_directory
 from canfar_plugins.local import machine, notebook, processes, runtime
 from canfar_plugins.local.state import DamagedDatabase, DiskFull, Record, Store, new_id
 
@@ -206,19 +207,7 @@ class LocalBackend(Backend):
                 )
             if spec.kind == "notebook":
                 notebook.require_jupyter_lab()
-        return chosen, self._workdir(spec)
-
-    def _workdir(self, spec: SessionSpec) -> str:
-        given = spec.options.get("workdir")
-        try:
-            workdir = os.path.abspath(str(given)) if given else os.getcwd()
-        except FileNotFoundError:
-            raise ValidationError(
-                "the current directory no longer exists; cd somewhere else and try again"
-            ) from None
-        if not os.path.isdir(workdir):
-            raise ValidationError(f"working directory '{workdir}' does not exist")
-        return workdir
+        return chosen, working_directory(spec.options.get("workdir"))
 
     def create(self, spec: SessionSpec) -> LaunchResult:
         """Start a detached process group per chosen replica; one that fails leaves the others.

@@ -192,10 +192,10 @@ def report_failure(session_id: str, reason: str) -> None:
     A reason can come from a server: a line break or a terminal escape in it is shown escaped,
     so each failed id stays one line.
     """
+    from canfar_core.output import printable
+
     text = reason if session_id in reason else f"{session_id}: {reason}"
-    click.echo(
-        "Error: " + "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text), err=True
-    )
+    click.echo(f"Error: {printable(text)}", err=True)
 
 
 def report_results(

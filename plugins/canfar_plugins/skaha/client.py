@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from canfar_core import __version__
-from canfar_core.auth import REGISTRY_LOGIN, get_provider, login_command
+from canfar_core.auth import REGISTRY_LOGIN, get_provider
 from canfar_core.backend import Backend
 from canfar_core.concurrency import concurrently
 from canfar_core.errors import (
@@ -40,6 +40,7 @@ from canfar_core.models import (
     SessionInfo,
     SessionSpec,
 )
+from canfar_plugins._support.login import login_command
 from canfar_plugins.skaha import parse, wire
 from canfar_plugins.skaha.http import (
     AnswerLost,

@@ -187,7 +187,7 @@ def _is_dev(uri: str, url: str) -> bool:
 def _get(url: str, timeout: float, accept: str) -> str | None:
     import requests
 
-    from canfar_core import redirects
+    from canfar_plugins._support import redirects
 
     try:
         response = redirects.request(

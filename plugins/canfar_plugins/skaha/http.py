@@ -571,8 +571,6 @@ class HttpClient:
 
     def redact(self, text: str) -> str:
         """``text`` with every credential this client sends replaced by its masked form."""
-        from canfar_core.auth import mask
-
         secrets = set()
         for name in SECRET_HEADERS:
             value = self.session.headers.get(name)
@@ -780,3 +778,9 @@ def _reason(exc: BaseException) -> str:
             return reason
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return first[:_MAX_MESSAGE]
+
+
+def mask(secret: str) -> str:
+    """A secret as it may be shown: its first four characters at most, the rest hidden."""
+    shown = 4 if len(secret) >= 16 else 0
+    return secret[:shown] + "…" + f"({len(secret)} characters)"

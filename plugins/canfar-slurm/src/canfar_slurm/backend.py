@@ -37,6 +37,7 @@ from canfar_core.backend import Backend, follow_file
 from canfar_core.contexts import Context
 from canfar_core.errors import CanfarError, NotFound, Unsupported, ValidationError
 from canfar_core.models import LaunchResult, PlatformStats, SessionInfo, SessionSpec
+from canfar_core.workdir import working_directory
 from canfar_slurm import commands, runner, script, settings
 from canfar_slurm.commands import TaskState
 from canfar_slurm.ids import parse_id
@@ -112,15 +113,7 @@ class SlurmBackend(Backend):
             if not ENV_NAME.match(key):
                 raise ValidationError(f"environment variable name '{key}' is not valid on Slurm")
         chosen = settings.resolve(spec.options, self.context.options, settings.user_settings())
-        workdir = str(spec.options.get("workdir") or "")
-        try:
-            workdir = os.path.abspath(workdir) if workdir else os.getcwd()
-        except FileNotFoundError:
-            raise ValidationError(
-                "the current directory no longer exists; cd somewhere else and try again"
-            ) from None
-        if not os.path.isdir(workdir):
-            raise ValidationError(f"working directory '{workdir}' does not exist")
+        workdir = working_directory(spec.options.get("workdir"))
         placement = script.place(spec.image, chosen.container, workdir)
         log_dir = os.path.abspath(chosen.log_dir or str(self.store.root / "logs"))
         options = commands.JobOptions(

@@ -39,18 +39,16 @@ class Settings:
 
 def state_root() -> Path:
     """canfar's state folder for this backend (the same folder the core keeps state in)."""
-    import platformdirs
+    from canfar_core.config import state_dir
 
-    return Path(platformdirs.user_state_dir("canfar", appauthor=False)) / "slurm"
+    return state_dir() / "slurm"
 
 
 def user_settings() -> dict[str, Any]:
     """``plugins.slurm.*`` from canfar's config file ({} when there are none)."""
-    from canfar_core.config import config_file
+    from canfar_core.config import plugin_settings
 
-    data = config_file().read()
-    section = (data.get("plugins") or {}).get("slurm") if isinstance(data, dict) else None
-    return dict(section) if isinstance(section, dict) else {}
+    return plugin_settings("slurm")
 
 
 def resolve(*layers: Mapping[str, Any]) -> Settings:

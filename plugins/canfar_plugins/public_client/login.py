@@ -1,10 +1,9 @@
-"""A login made with the platform's public ``canfar`` client (1.5), read so no job runs astray.
+"""Reading the login of the platform's public ``canfar`` client (1.5) and importing it.
 
 That client keeps its login in ``~/.canfar/config.yaml``: the active identity provider (an
-X.509 proxy certificate, or OIDC tokens) and the active server. A user of it who installs this
-package and runs their script must not see their jobs run quietly on their own machine. So when
-no context is chosen here (nothing saved as active, nothing in the environment), the contexts
-module asks :func:`default_context`:
+X.509 proxy certificate, or OIDC tokens) and the active server. When no context is chosen here
+(nothing saved as active, nothing in the environment), the plugin's ``canfar_default_context``
+reads it:
 
 - no such file: the local backend, as always;
 - a login that can be used here: it is imported as a saved context (secrets in the credentials
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from canfar_core import config
-from canfar_core.contexts import LOCAL, Context, local_context, save_context, saved_contexts
+from canfar_core.contexts import LOCAL, Context, save_context, saved_contexts
 from canfar_core.errors import ConfigError
 
 #: Where the public client keeps its configuration, under the home folder.
@@ -180,18 +179,9 @@ def import_public_login(login: PublicLogin) -> Context:
     return context
 
 
-def default_context() -> Context:
-    """The context when none is chosen: an imported public login, else the local backend."""
-    login = read_public_login()
-    if login is None:
-        return local_context()
-    return import_public_login(login)
-
-
 __all__ = [
     "PUBLIC_CONFIG",
     "PublicLogin",
-    "default_context",
     "import_public_login",
     "public_config_path",
     "read_public_login",
