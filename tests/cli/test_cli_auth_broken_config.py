@@ -66,7 +66,7 @@ def test_logout_all_removes_broken_entries_and_their_credentials(broken_config, 
     assert result.code == 0, result.err
     data = config.config_file().read()
     assert data.get("contexts") == {}
-    assert "active" not in data
+    assert data["active"] == "local"  # the fallback is remembered
     assert config.credentials_file().read() == {}
     for name in ("nobackend", "junk", "good"):
         assert f"Logged out of {name} " in result.err

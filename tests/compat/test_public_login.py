@@ -179,3 +179,33 @@ def test_the_local_backend_by_environment_never_reads_the_file(home, monkeypatch
     monkeypatch.setenv("CANFAR_BACKEND", "local")
     with Session() as session:
         assert session.context.backend == "local"
+
+
+@pytest.mark.parametrize("logout", [("auth", "logout"), ("auth", "purge", "--force")])
+def test_a_logout_is_remembered_the_public_login_is_not_imported_again(
+    home, canfar_home, fake_skaha, run, logout
+):
+    fake_skaha.add_session(name="theirs")
+    write_public_config(home, url=fake_skaha.url, auth=oidc(fake_skaha.token, time.time() + 3600))
+    assert run("ps", "-q").out.split() == [s.id for s in fake_skaha.live_sessions()]  # imported
+    out = run(*logout)
+    assert out.code == 0, out.err
+    assert "Sessions now run on this machine" in out.err
+    listed = run("ps", "--all")
+    assert listed.code == 0, listed.err
+    assert "No sessions on local" in listed.err
+    assert "public canfar client" not in listed.err
+    assert our_files(canfar_home)[0].get("active") == "local"
+    with Session() as session:
+        assert session.context.backend == "local"
+    assert run("auth", "logout").code != 0  # nothing left to log out of
+
+
+def test_a_login_after_a_logout_is_used_again(home, canfar_home, fake_skaha, run):
+    write_public_config(home, url=fake_skaha.url, auth=oidc(fake_skaha.token, time.time() + 3600))
+    assert run("ps").code == 0
+    assert run("auth", "logout").code == 0
+    login = run("auth", "login", "--url", fake_skaha.url, "--token-stdin", stdin=fake_skaha.token)
+    assert login.code == 0, login.err
+    with Session() as session:
+        assert session.context.backend == "canfar"

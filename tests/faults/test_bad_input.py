@@ -277,7 +277,7 @@ def test_a_broken_context_can_be_logged_out_as_the_error_says(run, canfar_home):
     assert line.endswith("canfar auth logout old")
     logout = run("auth", "logout", "old")
     assert logout.code == 0, logout.err
-    assert config.config_file().read() == {"contexts": {}}
+    assert config.config_file().read() == {"contexts": {}, "active": "local"}  # remembered
     assert run("ps").code == 0
 
 

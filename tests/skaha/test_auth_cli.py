@@ -61,7 +61,7 @@ def test_logout_of_the_active_context_falls_back_to_local(run, fake_skaha):
     result = run("auth", "logout")
     assert result.code == 0
     assert "this machine" in result.err
-    assert "active" not in config.config_file().read()
+    assert config.config_file().read()["active"] == "local"  # the fallback is remembered
     assert config.credentials_file().read() == {}
     status = json.loads(run("auth", "status", "--json").out)
     assert status["backend"] == "local"

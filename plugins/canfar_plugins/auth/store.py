@@ -49,13 +49,15 @@ def broken_contexts() -> dict[str, str]:
 
 
 def active_name() -> str | None:
-    """The name of the saved active context, if any."""
+    """The name of the saved active context, if any (``local`` is none)."""
     active = config.config_file().read().get("active")
-    return active if isinstance(active, str) and active else None
+    return active if isinstance(active, str) and active and active != LOCAL else None
 
 
 def remove_context(name: str) -> Context:
-    """Forget a saved context and its secrets; the active one falls back to ``local``.
+    """Forget a saved context and its secrets; the active one falls back to ``local``, which is
+    saved as the active context so that the fallback is remembered: a login of the public
+    client is not imported again behind the user's back.
 
     The entry is removed as it is in the file, so a context too broken to use can be removed.
     """
@@ -77,7 +79,7 @@ def remove_context(name: str) -> Context:
                 url=url if isinstance(url, str) else None,
             )
             if data.get("active") == name:
-                data.pop("active", None)
+                data["active"] = LOCAL
         secrets = config.credentials_file()
         if name in secrets.read():
             with secrets.update() as stored:
