@@ -7,7 +7,7 @@ documented JSON shapes by :func:`to_dict`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -99,24 +99,27 @@ PLATFORM_KEYS = (
 )
 
 
-class PlatformRecord(Mapping[str, Any]):
-    """A record that also reads as the service's own dictionary: the keys, values and shape
-    of :meth:`platform_dict`, so code written for the platform's JSON runs unchanged."""
+class PlatformRecord(dict[str, Any]):
+    """A record that is also the service's own dictionary: a real ``dict`` holding the keys
+    and values of :meth:`platform_dict` (``json.dumps`` takes it as it is), refreshed whenever
+    a field is set, with the typed fields as attributes besides."""
 
     def platform_dict(self) -> dict[str, Any]:
         """The record as the Skaha service sends it."""
         raise NotImplementedError
 
-    def __getitem__(self, key: str) -> Any:
-        return self.platform_dict()[key]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ready", True)
+        self._refresh()
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.platform_dict())
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if self.__dict__.get("_ready"):
+            self._refresh()
 
-    def __len__(self) -> int:
-        return len(self.platform_dict())
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+    def _refresh(self) -> None:
+        self.clear()
+        self.update(self.platform_dict())
 
 
 @dataclass(eq=True)

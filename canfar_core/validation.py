@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from canfar_core.errors import ValidationError
 from canfar_core.models import SessionSpec
+from canfar_core.public_names import canonical_status
 
 # Matched whole with fullmatch: ``$`` would also match before a trailing line break.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
@@ -19,6 +21,8 @@ MAX_REPLICAS = 256
 MAX_CORES = 256.0
 MAX_RAM_GB = 512.0
 MAX_GPUS = 28
+#: A name pattern holding any of these is a regular expression, not a prefix.
+REGEX_CHARACTERS = frozenset(".^$*+?{}[]\\|()")
 
 
 def check_name(name: str) -> str:
@@ -156,3 +160,90 @@ def check_spec(spec: SessionSpec, *, accepts_command: bool, max_replicas: int | 
     if spec.backend != "local":
         for key, value in spec.env.items():
             check_utf8(f"environment variable {key}", value)
+
+
+def check_ids(ids: str | Sequence[str]) -> list[str]:
+    """Checked ids, duplicates dropped, order kept; a bad id is refused before anything is sent."""
+    listed = [ids] if isinstance(ids, str) else listed_values(ids, "ids", "a session id")
+    if not listed:
+        raise ValidationError("no session id given")
+    return list(dict.fromkeys(check_session_id(session_id) for session_id in listed))
+
+
+def check_status(status: str | None) -> str | None:
+    """The canonical spelling of a status (``completed`` -> ``Completed``, the public client's
+    ``Succeeded`` -> ``Completed``); unknown ones refused."""
+    return None if status is None else canonical_status(status)
+
+
+def name_matcher(pattern: str | None) -> Callable[[str], bool]:
+    """Whether a session name matches ``pattern``: a prefix, or, when it holds one of
+    :data:`REGEX_CHARACTERS`, a regular expression searched in the name. Case is ignored either
+    way: the platform stores names in lower case. ``None`` or ``""`` matches every name."""
+    import re
+
+    if pattern is not None and not isinstance(pattern, str):
+        raise ValidationError(f"a name pattern must be a string, not {type(pattern).__name__}")
+    if not pattern:
+        return lambda name: True
+    if REGEX_CHARACTERS.isdisjoint(pattern):
+        lowered = pattern.lower()
+        return lambda name: name.lower().startswith(lowered)
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ValidationError(f"'{pattern}' is not a regular expression: {exc}") from None
+    return lambda name: compiled.search(name) is not None
+
+
+def listed_values(value: object, name: str, one: str) -> list[Any]:
+    """``value`` as a list when it is a collection of values; anything else (a number, a
+    mapping) is a :class:`ValidationError` naming ``name``."""
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
+        return list(value)
+    raise ValidationError(f"{name} must be {one} or a list of them, not {type(value).__name__}")
+
+
+def statuses(status: str | Sequence[str] | None) -> list[str] | None:
+    if status is None:
+        return None
+    listed = [status] if isinstance(status, str) else listed_values(status, "status", "a status")
+    return [s for s in (check_status(item) for item in listed) if s is not None]
+
+
+def replica_list(only_replicas: Any) -> Any:
+    """``only_replicas`` as a list, read no further than a launch can go (``range(1, 10**9)``
+    is refused before it fills the memory); anything else is left for validation to name."""
+    if isinstance(only_replicas, Iterable) and not isinstance(only_replicas, (str, bytes)):
+        import itertools
+
+        listed = list(itertools.islice(only_replicas, MAX_REPLICAS + 1))
+        if len(listed) > MAX_REPLICAS:
+            raise ValidationError(
+                f"only_replicas names more than {MAX_REPLICAS} replicas, more than a launch has"
+            )
+        return listed
+    return only_replicas
+
+
+def check_types(kind: type | tuple[type, ...], what: str, **values: object) -> None:
+    """Each of ``values`` is ``None`` or of ``kind``; anything else is named."""
+    for name, value in values.items():
+        wrong = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+        if value is not None and wrong:
+            raise ValidationError(f"{name} must be {what}, not {value!r}")
+
+
+def check_seconds(**values: object) -> None:
+    check_types((int, float), "a number of seconds", **values)
+    if any(value is not None and value < 0 for value in values.values()):  # type: ignore[operator]
+        raise ValidationError(f"seconds must not be negative: {values}")
+
+
+def default_name(image: str) -> str:
+    """A readable name for a session that was given none: the image's name and a short tag."""
+    base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+    base = "".join(ch if ch.isalnum() else "-" for ch in base.lower()).strip("-")[:40] or "session"
+    import secrets  # here: it imports hashlib and hmac, which only a launch needs
+
+    return f"{base}-{secrets.token_hex(2)}"
