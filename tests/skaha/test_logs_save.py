@@ -82,3 +82,16 @@ def test_an_outage_of_some_logs_fails_those_ids_only(run, fake_skaha, batch, tmp
     assert line.startswith("Error: ")
     assert batch[1] in line
     assert "log store down" in line
+
+
+def test_several_ids_are_printed_fetching_concurrency_at_a_time(
+    run, fake_skaha, batch, monkeypatch
+):
+    """``canfar logs ID...`` follows CANFAR_CONCURRENCY, as ``Session.logs`` does."""
+    monkeypatch.setenv("CANFAR_CONCURRENCY", "2")
+    fake_skaha.inject("GET", r"/v1/session/[a-z0-9]+$", delay=0.05, times=None)
+    fake_skaha.clear_requests()
+    result = run("logs", *batch)
+    assert result.code == 0, result.err
+    assert result.out.count("==> ") == len(batch)
+    assert 1 <= fake_skaha.max_in_flight <= 2
