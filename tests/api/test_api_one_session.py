@@ -12,7 +12,7 @@ import pytest
 import canfar.context
 from canfar.sessions import AsyncSession, Session
 from canfar_core import hookimpl
-from canfar_core.errors import LaunchRequestError, ServerError
+from canfar_core.errors import LaunchRequestError, ServerError, SessionRequestError
 from canfar_core.models import SessionInfo
 from tests.api.memory_backend import World
 
@@ -104,10 +104,10 @@ def test_errors_is_one_rule_for_reading_and_ending(world: World):
     assert [s.id for s in ignored.info([kept, "m9999999"])] == [kept]
     assert ignored.logs([kept, "m9999999"]) == {kept: ""}
     assert ignored.destroy(["m9999999"]) == {"m9999999": False}
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(SessionRequestError) as caught:
         Session(errors="raise").renew([kept, "m9999999"])
-    assert caught.value.results == {kept: True, "m9999999": False}  # type: ignore[attr-defined]
-    assert "m9999999" in str(caught.value.errors["m9999999"])  # type: ignore[attr-defined]
+    assert caught.value.results == {kept: True, "m9999999": False}
+    assert "m9999999" in str(caught.value.errors["m9999999"])
 
 
 def test_fan_out_follows_the_concurrency_setting(world: World):
