@@ -14,12 +14,13 @@ the methods of :class:`Backend`. Subclassing :class:`Backend` is optional, but g
 from __future__ import annotations
 
 import builtins
+import contextlib
 import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from canfar_core.errors import Unsupported
+from canfar_core.errors import CanfarError, ConnectionFailed, Unsupported
 from canfar_core.models import (
     Image,
     LaunchResult,
@@ -159,6 +160,22 @@ class Backend:
     def open_url(self, session_id: str) -> str:
         """The URL that opens an interactive session in a browser."""
         raise self._unsupported("open")
+
+
+@contextlib.contextmanager
+def translated(backend: str) -> Iterator[None]:
+    """Turn a library's network exception that escaped a backend into ConnectionFailed."""
+    try:
+        yield
+    except CanfarError:
+        raise
+    except Exception as exc:
+        library = (type(exc).__module__ or "").split(".", 1)[0]
+        network = library in ("requests", "urllib3", "httpx", "http")
+        if not network and not isinstance(exc, (ConnectionError, TimeoutError)):
+            raise
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConnectionFailed(f"the {backend} backend could not be reached: {detail}") from exc
 
 
 def adapted(backend: object, context: Context) -> Backend:

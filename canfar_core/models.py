@@ -7,9 +7,9 @@ documented JSON shapes by :func:`to_dict`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 #: The statuses current CANFAR servers report; the local backend uses the same words.
 STATUSES = ("Pending", "Running", "Completed", "Failed", "Terminating")
@@ -17,17 +17,6 @@ STATUSES = ("Pending", "Running", "Completed", "Failed", "Terminating")
 ACTIVE_STATUSES = ("Pending", "Running")
 #: Statuses from which a session never moves on.
 FINAL_STATUSES = ("Completed", "Failed")
-
-
-class Strategy(Protocol):
-    """A work-distribution strategy: the share of ``items`` that ``replica`` of ``count`` takes.
-
-    ``replica`` is 1-based. Across replicas ``1..count`` the shares must be disjoint, hold every
-    item exactly once, and keep input order within a share. Validate eagerly: raise before
-    returning the iterator, not at the first ``next()``.
-    """
-
-    def __call__(self, items: Iterable[Any], replica: int, count: int) -> Iterator[Any]: ...
 
 
 @dataclass
@@ -74,28 +63,10 @@ class SessionSpec:
 
 
 #: The keys of a session as the Skaha service sends it, in the order it sends them.
-PLATFORM_KEYS = (
-    "id",
-    "userid",
-    "runAsUID",
-    "runAsGID",
-    "supplementalGroups",
-    "appid",
-    "image",
-    "type",
-    "status",
-    "name",
-    "startTime",
-    "expiryTime",
-    "connectURL",
-    "requestedRAM",
-    "requestedCPUCores",
-    "requestedGPUCores",
-    "ramInUse",
-    "cpuCoresInUse",
-    "gpuRAMInUse",
-    "gpuUtilization",
-    "isFixedResources",
+PLATFORM_KEYS = tuple(
+    "id userid runAsUID runAsGID supplementalGroups appid image type status name startTime "
+    "expiryTime connectURL requestedRAM requestedCPUCores requestedGPUCores ramInUse "
+    "cpuCoresInUse gpuRAMInUse gpuUtilization isFixedResources".split()  # noqa: SIM905
 )
 
 

@@ -226,6 +226,23 @@ def replica_list(only_replicas: Any) -> Any:
     return only_replicas
 
 
+def words(args: object) -> list[str]:
+    """``args`` as a list of words: a list as it is, a string split as a shell would."""
+    import shlex
+
+    if args is None:
+        return []
+    if not isinstance(args, str):
+        return listed_values(args, "args", "a string")
+    try:
+        return shlex.split(args)
+    except ValueError as exc:  # "No closing quotation", "No escaped character"
+        raise ValidationError(
+            f"args {args!r} cannot be split into words: {str(exc).lower()} "
+            "(pass a list of words to keep quotes as they are)"
+        ) from None
+
+
 def check_types(kind: type | tuple[type, ...], what: str, **values: object) -> None:
     """Each of ``values`` is ``None`` or of ``kind``; anything else is named."""
     for name, value in values.items():
