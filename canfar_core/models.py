@@ -63,11 +63,10 @@ class SessionSpec:
 
 
 #: The keys of a session as the Skaha service sends it, in the order it sends them.
-PLATFORM_KEYS = tuple(
-    "id userid runAsUID runAsGID supplementalGroups appid image type status name startTime "
-    "expiryTime connectURL requestedRAM requestedCPUCores requestedGPUCores ramInUse "
-    "cpuCoresInUse gpuRAMInUse gpuUtilization isFixedResources".split()  # noqa: SIM905
-)
+_KEYS = """id userid runAsUID runAsGID supplementalGroups appid image type status name startTime
+expiryTime connectURL requestedRAM requestedCPUCores requestedGPUCores ramInUse cpuCoresInUse
+gpuRAMInUse gpuUtilization isFixedResources"""
+PLATFORM_KEYS = tuple(_KEYS.split())
 
 
 class PlatformRecord(dict[str, Any]):
