@@ -50,12 +50,36 @@ def plain_config(config: object) -> Mapping[str, Any] | None:
 
 
 class Session(sessions.Session):
-    __doc__ = sessions.Session.__doc__
+    """Launch and manage sessions on the active backend (or the one given): the local backend
+    when nobody is logged in, the CANFAR platform after ``canfar auth login``.
+
+    Args:
+        context: a saved context's name, instead of the active one.
+        backend: a backend's name (``local``, ``canfar``, or one a plugin adds).
+        url: a Skaha service URL, used with ``token`` instead of any saved context.
+        token: a bearer token for ``url`` (or replacing the context's own).
+        certificate: an X.509 proxy certificate file, instead of a token.
+        timeout, concurrency, errors: see the configuration page; they read back as given.
+        config: the platform client's ``Configuration`` (``config.registry.username`` and
+            ``.secret``) or ``{"registry": {"username": ..., "secret": ...}}``: a private
+            image's registry login, sent with launches only.
+    """
+
     _plain_config = staticmethod(plain_config)
 
 
 class AsyncSession(async_sessions.AsyncSession):
-    __doc__ = async_sessions.AsyncSession.__doc__
+    """:class:`Session`'s methods as coroutines (``follow_logs`` and ``stream_logs`` as async
+    generators), derived from it method by method: the same names, signatures and behaviour,
+    each call run in a worker thread so that many awaited together overlap. It takes
+    :class:`Session`'s arguments, reads its settings back (``.concurrency``), and ``sync`` is
+    the :class:`Session` it uses::
+
+        async with AsyncSession() as session:
+            ids = await session.create(image="skaha/astroml:latest", cmd="python", args=["a.py"])
+            infos = await session.info(ids)
+    """
+
     sync_class = Session
 
 

@@ -125,4 +125,4 @@ def registry_login(config: Mapping[str, Any] | None) -> dict[str, str] | None:
         return None
     if not all(isinstance(value, str) and value for value in login.values()):
         raise ValidationError("a registry login needs both a username and a secret")
-    return login
+    return login  # type: ignore[return-value]  # both checked to be strings just above

@@ -374,7 +374,7 @@ class Session:
         them. One that cannot be read is logged and left out, or with ``errors="raise"``
         :class:`~canfar_core.errors.SessionRequestError` names each (a missing one as
         :class:`~canfar_core.errors.NotFound`)."""
-        return self._each("info", ids, self.backend.info, errors, _values)  # type: ignore[no-any-return]
+        return self._each("info", ids, self.backend.info, errors, _values)
 
     def logs(
         self, ids: IdOrIds, verbose: bool = False, *, errors: ErrorMode | None = None
@@ -402,7 +402,7 @@ class Session:
         ``verbose`` and failures as for :meth:`logs`."""
         checks.check_types(bool, "True or False", verbose=verbose)
         texts = self._each("events", ids, self.backend.events, errors, _each_alone)
-        return _logged(texts, verbose)  # type: ignore[no-any-return]
+        return _logged(texts, verbose)
 
     def stats(self) -> PlatformStats:
         """Cores and memory in use and available: the platform's dictionary
@@ -430,7 +430,7 @@ class Session:
     def urls(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, str]:
         """The page of each interactive session, by id: what :meth:`connect` opens. A session
         with no page (not running, not interactive) fails as in :meth:`info`."""
-        return self._each("connect", ids, self.backend.open_url, errors, dict)  # type: ignore[no-any-return]
+        return self._each("connect", ids, self.backend.open_url, errors, dict)
 
     def connect(self, ids: IdOrIds) -> None:
         """Open each running session in the web browser; one that is not running (or has no
