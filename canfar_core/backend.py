@@ -114,7 +114,10 @@ class Backend:
         here. A backend that can filter where its sessions are kept overrides it, so that
         sessions nobody asked for cost nothing (``canfar ps`` asks for the active ones only).
         """
-        return filter_sessions(self.list, kind, statuses)
+        if statuses is not None and len(statuses) == 1:
+            return self.list(kind=kind, status=next(iter(statuses)))
+        found = self.list(kind=kind)
+        return found if statuses is None else [s for s in found if s.status in statuses]
 
     def info(self, session_id: str) -> SessionInfo:
         """One session; :class:`~canfar_core.errors.NotFound` when there is none with that id."""
@@ -193,20 +196,6 @@ def adapted(backend: object, context: Context) -> Backend:
             members[member] = staticmethod(value) if plain else value
     adapter = type(f"Adapted{type(backend).__name__}", (Backend,), members)
     return adapter(getattr(backend, "context", context))
-
-
-def filter_sessions(
-    lister: Callable[..., builtins.list[SessionInfo]],
-    kind: str | None,
-    statuses: Collection[str] | None,
-) -> builtins.list[SessionInfo]:
-    """What :meth:`Backend.list_matching` gives, from a backend's ``list`` method alone."""
-    if statuses is not None and len(statuses) == 1:
-        return lister(kind=kind, status=next(iter(statuses)))
-    found = lister(kind=kind)
-    if statuses is None:
-        return found
-    return [s for s in found if s.status in statuses]
 
 
 def follow_file(path: Path, ended: Callable[[], bool | None], pause: float) -> Iterator[str]:

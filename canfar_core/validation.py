@@ -87,18 +87,6 @@ def _check_number(label: str, value: float | None, high: float, whole: bool = Fa
         raise ValidationError(f"{label} must be between {low:g} and {high:g}, not {value:g}")
 
 
-def parse_env_pairs(pairs: Iterable[str]) -> dict[str, str]:
-    """``["K=V", ...]`` as a dict; the value may itself contain ``=``."""
-    env: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ValidationError(f"environment variable '{pair}' must be written KEY=VALUE")
-        env[key] = value
-    check_env(env)
-    return env
-
-
 def check_env(env: Mapping[str, str]) -> None:
     for key, value in env.items():
         if not isinstance(key, str) or not ENV_KEY_PATTERN.fullmatch(key):

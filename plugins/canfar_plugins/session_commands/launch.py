@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from canfar_core.errors import CanfarError, ValidationError
 from canfar_core.machine import current_format, output_option
-from canfar_core.validation import MAX_CORES, MAX_GPUS, MAX_RAM_GB, MAX_REPLICAS
+from canfar_core.validation import MAX_CORES, MAX_GPUS, MAX_RAM_GB, MAX_REPLICAS, check_env
 from canfar_plugins.session_commands.common import (
     Seconds,
     backend_option,
@@ -80,6 +80,18 @@ class CreateCommand(click.Command):
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return [*super().collect_usage_pieces(ctx), "[--] [CMD [ARGS]...]"]
+
+
+def parse_env_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """``["K=V", ...]`` as a dict; the value may itself contain ``=``."""
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValidationError(f"environment variable '{pair}' must be written KEY=VALUE")
+        env[key] = value
+    check_env(env)
+    return env
 
 
 def launched_entries(
@@ -293,7 +305,7 @@ def create(
     from canfar_core.models import SessionSpec
     from canfar_core.output import echo, info, table
     from canfar_core.sessions import WaitTimeout
-    from canfar_core.validation import check_name, parse_env_pairs
+    from canfar_core.validation import check_name
 
     as_json = output is not None
     one_format(as_json, quiet)
