@@ -28,6 +28,7 @@ from canfar_core.errors import (
     ConnectionFailed,
     LaunchError,
     LaunchRequestError,
+    NotFound,
     ServerError,
     SessionRequestError,
     ValidationError,
@@ -54,6 +55,7 @@ log = logging.getLogger("canfar.sessions")
 ENDED_STATUSES = (*FINAL_STATUSES, "Terminating")
 #: Polls in a row that may fail (a server error, no answer) before :meth:`Session.wait` gives up.
 WAIT_TRANSIENT_FAILURES = 5
+DEFAULTED = ("kind", "image", "cores", "ram", "gpus")  # what defaults.FIELD fills in
 T = TypeVar("T")
 
 
@@ -251,10 +253,10 @@ class Session:
                 f"create() got an unexpected keyword argument '{unknown[0]}' "
                 f"(the {self.context.backend} backend's own options: {', '.join(known or ())})"
             )
-        saved = config_file().read()
-        for key in ("kind", "image", "cores", "ram", "gpus"):
+        saved = config_file().read()  # every default is read: a broken one is named
+        for key, value in [(k, saved_setting(saved, f"defaults.{k}")) for k in DEFAULTED]:
             if getattr(spec, key) in (None, ""):
-                setattr(spec, key, saved_setting(saved, f"defaults.{key}"))
+                setattr(spec, key, value)
         spec.kind = spec.kind.lower() if isinstance(spec.kind, str) else spec.kind or "headless"
         spec.image, spec.backend = spec.image or "", self.context.backend
         get_manager().hook.canfar_prepare_session(spec=spec)  # may fill in a site's image
@@ -529,8 +531,6 @@ class Session:
 
     def _states(self, targets: list[str]) -> dict[str, SessionInfo]:
         """The current state of every target: one listing for many, ``info`` for the rest."""
-        from canfar_core.errors import NotFound  # here: NotFound is the rare case
-
         seen: dict[str, SessionInfo] = {}
         if len(targets) > 2:
             seen = {s.id: s for s in self._call(self.backend.list) if s.id in set(targets)}

@@ -240,9 +240,10 @@ def check_types(kind: type | tuple[type, ...], what: str, **values: object) -> N
 
 
 def check_seconds(**values: object) -> None:
-    check_types((int, float), "a number of seconds", **values)
-    if any(value is not None and value < 0 for value in values.values()):  # type: ignore[operator]
-        raise ValidationError(f"seconds must not be negative: {values}")
+    for name, value in values.items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value is not None and (not number or value < 0):  # type: ignore[operator]
+            raise ValidationError(f"{name} must be a number of seconds, not {value!r}")
 
 
 def default_name(image: str) -> str:
