@@ -158,12 +158,6 @@ def check_ids(ids: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(check_session_id(session_id) for session_id in listed))
 
 
-def check_status(status: str | None) -> str | None:
-    """The canonical spelling of a status (``completed`` -> ``Completed``, the public client's
-    ``Succeeded`` -> ``Completed``); unknown ones refused."""
-    return None if status is None else canonical_status(status)
-
-
 def name_matcher(pattern: str | None) -> Callable[[str], bool]:
     """Whether a session name matches ``pattern``: a prefix, or, when it holds one of
     :data:`REGEX_CHARACTERS`, a regular expression searched in the name. Case is ignored either
@@ -185,23 +179,24 @@ def name_matcher(pattern: str | None) -> Callable[[str], bool]:
 
 
 def listed_values(value: object, name: str, one: str) -> list[Any]:
-    """``value`` as a list when it is a collection of values; anything else (a number, a
-    mapping) is a :class:`ValidationError` naming ``name``."""
+    """``value`` as a list (not a mapping); anything else is a ValidationError naming it."""
     if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
         return list(value)
     raise ValidationError(f"{name} must be {one} or a list of them, not {type(value).__name__}")
 
 
 def statuses(status: str | Sequence[str] | None) -> list[str] | None:
+    """One status or several, each canonically spelt (the public client's ``Succeeded`` is
+    ``Completed``); unknown ones refused."""
     if status is None:
         return None
     listed = [status] if isinstance(status, str) else listed_values(status, "status", "a status")
-    return [s for s in (check_status(item) for item in listed) if s is not None]
+    return [canonical_status(item) for item in listed if item is not None]
 
 
 def replica_list(only_replicas: Any) -> Any:
-    """``only_replicas`` as a list, read no further than a launch can go (``range(1, 10**9)``
-    is refused before it fills the memory); anything else is left for validation to name."""
+    """``only_replicas`` as a list, read no further than a launch goes (``range(1, 10**9)`` is
+    refused before it fills the memory); anything else is left to :func:`check_spec`."""
     if isinstance(only_replicas, Iterable) and not isinstance(only_replicas, (str, bytes)):
         import itertools
 
