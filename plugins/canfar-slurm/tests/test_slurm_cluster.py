@@ -183,7 +183,7 @@ def test_site_defaults_from_a_prepare_session_hook(session: Session, canfar_plug
 
     canfar_plugin(Site())
     with pytest.raises(CanfarError, match="invalid partition specified: nosuchpartition"):
-        session.create("x", "img", cmd="true")
+        session.create("x", "img", cmd="true", errors="raise")
 
 
 def test_a_controller_that_does_not_answer(session: Session, tmp_path: Path) -> None:
