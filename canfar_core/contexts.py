@@ -200,6 +200,23 @@ def get_context(name: str) -> Context:
     raise NotFound(f"no context named '{name}' (known: {known})")
 
 
+def adhoc_context(
+    url: str, token: str | None, cert: str | None, *, backend: str | None, source: str
+) -> Context:
+    """A context made of a server ``url`` and a bearer ``token`` (or, with no token, an X.509
+    ``cert`` file), saved nowhere: from ``CANFAR_URL`` (``source="environment"``) or from a
+    ``Session(url=..., token=...)`` (``source="argument"``)."""
+    return Context(
+        name=ENV_CONTEXT if source == ENV_CONTEXT else "adhoc",
+        backend=backend or "canfar",
+        url=url,
+        auth="token" if token else "x509",
+        options={} if token else {"cert": cert},
+        source=source,
+        env_secrets={"token": token} if token else {},
+    )
+
+
 def active_context(
     environ: Mapping[str, str] | None = None, *, backend: str | None = None
 ) -> Context:
@@ -216,15 +233,7 @@ def active_context(
     if url:
         if not token and not cert:
             raise ConfigError("CANFAR_URL is set but CANFAR_TOKEN is not; set both, or neither")
-        return Context(
-            name=ENV_CONTEXT,
-            backend=forced or "canfar",
-            url=url,
-            auth="token" if token else "x509",
-            options={} if token else {"cert": cert},
-            source="environment",
-            env_secrets={"token": token} if token else {},
-        )
+        return adhoc_context(url, token, cert, backend=forced, source=ENV_CONTEXT)
     named = env.get("CANFAR_CONTEXT", "").strip()
     data = config.config_file().read()
     active = data.get("active")
