@@ -99,11 +99,14 @@ def client_context(
         if not token and not cert:
             raise ValidationError("a url needs a token (or a certificate) too")
         return adhoc_context(url, token, cert, backend=backend, source="argument")
-    chosen = get_context(context) if context else active_context(backend=backend)
-    if not backend and not context and chosen.source != "environment":
+    preferred = backend
+    if not backend and not context:
         from canfar_core.config import config_file, saved_setting
 
-        backend = saved_setting(config_file().read(), "defaults.backend")
+        preferred = saved_setting(config_file().read(), "defaults.backend")
+    chosen = get_context(context) if context else active_context(backend=preferred)
+    if not backend and not context and chosen.source != "environment":
+        backend = preferred
     if backend and backend != chosen.backend:
         chosen = Context(name=backend, backend=backend, source="argument")
     if token:

@@ -222,8 +222,10 @@ def active_context(
 ) -> Context:
     """The context commands use when none is named; see the module docstring for the rules.
 
-    ``backend``: one the caller chose for this call (``--backend``); a ``CANFAR_TOKEN`` with
-    no URL is then not an error when the context found is local, since it is replaced."""
+    ``backend``: one the caller chose for this call (``--backend``, ``defaults.backend``); a
+    ``CANFAR_TOKEN`` with no URL is then not an error when the context found is local, since it
+    is replaced, and with ``local`` no plugin is asked for a default context (the public
+    client's login file is never read)."""
     env = os.environ if environ is None else environ
     forced = env.get("CANFAR_BACKEND", "").strip()
     if forced == LOCAL:
@@ -253,6 +255,8 @@ def active_context(
                 "run: canfar auth switch NAME"
             )
         context = contexts.get(active) or (local_context() if active == LOCAL else None)
+    if context is None and backend == LOCAL:
+        context = local_context()  # chosen for this call: nothing else is asked or read
     if context is None:
         from canfar_core.manager import get_manager
 
