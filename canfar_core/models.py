@@ -17,6 +17,8 @@ STATUSES = ("Pending", "Running", "Completed", "Failed", "Terminating")
 ACTIVE_STATUSES = ("Pending", "Running")
 #: Statuses from which a session never moves on.
 FINAL_STATUSES = ("Completed", "Failed")
+#: Statuses of a session whose processes may still run (a delete under way has not ended it).
+LIVE_STATUSES = (*ACTIVE_STATUSES, "Terminating")
 
 
 @dataclass

@@ -451,3 +451,15 @@ def test_info_labels_and_values_read_as_words(world, run):
     assert "fixed resources: no" in lines
     assert "is GPU: yes" in lines
     assert "requested RAM: 8" in lines
+
+
+def test_terminating_sessions_are_listed_and_deleted_by_delete_all(world, run):
+    """A delete that was interrupted leaves sessions Terminating: they may still run, so ps
+    lists them and delete --all finishes the job."""
+    stuck = world.add("stuck", status="Terminating")
+    done = world.add("done", status="Completed")
+    assert run("ps", "-q").out.split() == [stuck]
+    deleted = run("delete", "--all", "--force")
+    assert deleted.code == 0, deleted.err
+    assert [sid for call in world.delete_calls for sid in call] == [stuck]
+    assert done in world.sessions

@@ -51,6 +51,7 @@ from canfar_core.errors import (
 )
 from canfar_core.models import (
     ACTIVE_STATUSES,
+    LIVE_STATUSES,
     Image,
     LaunchResult,
     PlatformStats,
@@ -64,8 +65,6 @@ from canfar_plugins.local.state import DamagedDatabase, DiskFull, Record, Store,
 
 #: Kinds that can run here; the others need the platform.
 LOCAL_KINDS = ("headless", "notebook")
-#: Statuses whose process may still be running.
-LIVE_STATUSES = (*ACTIVE_STATUSES, "Terminating")
 #: A record that never got its process after this many seconds was left by an interrupted launch.
 LAUNCH_TIMEOUT = 60.0
 #: Seconds between the transactions that record the process groups of a launch's replicas.

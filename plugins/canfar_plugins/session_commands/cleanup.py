@@ -90,7 +90,8 @@ def report_interrupted_delete(
     "--all",
     "every_active",
     is_flag=True,
-    help="Every pending or running session (nothing to do is not an error).",
+    help="Every pending or running session, and any still terminating (nothing to do is not "
+    "an error).",
 )
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @backend_option
@@ -117,7 +118,7 @@ def delete(
       canfar delete --all --force
       canfar ps -q --status Failed | xargs -r canfar delete --force
     """
-    from canfar_core.models import ACTIVE_STATUSES
+    from canfar_core.models import LIVE_STATUSES
     from canfar_core.output import emit_json, info
     from canfar_core.validation import check_ids
 
@@ -129,7 +130,7 @@ def delete(
         return
     session = session_for(ctx, backend)
     if every_active:
-        checked = [s.id for s in session.fetch(status=ACTIVE_STATUSES)]
+        checked = [s.id for s in session.fetch(status=LIVE_STATUSES)]
         if not checked:
             if as_json:
                 emit_json([])

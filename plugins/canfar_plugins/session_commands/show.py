@@ -106,7 +106,7 @@ def ps(
       canfar ps -q | xargs canfar delete -f   # ids only, no header
     """
     from canfar_core.machine import emit
-    from canfar_core.models import ACTIVE_STATUSES
+    from canfar_core.models import ACTIVE_STATUSES, LIVE_STATUSES
     from canfar_core.output import echo, info, printable, table
 
     as_json = output is not None
@@ -116,7 +116,7 @@ def ps(
     session = session_for(ctx, backend)
 
     # Filtered by the backend: finished sessions that are not shown cost nothing.
-    wanted = status if status is not None or show_all else ACTIVE_STATUSES
+    wanted = status if status is not None or show_all else LIVE_STATUSES
 
     def current() -> list[SessionInfo]:
         return session.fetch(kind, wanted)
