@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from canfar_core.auth import iso
-from canfar_core.errors import AuthError, ConnectionFailed, ServerError, ValidationError
+from canfar_core.errors import (
+    AuthError,
+    ConnectionFailed,
+    ServerError,
+    ValidationError,
+    hide_url_passwords,
+)
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
@@ -70,23 +76,39 @@ def registry_urls(environ: Mapping[str, str] | None = None) -> list[str]:
 def _get(url: str, timeout: float, **kwargs: object) -> tuple[int, str]:
     """``(status, text)`` of a GET; :class:`ConnectionFailed` naming the URL when it fails."""
     import requests
+    import requests.utils
 
     from canfar_core import redirects
 
     try:
         response = redirects.request("GET", url, timeout=(min(5.0, timeout), timeout), **kwargs)
     except requests.exceptions.ProxyError as exc:
+        proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
+        shown = hide_url_passwords(proxy) if proxy else "the proxy"
         raise ConnectionFailed(
-            f"the proxy for {url} cannot be reached: {_first_line(exc)}"
+            f"cannot connect to {shown}, the proxy for {url}: {_short(exc)}"
         ) from None
     except requests.RequestException as exc:
-        raise ConnectionFailed(f"cannot reach {url}: {_first_line(exc)}") from None
+        raise ConnectionFailed(f"cannot reach {url}: {_short(exc)}") from None
     return response.status_code, response.content.decode("utf-8", "replace")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _short(exc: BaseException) -> str:
+    """A short reason for a transport error."""
+    import requests
+
+    text = str(exc)
+    if isinstance(exc, requests.Timeout):
+        return "no answer in time"
+    for needle, reason in (
+        ("refused", "connection refused"),
+        ("name or service not known", "unknown host"),
+        ("name resolution", "unknown host"),
+        ("certificate verify failed", "certificate verify failed"),
+    ):
+        if needle in text.lower():
+            return reason
+    return text.strip().splitlines()[0][:120] if text.strip() else type(exc).__name__
 
 
 def _listed(registry: str, timeout: float) -> str | None:
