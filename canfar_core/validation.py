@@ -90,6 +90,13 @@ def parse_env_pairs(pairs: Iterable[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep:
             raise ValidationError(f"environment variable '{pair}' must be written KEY=VALUE")
+        if not key:
+            raise ValidationError(f"--env '{pair}' names no variable: write NAME=VALUE")
+        if not ENV_KEY_PATTERN.fullmatch(key):
+            raise ValidationError(
+                f"environment variable name '{key}' in --env '{pair}' is not valid "
+                "(letters, digits and _, not starting with a digit)"
+            )
         env[key] = value
     check_env(env)
     return env
