@@ -4,29 +4,19 @@ offline, from this checkout, with the wheels of the test environment's own packa
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import zipfile
-from importlib import metadata
 from pathlib import Path
 
 import pytest
 
 from canfar_core.installer import installer
+from tests.offline import checkout_copy, offline_wheels
 
-ROOT = Path(__file__).resolve().parents[2]
 PIPX = Path(sys.executable).with_name("pipx")
-#: canfar's dependencies (and theirs), setuptools to build it, pip for pipx's shared libraries.
-WHEELS = (
-    "pluggy", "click", "requests", "platformdirs", "tabulate", "PyYAML",
-    "urllib3", "idna", "charset-normalizer", "certifi", "setuptools", "pip",
-)  # fmt: skip
 JOB = """\
 import json, os
 import canfar_test_marker
@@ -39,52 +29,10 @@ print(json.dumps({"replica": os.environ["REPLICA_ID"], "marker": canfar_test_mar
 """
 
 
-def repack(name: str, folder: Path) -> Path:
-    """The installed distribution ``name`` as a wheel again (for an offline install)."""
-    dist = metadata.distribution(name)
-    files = dist.files or []
-    wheel_file = next(p for p in files if p.parts[0].endswith(".dist-info") and p.name == "WHEEL")
-    found = re.search(r"^Tag: (\S+)", Path(dist.locate_file(wheel_file)).read_text(), re.M)
-    assert found is not None
-    info = wheel_file.parts[0]
-    wheel = folder / f"{re.sub(r'[-_.]+', '_', dist.metadata['Name'])}-{dist.version}-"
-    wheel = wheel.with_name(wheel.name + f"{found.group(1)}.whl")
-    skipped = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
-    record = []
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            text = str(path)
-            if text.startswith("..") or "__pycache__" in path.parts or text.endswith(".pyc"):
-                continue
-            if path.parts[0] == info and path.name in skipped:
-                continue
-            data = Path(dist.locate_file(path)).read_bytes()
-            archive.writestr(text, data)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-            record.append(f"{text},sha256={digest.decode()},{len(data)}")
-        record.append(f"{info}/RECORD,,")
-        archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
-    return wheel
-
-
-def checkout_copy(target: Path) -> Path:
-    """The files a build of canfar reads, copied (a build writes ``build/`` beside them)."""
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for folder in ("canfar", "canfar_core", "plugins/canfar_plugins"):
-        shutil.copytree(ROOT / folder, target / folder, ignore=ignore)
-    return target
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not PIPX.exists(), reason="pipx is not installed (the dev extra installs it)")
 def test_a_pipx_install_runs_the_guides_chunk_snippet_with_the_users_python(tmp_path):
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    for name in WHEELS:
-        repack(name, wheels)
+    wheels = offline_wheels(tmp_path / "wheels")
     bindir = tmp_path / "pipx-bin"
     home = tmp_path / "home"
     home.mkdir()
