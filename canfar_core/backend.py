@@ -69,11 +69,14 @@ class Backend:
         raise self._unsupported("info")
 
     def logs(self, session_id: str) -> str:
-        """Everything the session has printed so far, unaltered."""
+        """Everything the session has printed so far, unaltered: bytes that are not UTF-8 are
+        kept as surrogate escapes, so ``text.encode("utf-8", "surrogateescape")`` gives back
+        exactly the bytes written."""
         raise self._unsupported("logs")
 
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
-        """Yield the session's output as it grows, until the session ends."""
+        """Yield the session's output as it grows, until the session ends (text as
+        :meth:`logs` gives it)."""
         raise self._unsupported("following logs")
 
     def events(self, session_id: str) -> str:
@@ -126,12 +129,13 @@ def follow_file(path: Path, ended: Callable[[], bool | None], pause: float) -> I
     ``ended()`` is asked before every read: ``True`` once the session will write no more,
     ``False`` while it may, ``None`` when the session is gone (deleted while followed), which
     stops at once. A missing file is an empty log. Text is decoded as UTF-8 as it comes (a
-    character split between two reads is kept whole; undecodable bytes are replaced), and
-    ``pause`` seconds pass between reads that found nothing new.
+    character split between two reads is kept whole; bytes that are not UTF-8 are kept as
+    surrogate escapes, as :meth:`Backend.logs` says), and ``pause`` seconds pass between reads
+    that found nothing new.
     """
     import codecs
 
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
     offset = 0
     while (finished := ended()) is not None:
         try:

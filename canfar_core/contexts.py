@@ -9,8 +9,10 @@ are saved side by side in the config, one of them active. Resolution, first matc
 4. the active saved context;
 5. otherwise the ``local`` backend, so that canfar works with no account at all.
 
-``CANFAR_TOKEN`` alone replaces the token of the chosen remote context, and ``CANFAR_BACKEND``
-naming another backend replaces the chosen context by a bare one of that backend.
+``CANFAR_TOKEN`` alone replaces the token of the chosen remote context (with no remote context
+chosen it is an error naming ``CANFAR_URL``, unless ``CANFAR_BACKEND=local``), and
+``CANFAR_BACKEND`` naming another backend replaces the chosen context by a bare one of that
+backend.
 """
 
 from __future__ import annotations
@@ -186,8 +188,13 @@ def get_context(name: str) -> Context:
     raise NotFound(f"no context named '{name}' (known: {known})")
 
 
-def active_context(environ: Mapping[str, str] | None = None) -> Context:
-    """The context commands use when none is named; see the module docstring for the rules."""
+def active_context(
+    environ: Mapping[str, str] | None = None, *, backend: str | None = None
+) -> Context:
+    """The context commands use when none is named; see the module docstring for the rules.
+
+    ``backend``: one the caller chose for this call (``--backend``); a ``CANFAR_TOKEN`` with
+    no URL is then not an error when the context found is local, since it is replaced."""
     env = os.environ if environ is None else environ
     forced = env.get("CANFAR_BACKEND", "").strip()
     if forced == LOCAL:
@@ -231,6 +238,12 @@ def active_context(environ: Mapping[str, str] | None = None) -> Context:
         context = default_context()
     if forced and forced != context.backend:
         context = Context(name=forced, backend=forced, source="environment")
-    if token and context.backend != LOCAL:
+    if token and context.backend == LOCAL and not backend:
+        # A script whose URL secret is missing would otherwise run its job on this machine.
+        raise ConfigError(
+            "CANFAR_TOKEN is set but CANFAR_URL is not, and no remote context is chosen; "
+            "set CANFAR_URL too (or unset CANFAR_TOKEN to run on this machine)"
+        )
+    if token:
         context.env_secrets["token"] = token
     return context

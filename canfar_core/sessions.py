@@ -209,7 +209,7 @@ def make_context(
             source="argument",
             env_secrets={"token": token} if token else {},
         )
-    chosen = get_context(context) if context else active_context()
+    chosen = get_context(context) if context else active_context(backend=backend)
     if not backend and not context and chosen.source != "environment":
         from canfar_core.config import config_file, saved_setting
 
@@ -661,7 +661,8 @@ class Session:
         """``work`` on every id (concurrently, bounded): results and failures by id.
 
         Authentication and validation failures are raised at once, whatever ``errors`` says;
-        every other failure is logged as a warning naming the id.
+        with ``errors="ignore"`` every other failure is logged as a warning naming the id (with
+        ``"raise"``, the error raised names them all).
         """
         from canfar_core.concurrency import concurrently
 
@@ -679,7 +680,8 @@ class Session:
                 raise error
             else:
                 failures[session_id] = error
-                log.warning("%s: %s: %s", what, session_id, error)
+                if mode == "ignore":
+                    log.warning("%s: %s: %s", what, session_id, error)
         return results, failures, mode
 
     @staticmethod

@@ -71,7 +71,7 @@ def check_only_replicas(only: object, replicas: int) -> list[int]:
     return chosen
 
 
-def _check_number(label: str, value: float | None, high: float, whole: bool = False) -> None:
+def check_number(label: str, value: float | None, high: float, whole: bool = False) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -142,9 +142,9 @@ def check_spec(spec: SessionSpec, *, accepts_command: bool, max_replicas: int | 
     check_replicas(spec.replicas, max_replicas or MAX_REPLICAS)
     if spec.only_replicas is not None:
         check_only_replicas(spec.only_replicas, spec.replicas)
-    _check_number("cores", spec.cores, MAX_CORES)
-    _check_number("ram", spec.ram, MAX_RAM_GB)
-    _check_number("gpus", spec.gpus, MAX_GPUS, whole=True)
+    check_number("cores", spec.cores, MAX_CORES)
+    check_number("ram", spec.ram, MAX_RAM_GB)
+    check_number("gpus", spec.gpus, MAX_GPUS, whole=True)
     check_env(spec.env)
     if not accepts_command and (spec.cmd or spec.args or spec.env):
         raise ValidationError(

@@ -76,8 +76,22 @@ def test_a_token_alone_replaces_the_saved_token_without_writing_it(canfar_home, 
     assert config.credentials_file().read() == {"cadc": {"token": "old", "refresh": "r"}}
 
 
-def test_a_token_alone_does_nothing_to_the_local_backend(canfar_home, monkeypatch):
+def test_a_token_alone_with_no_remote_context_is_an_error_naming_canfar_url(
+    canfar_home, monkeypatch
+):
+    """What CI does when its URL secret is missing: the job must not run on this machine."""
     monkeypatch.setenv("CANFAR_TOKEN", "tok")
+    with pytest.raises(ConfigError, match="CANFAR_TOKEN is set but CANFAR_URL is not") as caught:
+        active_context()
+    assert "tok" not in str(caught.value)
+    save(active="local")
+    with pytest.raises(ConfigError, match="CANFAR_URL"):
+        active_context()
+
+
+def test_a_token_alone_is_ignored_when_the_local_backend_is_forced(canfar_home, monkeypatch):
+    monkeypatch.setenv("CANFAR_TOKEN", "tok")
+    monkeypatch.setenv("CANFAR_BACKEND", "local")
     assert active_context().credentials() == {}
 
 
@@ -128,3 +142,11 @@ def test_local_always_exists_and_round_trips_to_config(canfar_home):
     assert get_context("local").backend == "local"
     save(cadc=CADC)
     assert get_context("cadc").to_config() == CADC
+
+
+def test_a_token_alone_is_not_an_error_for_a_backend_chosen_for_the_call(canfar_home, monkeypatch):
+    from canfar_core.sessions import Session
+
+    monkeypatch.setenv("CANFAR_TOKEN", "tok")
+    assert Session(backend="local").context.backend == "local"
+    assert Session(context="local").context.backend == "local"

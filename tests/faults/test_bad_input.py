@@ -315,3 +315,25 @@ def test_control_characters_in_an_error_are_shown_escaped_on_one_line(run, fake)
     line = run("ps").error_line()
     assert "\x1b" not in line
     assert r"\x1b]0;pwned\x07" in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (("--cpu", "0"), "Invalid value for '--cpu': cores must be between 0.001 and 256, not 0"),
+        (("--cores=0",), "Invalid value for '--cores': cores must be between"),
+        (("-c", "300"), "Invalid value for '-c': cores must be between 0.001 and 256, not 300"),
+        (("--memory", "513"), "Invalid value for '--memory': ram must be between 0.001 and 512"),
+        (("--replicas", "257"), "Invalid value for '--replicas': replicas must be between 1 and"),
+        (("-qr", "0"), "Invalid value for '-r': replicas must be between 1 and 256, not 0"),
+        (("--gpu", "1000"), "Invalid value for '--gpu': gpus must be between 0 and 28"),
+        (("--cpu", "four"), "Invalid value for '--cpu': 'four' is not a valid float"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else None,
+)
+def test_an_out_of_range_option_is_named_as_typed_in_clicks_words(run, fake, extra, named):
+    """The public client's docs quote click's ``Invalid value for '--cpu'``: the option is
+    named as the user typed it (--cpu, not --cores), with the limits."""
+    result = run(*CREATE, *extra, "--", "python", "fit.py")
+    assert_refused(result, named)
+    assert fake.requests == []

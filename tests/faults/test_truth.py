@@ -58,7 +58,8 @@ def test_a_302_to_delete_or_renew_is_an_error_not_a_success(run, fake, command, 
     assert "redirect" in entry["error"]
     assert "HTTP 302" in entry["error"]
     assert session_id in {s.id for s in fake.live_sessions()}
-    assert [r.method for r in fake.requests] == [method]  # not followed as a GET
+    listing = ["GET"] if command == "delete" else []  # delete checks the ids in one listing
+    assert [r.method for r in fake.requests] == [*listing, method]  # not followed as a GET
 
 
 # -- items: cut-off answers, timeouts, resets ---------------------------------------------------
@@ -131,7 +132,8 @@ def test_one_connection_reset_does_not_stop_the_other_replicas(run, fake):
 
 def test_a_transient_500_while_waiting_does_not_end_the_wait(run, fake):
     fake.run_seconds = 0.5
-    fake.inject("GET", SESSION_LIST, 500, times=1)
+    fake.inject("GET", SESSION_LIST, times=1)  # the listing taken before the launch
+    fake.inject("GET", SESSION_LIST, 500, times=1)  # the first poll of the wait
     result = run(*CREATE, "-r", "3", "--wait", "-q", "--", "true")
     assert result.code == 0, result.err
     assert sorted(result.out.split()) == sorted(s.id for s in fake.sessions.values())
@@ -344,3 +346,57 @@ def test_logs_saved_to_a_folder_are_streamed_to_the_file(run, fake, tmp_path):
         assert len(saved.read()) == size
     # The client streams to the file rather than holding the log (a log's worth or more).
     assert peak < 1.5 * size, f"peak {peak / size:.1f} x the log"
+
+
+# -- item: a delete of an id the platform does not have ---------------------------------------
+
+
+def test_deleting_an_unknown_id_says_so_and_sends_no_delete(run, fake):
+    """The platform answers 200 to a DELETE of any id: a mistyped id must not read "Deleted"
+    while the session meant runs on, and without a terminal nothing is asked first."""
+    kept = fake.add_session(name="kept")
+    result = run("delete", "zzzzzzzz")  # no terminal, no --force: not asked, since none exists
+    assert result.code == 1, result.err
+    assert result.err == "Error: session zzzzzzzz not found\n"
+    assert "--force" not in result.err
+    assert "DELETE" not in {r.method for r in fake.requests}
+    assert kept in {s.id for s in fake.live_sessions()}
+
+
+def test_a_delete_of_known_and_unknown_ids_deletes_the_known_and_exits_1(run, fake):
+    gone = fake.add_session(name="gone")
+    result = run("delete", "--force", gone, "zzzzzzzz")
+    assert result.code == 1
+    assert result.out.split() == [gone]
+    assert result.err == "Deleted 1 session.\nError: session zzzzzzzz not found\n"
+    assert fake.live_sessions() == []
+    assert [r.method for r in fake.requests].count("DELETE") == 1
+
+
+# -- item: a lost answer is looked up by name, among this launch's sessions only ---------------
+
+
+def test_a_rerun_whose_answer_is_lost_does_not_report_the_earlier_session(run, fake):
+    """`create --name fit -r 3 --only-replicas 2` run twice: the second run's create is made
+    but its answer lost (a reset), and the first run's fit-2 is still listed. It must not be
+    printed as the new launch: the replica is uncertain and the exit code is 1."""
+    args = [*CREATE, "-r", "3", "--only-replicas", "2", "-q", "--", "true"]
+    first = run(*args)
+    assert first.code == 0, first.err
+    (earlier,) = first.out.split()
+    fake.inject("POST", SESSION_LIST, reset=True, times=1)  # nothing made, answer lost
+    second = run(*args)
+    assert second.code == 1
+    assert earlier not in second.out
+    assert "may exist" in second.err
+    assert [s.id for s in fake.live_sessions()] == [earlier]
+
+
+def test_a_lost_answer_of_this_launch_is_found_beside_an_earlier_session_of_its_name(run, fake):
+    earlier = fake.add_session(name="fit-2")
+    fake.inject("POST", SESSION_LIST, reset_after=True, times=1)  # made, answer lost
+    result = run(*CREATE, "-r", "3", "--only-replicas", "2", "-q", "--", "true")
+    assert result.code == 0, result.err
+    (launched,) = result.out.split()
+    assert launched != earlier
+    assert {s.id for s in fake.live_sessions()} == {earlier, launched}

@@ -102,3 +102,14 @@ def test_logs_print_the_exact_bytes(session):
     wait_final(session, [session_id])
     raw = subprocess.run(canfar_command("logs", session_id), capture_output=True, timeout=60)
     assert raw.stdout == b"a\tb\r\n[red]x[/red]\n"
+
+
+def test_a_token_without_its_url_runs_nothing_on_this_machine(session, workdir):
+    """CI whose URL secret is missing: CANFAR_TOKEN alone must not send the job here."""
+    env = {**os.environ, "CANFAR_TOKEN": "secret-token-value"}
+    env.pop("CANFAR_URL", None)
+    done = canfar("create", "headless", "skaha/astroml", "--", "true", check=False, env=env)
+    assert done.returncode == 1, done.stderr
+    assert "CANFAR_URL" in done.stderr
+    assert "secret-token-value" not in done.stderr + done.stdout
+    assert session.fetch() == []

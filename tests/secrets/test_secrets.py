@@ -275,14 +275,18 @@ def command_lines() -> dict[int, str]:
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 def test_local_replicas_never_get_the_token_in_argv_or_environment(run, monkeypatch):
     monkeypatch.setenv("CANFAR_TOKEN", TOKEN)  # set in the shell, as users do
-    result = run("create", "headless", "skaha/astroml", "-r", "2", "-q", "--", "sleep", "30")
+    # this machine chosen for the command (a token with no remote context chosen is refused)
+    result = run(
+        "create", "headless", "skaha/astroml", "--backend", "local", "-r", "2", "-q",
+        "--", "sleep", "30",
+    )  # fmt: skip
     assert result.code == 0, result.err
     ids = result.out.split()
     assert len(ids) == 2
     try:
         import json
 
-        info = json.loads(run("info", "--json", *ids).out)
+        info = json.loads(run("info", "--backend", "local", "--json", *ids).out)
         groups = {entry["extra"]["pgid"] for entry in info}
         lines = command_lines()
         replicas = {
@@ -294,7 +298,7 @@ def test_local_replicas_never_get_the_token_in_argv_or_environment(run, monkeypa
         assert all("REPLICA_ID" in env for env in environments), "read the wrong processes"
         assert [env for env in environments if "CANFAR_TOKEN" in env or leaks(str(env))] == []
     finally:
-        assert run("delete", "--force", *ids).code == 0
+        assert run("delete", "--backend", "local", "--force", *ids).code == 0
 
 
 def _environment(pid: int) -> dict[str, str]:

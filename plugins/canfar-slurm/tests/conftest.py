@@ -1,4 +1,5 @@
-"""Fixtures of canfar-slurm's tests: a real Slurm cluster where one answers, else a clear skip."""
+"""Fixtures of canfar-slurm's tests: a real Slurm cluster where one answers, else a clear skip;
+the fake controller of the fault tests (``fakeslurm``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fakeslurm import fake_slurm
+
+__all__ = ["fake_slurm", "slurm_cluster"]
 
 START_SCRIPT = Path(__file__).parent / "start_slurm.sh"
 

@@ -266,3 +266,9 @@ def test_recorded_comments_find_the_job_of_a_launch() -> None:
     found = commands.parse_comments(recorded("squeue-comments.txt"))
     assert list(found) == ["canfar:5f0c1e2d3b4a59687766554433221100"]
     assert found["canfar:5f0c1e2d3b4a59687766554433221100"].isdigit()
+
+
+def test_a_recorded_comments_answer_is_readable_and_a_garbled_one_is_not() -> None:
+    assert commands.comments_readable(recorded("squeue-comments.txt"))
+    assert commands.comments_readable("")
+    assert not commands.comments_readable("369|canfar:x\nslurm_load_jobs error: Unexpected\n")

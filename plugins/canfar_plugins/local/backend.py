@@ -30,6 +30,7 @@ import builtins
 import contextlib
 import getpass
 import os
+import re
 import shlex
 import signal
 import socket
@@ -58,7 +59,7 @@ from canfar_core.models import (
     SessionSpec,
 )
 from canfar_plugins.local import machine, notebook, processes, runtime
-from canfar_plugins.local.state import DiskFull, Record, Store, new_id
+from canfar_plugins.local.state import DamagedDatabase, DiskFull, Record, Store, new_id
 
 #: Kinds that can run here; the others need the platform.
 LOCAL_KINDS = ("headless", "notebook")
@@ -69,6 +70,8 @@ LAUNCH_TIMEOUT = 60.0
 #: Seconds between the transactions that record the process groups of a launch's replicas.
 RECORD_INTERVAL = 0.1
 RUNTIME_SETTING = "plugins.local.runtime"
+#: The shape of a local session id (see ``state.new_id``).
+SESSION_ID = re.compile(r"[a-z][a-z0-9]{7}")
 #: Files that mark a virtual environment made by a tool installer (pipx, uv tool).
 TOOL_ENV_MARKERS = ("pipx_metadata.json", "uv-receipt.toml")
 
@@ -140,6 +143,7 @@ class LocalBackend(Backend):
             root = state_dir() / "local"
         self.store = Store(root)
         self._warned: set[str] = set()
+        self._said_damaged = False
 
     # -- launching -------------------------------------------------------------------------
 
@@ -419,9 +423,12 @@ class LocalBackend(Backend):
         unrecorded = [r.id for r in live if r.pgid is None]
         found = processes.marked(unrecorded) if unrecorded else {}
         for record in live:
-            change = self._observe(record, now, found.get(record.id, []))
+            change = _abandoned_delete(record)
+            record.__dict__.update(change)
+            observed = self._observe(record, now, found.get(record.id, []))
+            record.__dict__.update(observed)
+            change.update(observed)
             if change:
-                record.__dict__.update(change)
                 changes.append((record.id, change))
         # Locked, read-only or full: the records are shown true anyway, and saved by a later
         # command.
@@ -455,9 +462,21 @@ class LocalBackend(Backend):
             "status": "Failed",
             "exit_code": None,
             "ended": now,
-            "reason": "the process ended without recording an exit code "
-            "(it was killed with its wrapper, or the machine restarted)",
+            "reason": self._no_exit_code(record),
         }
+
+    def _no_exit_code(self, record: Record) -> str:
+        """Why a replica that ended has no exit code: what is known, never a guess."""
+        said = "the process ended without recording an exit code"
+        exit_path = self.store.exit_path(record.id)
+        if exit_path.with_name(exit_path.name + processes.STOPPED_SUFFIX).exists():
+            last = _last_line(self.store.log_path(record.id)) or ""
+            # The shell's own message names it: "canfar-replica: 1: Cannot fork".
+            why = f" ({last})" if last.startswith(f"{processes.WRAPPER_NAME}:") else ""
+            return f"{said}: its wrapper stopped before the command ended{why}"
+        if self.store.disk_full():
+            return f"{said}: the disk holding {self.store.exit_dir} is full"
+        return said
 
     def _observe_unrecorded(
         self, record: Record, now: float, marked: builtins.list[int]
@@ -555,7 +574,37 @@ class LocalBackend(Backend):
         self, kind: str | None = None, statuses: Collection[str] | None = None
     ) -> builtins.list[SessionInfo]:
         """Only the records asked for are read: the live ones first, to bring them up to date
-        (a finished process changes its record's status), then those wanted, if others are."""
+        (a finished process changes its record's status), then those wanted, if others are.
+
+        With the database damaged, the sessions whose processes run are listed, found by
+        their marker (all that can be known of them), so that ``delete --all`` stops them."""
+        try:
+            return self._list_matching(kind, statuses)
+        except DamagedDatabase as exc:
+            self._say_damaged(exc)
+            if kind is not None or (statuses is not None and "Running" not in statuses):
+                return []
+            return [_found_running(sid, pids) for sid, pids in self._running_by_marker().items()]
+
+    def _running_by_marker(self) -> dict[str, builtins.list[int]]:
+        """The sessions of this state folder (their log is in it) whose processes run."""
+        found = processes.all_marked()
+        return {
+            sid: pids
+            for sid, pids in found.items()
+            if SESSION_ID.fullmatch(sid) and self.store.log_path(sid).exists()
+        }
+
+    def _say_damaged(self, exc: DamagedDatabase) -> None:
+        from canfar_core.output import warn
+
+        if not self._said_damaged:
+            self._said_damaged = True
+            warn(str(exc))
+
+    def _list_matching(
+        self, kind: str | None, statuses: Collection[str] | None
+    ) -> builtins.list[SessionInfo]:
         live = self.store.select(kind=kind, statuses=LIVE_STATUSES)
         self._refresh(live)
         if statuses is not None and set(statuses) <= set(LIVE_STATUSES):
@@ -590,7 +639,7 @@ class LocalBackend(Backend):
             data = self.store.log_path(session_id).read_bytes()
         except FileNotFoundError:
             return ""
-        return data.decode("utf-8", errors="replace")
+        return data.decode("utf-8", errors="surrogateescape")  # exact: see Backend.logs
 
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
         """Yield the log as it grows, until the session has ended and all of it was yielded."""
@@ -659,26 +708,35 @@ class LocalBackend(Backend):
         wanted = builtins.list(dict.fromkeys(session_ids))
         result: dict[str, str | None] = {}
         found: dict[str, Record] = {}
-        for session_id in wanted:
-            record = self.store.get_any(session_id)  # a damaged one can still be deleted
-            if record is None:
-                result[session_id] = "not found"
-            else:
-                found[session_id] = record
+        try:
+            for session_id in wanted:
+                record = self.store.get_any(session_id)  # a damaged one can still be deleted
+                if record is None:
+                    result[session_id] = "not found"
+                else:
+                    found[session_id] = record
+        except DamagedDatabase as exc:
+            return self._stop_by_marker(wanted, exc)
         # Terminating first: a launch still under way sees it and stops what it starts. On a
-        # full disk that cannot be saved, but stopping and forgetting must still work.
+        # full disk that cannot be saved, but stopping and forgetting must still work. The
+        # record names this command: should it die before the end, the next look shows the
+        # session as it was (see _abandoned_delete), so ps lists it and delete --all stops it.
+        deleter = {"pid": os.getpid(), "mark": processes.start_mark(os.getpid())}
+        marked = {
+            sid: _deleting(r, deleter) for sid, r in found.items() if r.status in LIVE_STATUSES
+        }
         with contextlib.suppress(DiskFull):
-            self.store.update(
-                [
-                    (sid, {"status": "Terminating"})
-                    for sid, r in found.items()
-                    if r.status in LIVE_STATUSES
-                ],
-                only_active=True,
-            )
+            self.store.update(marked.items(), only_active=True)
         for session_id in found:  # a launch may have recorded a process group meanwhile
             found[session_id] = self.store.get_any(session_id) or found[session_id]
-        left = processes.stop({sid: (r.pgid, r.start_mark) for sid, r in found.items()}, self.grace)
+        try:
+            left = processes.stop(
+                {sid: (r.pgid, r.start_mark) for sid, r in found.items()}, self.grace
+            )
+        except BaseException:  # interrupted (Ctrl-C in a notebook): not being deleted any more
+            self._undo_deleting(marked)
+            raise
+        self._undo_deleting({sid: marked[sid] for sid in marked if left.get(sid)})
         for session_id, record in found.items():
             container = record.extra.get("container") or runtime.container_name(
                 record.runtime, session_id
@@ -707,6 +765,33 @@ class LocalBackend(Backend):
                 f"forgotten: {exc}"
             ) from None
         return {sid: result[sid] for sid in wanted}
+
+    def _stop_by_marker(
+        self, wanted: builtins.list[str], exc: DamagedDatabase
+    ) -> dict[str, str | None]:
+        """With the database damaged: stop the processes that carry each session's marker
+        (they cannot be forgotten until the database is moved aside, as ``exc`` says)."""
+        self._say_damaged(exc)
+        running = self._running_by_marker()
+        targets = {sid: (None, None) for sid in wanted if sid in running}
+        left = processes.stop(targets, self.grace) if targets else {}
+        result: dict[str, str | None] = {}
+        for sid in wanted:
+            if sid not in targets:
+                result[sid] = "not found among the running processes"
+            elif left.get(sid):
+                result[sid] = f"could not stop its processes (pid {', '.join(map(str, left[sid]))})"
+            else:
+                result[sid] = None
+        return result
+
+    def _undo_deleting(self, marked: dict[str, dict[str, Any]]) -> None:
+        """Sessions this delete marked Terminating and keeps: shown as they were again."""
+        with contextlib.suppress(CanfarError):
+            self.store.update(
+                [(sid, _not_deleting(changes)) for sid, changes in marked.items()],
+                only_active=True,
+            )
 
     def renew(self, session_ids: builtins.list[str]) -> dict[str, str | None]:
         """Local sessions have no deadline: renewing a pending or running one succeeds, changing
@@ -765,6 +850,70 @@ class LocalBackend(Backend):
             for image, kinds in self.store.images().items()
             if kind is None or kind in kinds
         ]
+
+
+def _found_running(session_id: str, pids: builtins.list[int]) -> SessionInfo:
+    """A session known only by the marker its processes carry."""
+    return SessionInfo(
+        id=session_id,
+        name=session_id,
+        kind="unknown",
+        image="unknown",
+        status="Running",
+        backend=LocalBackend.name,
+        extra={
+            "pids": sorted(pids),
+            "reason": "found by its processes: the local session database is damaged",
+        },
+    )
+
+
+def _deleting(record: Record, deleter: dict[str, Any]) -> dict[str, Any]:
+    """The change that marks ``record`` Terminating by ``deleter`` (this command), keeping the
+    status it had (that of an earlier, interrupted delete)."""
+    before = record.status
+    if before == "Terminating":
+        before = record.extra.get("before_delete") or "Running"
+    extra = {**record.extra, "deleting": deleter, "before_delete": before}
+    return {"status": "Terminating", "extra": extra}
+
+
+def _not_deleting(change: dict[str, Any]) -> dict[str, Any]:
+    """The change that undoes :func:`_deleting`'s ``change``."""
+    extra = {k: v for k, v in change["extra"].items() if k not in ("deleting", "before_delete")}
+    return {"status": change["extra"]["before_delete"], "extra": extra}
+
+
+def _abandoned_delete(record: Record) -> dict[str, Any]:
+    """A Terminating record whose delete is no longer running (killed part way): the change
+    that shows it as it was before, so that it is listed, counted and deleted again."""
+    if record.status != "Terminating":
+        return {}
+    deleter = record.extra.get("deleting")
+    if isinstance(deleter, dict) and processes.alive(deleter.get("pid"), deleter.get("mark")):
+        return {}
+    before = record.extra.get("before_delete")
+    return _not_deleting(
+        {
+            "extra": {
+                **record.extra,
+                "before_delete": before if before in ACTIVE_STATUSES else "Running",
+            }
+        }
+    )
+
+
+def _last_line(path: Path) -> str | None:
+    """The last line of a log (its end only is read), or ``None``."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 512))
+            tail = handle.read()
+    except OSError:
+        return None
+    lines = [line.strip() for line in tail.decode("utf-8", "replace").splitlines()]
+    lines = [line for line in lines if line]
+    return lines[-1] if lines else None
 
 
 def _round(value: float | None) -> float | None:

@@ -11,7 +11,10 @@ the moment it exists, and its children inherit it, even those that leave the pro
 (``setsid``, a double fork). On Linux the marker is read from ``/proc``: it finds the processes
 of a replica whose launch was killed before its process group was recorded, and the detached
 children that ``delete`` must stop too. A child that clears its environment (``env -i``) loses
-the marker; on systems without ``/proc`` only the process group is known.
+the marker: ``delete`` still finds it below a process of the replica (by parent pid), but one
+that both cleared its environment and left the group, and whose parents have all exited (a
+double fork), is tied to the replica by nothing and cannot be found. On systems without
+``/proc`` only the process group is known.
 """
 
 from __future__ import annotations
@@ -26,11 +29,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 # $1: working directory, $2: exit-code file, then the command. One line, as `ps` shows it. The
-# code is written to a temporary name and renamed, so a reader never sees half a number.
+# code is written to a temporary name and renamed, so a reader never sees half a number. On a
+# full disk it is kept as the target of a symbolic link, which needs no data block. A wrapper
+# that stops on an error of its own (it cannot fork the command) leaves FILE.stopped, with
+# shell built-ins only: the shell has printed why in the log.
 WRAPPER = (
-    'f=$2; if cd -- "$1"; then shift 2; "$@"; c=$?; else c=126; fi; '
-    'echo "$c" > "$f.tmp" && mv -f -- "$f.tmp" "$f"; exit "$c"'
+    'f=$2; trap \'[ -n "${c+x}" ] || : > "$f.stopped"\' EXIT; '
+    'if cd -- "$1"; then shift 2; "$@"; c=$?; else c=126; fi; '
+    '{ echo "$c" > "$f.tmp" && mv -f -- "$f.tmp" "$f"; } 2>/dev/null || '
+    '{ rm -f -- "$f.tmp"; ln -s "$c" "$f"; }; exit "$c"'
 )
+#: The suffix of the note a wrapper leaves when it stopped before its command's exit code was
+#: known.
+STOPPED_SUFFIX = ".stopped"
 WRAPPER_NAME = "canfar-replica"
 SHELL = "/bin/sh"
 #: The variable that names, in the environment of each of its processes, the replica's session.
@@ -172,7 +183,14 @@ def group_alive(pgid: int, mark: str | None) -> bool:
 
 
 def read_exit(path: str) -> int | None:
-    """The exit code the wrapper wrote, or ``None`` when there is none (yet)."""
+    """The exit code the wrapper wrote (in the file, or as the target of a link on a full
+    disk), or ``None`` when there is none (yet)."""
+    try:
+        return int(os.readlink(path))
+    except ValueError:
+        return None
+    except OSError:
+        pass  # not a link: the usual file
     try:
         with open(path, encoding="ascii") as handle:
             return int(handle.read().strip())
@@ -234,14 +252,24 @@ def _scan(
 ) -> tuple[dict[int, list[int]], dict[str, list[int]]]:
     """One pass over ``/proc``: the live members of each group in ``pgids``, and the live
     processes carrying the marker of each of ``session_ids`` (zombies excluded)."""
+    return _scan_tree(pgids, session_ids)[:2]
+
+
+def _scan_tree(
+    pgids: Iterable[int], session_ids: Iterable[str] | None
+) -> tuple[dict[int, list[int]], dict[str, list[int]], dict[int, list[int]]]:
+    """:func:`_scan`, with the live children of every process (by parent pid) too. With
+    ``session_ids`` None, every marker found is reported."""
     groups: dict[int, list[int]] = {pgid: [] for pgid in pgids}
-    sessions: dict[str, list[int]] = {sid: [] for sid in session_ids}
+    every = session_ids is None
+    sessions: dict[str, list[int]] = {sid: [] for sid in session_ids or ()}
+    children: dict[int, list[int]] = {}
     prefix = f"{MARKER}=".encode()
     me = os.getpid()
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return groups, sessions
+        return groups, sessions, children
     for entry in entries:
         if not entry.isdigit() or int(entry) == me:
             continue
@@ -249,9 +277,11 @@ def _scan(
         stat = _stat(pid)
         if not stat or len(stat) < 3 or stat[0] == "Z":
             continue
+        with contextlib.suppress(ValueError):
+            children.setdefault(int(stat[1]), []).append(pid)
         with contextlib.suppress(ValueError, KeyError):
             groups[int(stat[2])].append(pid)
-        if not sessions:
+        if not sessions and not every:
             continue
         try:
             with open(f"/proc/{pid}/environ", "rb") as handle:
@@ -263,10 +293,28 @@ def _scan(
         for variable in environ.split(b"\0"):
             if variable.startswith(prefix):
                 session_id = variable[len(prefix) :].decode("ascii", "replace")
-                if session_id in sessions:
-                    sessions[session_id].append(pid)
+                if session_id in sessions or every:
+                    sessions.setdefault(session_id, []).append(pid)
                 break  # the first definition is the one the process sees
-    return groups, sessions
+    return groups, sessions, children
+
+
+def all_marked() -> dict[str, list[int]]:
+    """Every session whose marker a live process of this user carries, with those processes
+    (empty where there is no ``/proc``): what runs, when the records cannot be read."""
+    return _scan_tree((), None)[1]
+
+
+def _descendants(pids: Iterable[int], children: Mapping[int, list[int]]) -> set[int]:
+    """``pids`` and every live process below them."""
+    found: set[int] = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, ()))
+    return found
 
 
 def adopt(pids: Iterable[int]) -> Started | None:
@@ -303,14 +351,27 @@ def stop(
     }
     listed = os.path.isdir("/proc/self")
 
+    #: Every process seen as a session's, with its start mark: one whose parents have died
+    #: meanwhile (so no longer below them) is still this session's.
+    seen: dict[str, dict[int, str | None]] = {sid: {} for sid in sessions}
+
     def remaining() -> dict[str, set[int]]:
-        members, carriers = _scan(groups.values(), sessions)
+        members, carriers, children = _scan_tree(groups.values(), sessions)
         left = {sid: set(pids) for sid, pids in carriers.items()}
         for sid, pgid in groups.items():
             if listed:
                 left[sid].update(members[pgid])
             elif group_alive(pgid, None):
                 left[sid].add(pgid)  # its members cannot be listed here: named by the group
+        for sid, pids in left.items():
+            # Children that left the group and cleared their environment (setsid env -i)
+            # are still below a process of the session.
+            pids.update(_descendants(pids, children) - {os.getpid()})
+            for pid, mark in seen[sid].items():
+                if pid not in pids and alive(pid, mark):
+                    pids.add(pid)
+            for pid in pids:
+                seen[sid].setdefault(pid, start_mark(pid))
         return {sid: pids for sid, pids in left.items() if pids}
 
     def send(signum: int, left: dict[str, set[int]]) -> None:

@@ -12,7 +12,9 @@ Under faults every command that can still work does:
 * on a full disk or a read-only one the database is opened read-only, as last saved, so ``ps``,
   ``info`` and ``logs`` work; ``delete`` frees the space kept aside (``reserve``, taken while
   the disk has room) so that it can forget what it stopped;
-* a damaged row is named with the command that removes it, and left out of listings.
+* a damaged row is named with the command that removes it, and left out of listings;
+* a damaged database file (:class:`DamagedDatabase`) is named with how to recover; the backend
+  still lists and stops the sessions whose processes run, found by their marker.
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ from canfar_core.errors import CanfarError
 
 class DiskFull(CanfarError):
     """The disk holding the local session database is full."""
+
+
+class DamagedDatabase(CanfarError):
+    """The local session database file is damaged: SQLite cannot read it."""
+
+
+#: What SQLite says of a file it cannot read as a database.
+_DAMAGED = ("database disk image is malformed", "file is not a database", "malformed database")
 
 
 def _locked(exc: BaseException) -> bool:
@@ -314,6 +324,13 @@ class Store:
             return CanfarError(
                 f"cannot {doing}: the local session database {self.db_path} is read-only ({text})"
             )
+        if any(sign in text for sign in _DAMAGED):
+            return DamagedDatabase(
+                f"the local session database {self.db_path} is damaged ({text}). The sessions "
+                f"still running are found by their processes: stop them with canfar delete "
+                f"--all -f, then move the database aside to start afresh: "
+                f"mv {self.db_path} {self.db_path}.damaged"
+            )
         if _locked(exc):
             return CanfarError(
                 f"cannot {doing}: the local session database {self.db_path} is locked by another "
@@ -321,6 +338,10 @@ class Store:
                 f"(fuser -v {self.db_path} shows which)"
             )
         return CanfarError(f"cannot {doing}: the local session database {self.db_path}: {text}")
+
+    def disk_full(self) -> bool:
+        """Whether the disk holding the database has (almost) no room left."""
+        return self._disk_full()
 
     def _disk_full(self) -> bool:
         """Whether the disk holding the database has (almost) no room left."""
@@ -353,6 +374,8 @@ class Store:
             if conn is not None:
                 conn.close()
             failure = self._failure(exc, "save to the local session database")
+            if isinstance(failure, DamagedDatabase):
+                raise failure from None
             if _locked(exc) or not self.db_path.is_file():
                 raise self._failure(exc, "open the local session database") from None
             conn = self._open_read_only(failure)
@@ -615,7 +638,13 @@ class Store:
 
     def _remove_files(self, ids: list[str]) -> None:
         for session_id in ids:
-            for path in (self.log_path(session_id), self.exit_path(session_id)):
+            exit_path = self.exit_path(session_id)
+            for path in (
+                self.log_path(session_id),
+                exit_path,
+                exit_path.with_name(exit_path.name + ".stopped"),
+                exit_path.with_name(exit_path.name + ".tmp"),
+            ):
                 with suppress(FileNotFoundError):
                     path.unlink()
 

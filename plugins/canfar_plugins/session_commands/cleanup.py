@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from canfar_core.errors import ValidationError
+from canfar_core.errors import EXIT_ERROR, ValidationError
 from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     backend_option,
@@ -19,6 +19,7 @@ from canfar_plugins.session_commands.common import (
     nothing_given,
     platform_dicts,
     ps_rows,
+    report_failure,
     report_results,
     session_for,
 )
@@ -105,10 +106,11 @@ def delete(
 ) -> None:
     """Delete sessions (running ones are stopped). Prints the ids deleted.
 
-    Asks first on a terminal; without one, --force is required (else nothing is deleted and
-    the exit code is 2). With --all, every pending or running session of the context. When
-    there is nothing to delete (no session running, or no ID: `canfar delete $(canfar ps -q)`),
-    it says so and exits 0.
+    Each ID is first looked for: one that names no session is said so (exit 1) and never sent.
+    Then it asks, reading the answer from standard input (`echo y | canfar delete ID` answers
+    it); with no answer to read, nothing is deleted and the exit code is 2: add --force. With
+    --all, every pending or running session of the context. When there is nothing to delete
+    (no session running, or no ID: `canfar delete $(canfar ps -q)`), it says so and exits 0.
 
     \b
       canfar delete ID ID
@@ -135,29 +137,77 @@ def delete(
             return
     else:
         checked = check_ids(ids)
-    if not confirm_delete(checked, force):
+    unknown = unknown_ids(session, checked) if not every_active else {}
+    if unknown and not force:  # said before anything is asked
+        for sid, reason in unknown.items():
+            report_failure(sid, reason)
+    known = [sid for sid in checked if sid not in unknown]
+    if known and not confirm_delete(known, force):
+        if unknown:
+            ctx.exit(EXIT_ERROR)
         return
-    report_results(ctx, destroy(session, checked), "deleted", as_json)
+    deleted = destroy(session, known) if known else {}
+    results = {sid: deleted[sid] if sid in deleted else unknown[sid] for sid in checked}
+    report_results(ctx, results, "deleted", as_json, reported=set(unknown) if not force else ())
+
+
+def unknown_ids(session: Session, ids: list[str]) -> dict[str, str]:
+    """The ids of no session, with the backend's reason: the platform accepts a DELETE of any
+    id, so a mistyped one would be reported deleted while the session meant runs on.
+
+    One listing answers for most ids; an id it does not hold is asked about on its own, and is
+    unknown only when the backend says it has no such session (a record the listing skips,
+    such as a damaged one, can still be deleted)."""
+    from canfar_core.errors import NotFound, SessionRequestError
+
+    listed = {s.id for s in session.fetch()}
+    unlisted = [sid for sid in ids if sid not in listed]
+    if not unlisted:
+        return {}
+    try:
+        session.info(unlisted, errors="raise")
+    except SessionRequestError as exc:
+        errors: dict[str, Exception] = dict(exc.errors)  # type: ignore[arg-type]
+        return {sid: str(errors[sid]) for sid in unlisted if isinstance(errors.get(sid), NotFound)}
+    return {}
 
 
 def confirm_delete(ids: list[str], force: bool) -> bool:
-    """Whether to go ahead: yes with --force; else the person at the terminal says. Without
-    a terminal and without --force nothing is deleted (a usage error naming --force)."""
+    """Whether to go ahead: yes with --force; else the answer read from standard input, as
+    ``click.confirm`` reads it (a terminal is not required: ``echo y | canfar delete ID``).
+    At the end of the input, nothing is deleted (a usage error naming --force)."""
     from canfar_core.output import info
 
     if force:
         return True
-    if not sys.stdin.isatty():
+    shown = " ".join(ids) if len(ids) <= 10 else f"{len(ids)} sessions"
+    answer = ask_yes_no(f"Delete {shown}?")
+    if answer is None:
         plural = "s" if len(ids) != 1 else ""
         raise ValidationError(
-            f"nothing was deleted: add --force to delete {len(ids)} session{plural} "
-            "without a terminal to confirm on"
+            f"nothing was deleted: no answer was read; add --force to delete {len(ids)} "
+            f"session{plural} without being asked"
         )
-    shown = " ".join(ids) if len(ids) <= 10 else f"{len(ids)} sessions"
-    if not click.confirm(f"Delete {shown}?", err=True):
+    if not answer:
         info("Nothing was deleted.")
-        return False
-    return True
+    return answer
+
+
+def ask_yes_no(question: str) -> bool | None:
+    """Ask on stderr and read the answer from standard input: True for y/yes, False for n/no
+    or an empty line, None at the end of the input; any other answer asks again."""
+    while True:
+        click.echo(f"{question} [y/N]: ", nl=False, err=True)
+        line = sys.stdin.readline() if sys.stdin is not None else ""
+        if not line:
+            click.echo(err=True)
+            return None
+        word = line.strip().lower()
+        if word in ("y", "yes"):
+            return True
+        if word in ("", "n", "no"):
+            return False
+        click.echo("Error: answer y or n.", err=True)
 
 
 #: Characters that make prune's PREFIX a regular expression.

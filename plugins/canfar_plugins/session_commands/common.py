@@ -4,7 +4,7 @@ results and raw output."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -204,9 +204,11 @@ def report_results(
     verb: str,
     as_json: bool,
     what: str = "sessions",
+    reported: Collection[str] = (),
 ) -> None:
-    """Print what a delete or renew did: done ids on stdout, one line per failure on stderr,
-    exit 1 if any failed. JSON: a list of ``{"id", "ok", "error"}``."""
+    """Print what a delete or renew did: done ids on stdout, one line per failure on stderr
+    (except the ids in ``reported``, already named), exit 1 if any failed. JSON: a list of
+    ``{"id", "ok", "error"}``."""
     from canfar_core.output import echo, emit_json, info
 
     failed = {sid: reason for sid, reason in results.items() if reason is not None}
@@ -222,6 +224,7 @@ def report_results(
         if done:  # failures are named below, one line each
             info(f"{verb.capitalize()} {done} {what if done != 1 else what.rstrip('s')}.")
     for sid, reason in failed.items():
-        report_failure(sid, reason)
+        if sid not in reported:
+            report_failure(sid, reason)
     if failed:  # each was named on its own line above
         ctx.exit(EXIT_ERROR)

@@ -69,12 +69,60 @@ def split_command_line(
     return list(args), []
 
 
+def typed_name(option: click.Option, words: Sequence[str]) -> str:
+    """The name the user gave ``option`` by (``--cpu`` for ``--cores``), the last one used;
+    its first long name when none is found."""
+    longs = [name for name in option.opts if name.startswith("--")]
+    shorts = [name for name in option.opts if not name.startswith("--")]
+    for word in reversed(words):
+        if word == "--":
+            continue
+        for name in longs:
+            if word == name or word.startswith(f"{name}="):
+                return name
+        if word.startswith("-") and not word.startswith("--"):
+            for name in shorts:  # -c4, or the last of a cluster such as -qc 4
+                if name[1] in word[1:]:
+                    return name
+    return (longs or option.opts)[0]
+
+
+def within_limit(label: str, high: float, *, whole: bool = False) -> Any:
+    """A click callback refusing a value out of ``label``'s range, in click's words and naming
+    the option as the user typed it: ``Invalid value for '--cpu': cores must be ...``."""
+    from canfar_core.validation import check_number
+
+    def check(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+        try:
+            check_number(label, value, high, whole=whole)
+        except ValidationError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+        return value
+
+    return check
+
+
+def within_replicas(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """``--replicas`` within 1..MAX_REPLICAS, refused in click's words as :func:`within_limit`."""
+    from canfar_core.validation import check_replicas
+
+    try:
+        return check_replicas(value)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
 class CreateCommand(click.Command):
     """``create``: options anywhere before the user's command, which is never parsed."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         head, tail = split_command_line(self, ctx, args)
-        rest = super().parse_args(ctx, head)
+        try:
+            rest = super().parse_args(ctx, list(head))  # click consumes the list it is given
+        except click.BadParameter as exc:
+            if isinstance(exc.param, click.Option) and exc.param_hint is None:
+                exc.param_hint = f"'{typed_name(exc.param, head)}'"
+            raise
         ctx.params["command"] = tail
         return rest
 
@@ -174,6 +222,7 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
     default=1,
     metavar="N",
     show_default=True,
+    callback=within_replicas,
     help=f"How many copies (1-{MAX_REPLICAS}).",
 )
 @click.option(
@@ -190,6 +239,7 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
     "cores",
     type=float,
     metavar="N",
+    callback=within_limit("cores", MAX_CORES),
     help=f"CPU cores per session (up to {MAX_CORES:g}).",
 )
 @click.option(
@@ -199,6 +249,7 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
     "ram",
     type=float,
     metavar="GB",
+    callback=within_limit("ram", MAX_RAM_GB),
     help=f"Memory per session, in GB (up to {MAX_RAM_GB:g}).",
 )
 @click.option(
@@ -208,6 +259,7 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
     "gpus",
     type=int,
     metavar="N",
+    callback=within_limit("gpus", MAX_GPUS, whole=True),
     help=f"GPUs per session (0-{MAX_GPUS}).",
 )
 @click.option(

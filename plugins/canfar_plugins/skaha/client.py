@@ -74,8 +74,6 @@ FOLLOW_POLL_MAX = 8.0
 #: Seconds the server's resource offer is trusted before it is asked again.
 OFFER_TTL = 300.0
 _VERSIONED = re.compile(r"/v\d+$")
-#: Seconds a server's clock may lag ours: a session older than the launch by more is not it.
-_CLOCK_SKEW = 300.0
 
 
 class _LogPass:
@@ -136,19 +134,6 @@ class _Tally:
             uncertain={k: self.uncertain[k] for k in sorted(self.uncertain)},
             not_sent=sorted(self.not_sent),
         )
-
-
-def _started_before(found: SessionInfo, moment: float) -> bool:
-    """Whether ``found`` certainly started before ``moment`` (epoch seconds)."""
-    from datetime import datetime
-
-    if not found.start_time:
-        return False
-    try:
-        started = datetime.fromisoformat(found.start_time.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return started.timestamp() < moment
 
 
 def api_url(url: str) -> str:
@@ -336,9 +321,11 @@ class SkahaBackend(Backend):
 
         A create POST is never sent twice. A replica whose request was sent but got no usable
         answer (timeout, broken connection, cut-off or garbled answer, redirect) is looked for
-        by name on the server before it is reported: found, it counts as launched; not found,
-        it is reported as uncertain (it may still appear), never as failed, so no relaunch hint
-        names it. Replicas never sent are reported as such. Ctrl-C raises
+        by name on the server before it is reported: found, and not among the sessions listed
+        before the launch sent anything (an earlier launch's session of the same name, which a
+        re-run or a retry always has), it counts as launched; otherwise it is reported as
+        uncertain (it may still appear), never as failed, so no relaunch hint names it.
+        Replicas never sent are reported as such. Ctrl-C raises
         :class:`~canfar_core.errors.LaunchInterrupted` within about a second, with all of this.
         When every replica failed for certain, the first failure is raised as it is.
         """
@@ -349,7 +336,7 @@ class SkahaBackend(Backend):
         http = self.http
         replicas = spec.replica_numbers()
         headers = self._registry_headers()
-        began = time.time()
+        earlier = self._sessions_before_launch()
         sent: set[int] = set()
 
         def launch(replica: int) -> str:
@@ -387,7 +374,7 @@ class SkahaBackend(Backend):
                 )
             tally.not_sent.extend(stop.pending)
             with contextlib.suppress(CanfarError, KeyboardInterrupt):
-                self._reconcile(spec, tally, began, deadline=1.0)
+                self._reconcile(spec, tally, earlier, deadline=1.0)
             done = tally.result()
             raise LaunchInterrupted(
                 f"interrupted: {len(done.ids)} of {len(replicas)} replicas launched",
@@ -399,7 +386,7 @@ class SkahaBackend(Backend):
         tally = self._sort(results, sent)
         if tally.uncertain:
             try:
-                self._reconcile(spec, tally, began)
+                self._reconcile(spec, tally, earlier)
             except CanfarError as exc:
                 for replica in tally.uncertain:
                     tally.uncertain[replica] += f" (could not look for it: {exc})"
@@ -425,26 +412,48 @@ class SkahaBackend(Backend):
                 tally.failures[replica] = str(error)
         return tally
 
+    def _sessions_before_launch(self) -> set[str] | None:
+        """The ids of the sessions on the server before a launch sends anything: none of them
+        can be this launch's. ``None`` when the server could not list them (a server error):
+        then no lost answer can be told from an earlier session of the same name. A login or
+        a connection that fails is raised: the launch would fail alike, with nothing sent."""
+        try:
+            response = self.http.request("GET", "session")
+            return {found.id for found in parse.sessions(self.http.json_of(response))}
+        except (AuthError, Unreachable):
+            raise
+        except CanfarError:
+            return None
+
     def _reconcile(
-        self, spec: SessionSpec, tally: _Tally, began: float, deadline: float | None = None
+        self,
+        spec: SessionSpec,
+        tally: _Tally,
+        earlier: set[str] | None,
+        deadline: float | None = None,
     ) -> None:
-        """Look for the uncertain replicas by name (``NAME-k``) among the server's sessions;
-        those found count as launched."""
+        """Look for the uncertain replicas by name (``NAME-k``) among the server's sessions:
+        one found that was not there before the launch (``earlier``) counts as launched."""
         if not tally.uncertain:
             return
         response = self.http.request("GET", "session", deadline=deadline)
         known = set(tally.launched.values())
-        recent = began - _CLOCK_SKEW
         by_name: dict[str, list[SessionInfo]] = {}
         for found in parse.sessions(self.http.json_of(response)):
-            if found.id in known or _started_before(found, recent):
-                continue
-            by_name.setdefault(found.name.lower(), []).append(found)
+            if found.id not in known:
+                by_name.setdefault(found.name.lower(), []).append(found)
         for replica in sorted(tally.uncertain):
-            candidates = by_name.get(spec.replica_name(replica).lower())
-            if candidates:
-                tally.launched[replica] = candidates.pop().id
+            candidates = by_name.get(spec.replica_name(replica).lower(), [])
+            new = [found for found in candidates if earlier is not None and found.id not in earlier]
+            if new:
+                tally.launched[replica] = new[0].id
+                candidates.remove(new[0])
                 del tally.uncertain[replica]
+            elif candidates and earlier is None:
+                tally.uncertain[replica] += (
+                    f"; a session named {spec.replica_name(replica)} exists, but the sessions "
+                    "could not be listed before the launch to tell it from an earlier one"
+                )
 
     def _registry_headers(self) -> dict[str, str]:
         """The registry login header for a launch, when one is saved (it goes on nothing

@@ -11,8 +11,11 @@ What a user can rely on:
   installed, otherwise in the nodes' own environment; launches say which.
 * States come from ``squeue`` while the controller remembers the job, then from ``sacct`` where
   accounting exists, then from the exit code each task writes beside its log.
-* ``delete`` cancels with ``scancel`` (one task, or a whole array given as ``JOBID``) and forgets
-  the sessions and their logs; a task still stopping is listed as Terminating until it ends.
+* ``delete`` cancels with ``scancel`` (one task, or a whole array given as ``JOBID``) every task
+  not known to have ended, a task Slurm did not report included, and forgets the sessions and
+  their logs; a task still stopping is listed as Terminating until it ends.
+* A task Slurm does not report is shown Failed for that look only: one garbled answer is never
+  final. A damaged record is named with its remedy, and its job asked of Slurm.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import re
 import shlex
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,11 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 GRACE = 120.0
 #: Every job canfar submits carries ``--comment=canfar:TOKEN``.
 COMMENT_PREFIX = "canfar:"
+#: The state of a task Slurm does not report and that recorded no exit code. Shown as Failed,
+#: never kept as final: the next look asks Slurm again, and ``delete`` still cancels it.
+UNKNOWN = "UNKNOWN"
+#: What scancel says of a job or task the controller does not know (any more): it has ended.
+ENDED_JOB = re.compile(r"Kill job error on job id (\S+): Invalid job id specified")
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,8 @@ class SlurmBackend(Backend):
     def __init__(self, context: Context, root: Any = None) -> None:
         super().__init__(context)
         self.store = Store(root if root is not None else settings.state_root())
+        #: The jobs whose damaged record this backend has named.
+        self._warned: set[str] = set()
 
     # -- launching -----------------------------------------------------------------------
 
@@ -132,7 +142,7 @@ class SlurmBackend(Backend):
         """Submit one array for the chosen replicas; sbatch's refusal is an error (exit 1)."""
         plan = self._plan(spec)
         log_dir = os.path.dirname(plan.options.log_pattern)
-        os.makedirs(log_dir, exist_ok=True)
+        self.store.private_folder(Path(log_dir))
         env = dict(spec.env)
         if spec.cores and "OMP_NUM_THREADS" not in env:
             env["OMP_NUM_THREADS"] = str(max(1, int(spec.cores)))
@@ -204,19 +214,22 @@ class SlurmBackend(Backend):
     def _adopt(self) -> None:
         """Record the jobs of launches interrupted between sbatch and recording the job id.
 
-        A launch not found in Slurm after :data:`GRACE` seconds was never submitted.
+        A launch not found in Slurm after :data:`GRACE` seconds was never submitted; only an
+        answer read whole says so (a garbled one is asked again at the next look).
         """
         unfinished = self.store.unfinished()
         if not unfinished:
             return
-        jobs = commands.parse_comments(runner.run(commands.squeue_mine_argv()))
+        output = runner.run(commands.squeue_mine_argv())
+        jobs = commands.parse_comments(output)
+        trusted = commands.comments_readable(output)
         now = time.time()
         for token, record in unfinished:
             job = jobs.get(f"{COMMENT_PREFIX}{token}")
             if job is not None:
                 record.job = job
                 self.store.finish(token, record)
-            elif now - record.created > GRACE:
+            elif trusted and now - record.created > GRACE:
                 self.store.finish(token, None)
 
     def _states(self, records: builtins.list[ArrayRecord]) -> dict[str, TaskState]:
@@ -226,7 +239,8 @@ class SlurmBackend(Backend):
         for record in records:
             for task in record.tasks:
                 cached = record.final.get(str(task))
-                if cached is not None:
+                # UNKNOWN was cached by earlier versions: asked again, it is never final.
+                if cached is not None and cached.get("state") != UNKNOWN:
                     states[f"{record.job}_{task}"] = TaskState(**cached)
                 else:
                     wanted[f"{record.job}_{task}"] = record
@@ -259,12 +273,13 @@ class SlurmBackend(Backend):
                 elif now - record.created < GRACE:
                     state = TaskState(id=task_id, state="PENDING", reason="Submitted")
                 else:
+                    # Not final: one answer squeue printed garbled, or cut short, must not
+                    # end a task that runs on. The next look asks again.
                     state = TaskState(
                         id=task_id,
-                        state="UNKNOWN",
+                        state=UNKNOWN,
                         reason="Slurm no longer reports this task and it recorded no exit code",
                     )
-                    finals.setdefault(record.job, {})[str(task)] = asdict(state)
                     states[task_id] = state
                     continue
             elif is_final(state.state) and state.exit_code is None and code is not None:
@@ -282,7 +297,7 @@ class SlurmBackend(Backend):
         return states
 
     def _status(self, record: ArrayRecord, task: int, state: TaskState) -> str:
-        if state.state == "UNKNOWN":
+        if state.state == UNKNOWN:
             return "Failed"
         status = status_of(state.state)
         if task in record.deleted and status in ("Pending", "Running"):
@@ -328,7 +343,7 @@ class SlurmBackend(Backend):
 
     def _visible(self, record: ArrayRecord, task: int, state: TaskState) -> bool:
         """A deleted task is shown only while Slurm is still ending it."""
-        return task not in record.deleted or not (is_final(state.state) or state.state == "UNKNOWN")
+        return task not in record.deleted or not (is_final(state.state) or state.state == UNKNOWN)
 
     def _forget_ended_deletions(self, record: ArrayRecord, states: dict[str, TaskState]) -> None:
         gone = [
@@ -342,9 +357,47 @@ class SlurmBackend(Backend):
 
     # -- looking -------------------------------------------------------------------------
 
+    def _salvage(self, jobs: Iterable[str]) -> dict[str, ArrayRecord]:
+        """Stand-ins for the damaged records of ``jobs``, with the tasks Slurm reports: a
+        damaged file never hides a job that runs. Each damaged record is named once."""
+        damaged = sorted(
+            (job for job in set(jobs) if self.store.get(job) is None and job in self.store.damaged),
+            key=int,
+        )
+        if not damaged:
+            return {}
+        from canfar_core.output import warn
+
+        for job in damaged:
+            if job not in self._warned:
+                self._warned.add(job)
+                warn(str(self.store.damaged[job]))
+        reported = commands.parse_squeue(runner.run(commands.squeue_argv(damaged)))
+        found: dict[str, ArrayRecord] = {}
+        for job in damaged:
+            tasks = sorted(
+                int(task.split("_")[1]) for task in reported if task.split("_")[0] == job
+            )
+            found[job] = ArrayRecord(
+                job=job,
+                name=f"slurm-{job}",
+                kind="headless",
+                image="unknown (its record is damaged)",
+                replicas=len(tasks),
+                tasks=tasks,
+                command=[],
+                workdir="",
+                log_dir=str(self.store.root / "logs"),
+                runs_in="unknown (its record is damaged)",
+                created=self.store.damaged_since(job) or 0.0,
+            )
+        return found
+
     def list(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
         self._adopt()
-        records = [r for r in self.store.all() if kind is None or r.kind == kind]
+        records = self.store.all()
+        records += self._salvage(self.store.damaged).values()
+        records = [r for r in records if kind is None or r.kind == kind]
         states = self._states(records)
         found = []
         for record in records:
@@ -363,7 +416,7 @@ class SlurmBackend(Backend):
         record = self.store.get(ref.job)
         if record is None:
             self._adopt()
-            record = self.store.get(ref.job)
+            record = self.store.get(ref.job) or self._salvage([ref.job]).get(ref.job)
         if record is None or ref.task not in record.tasks:
             raise NotFound(f"session {session_id} not found")
         assert ref.task is not None
@@ -381,7 +434,7 @@ class SlurmBackend(Backend):
             data = record.log_path(task).read_bytes()
         except FileNotFoundError:
             return ""
-        return data.decode("utf-8", errors="replace")
+        return data.decode("utf-8", errors="surrogateescape")  # exact: see Backend.logs
 
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
         """Yield the log as it grows, until the task has ended and all of it was yielded."""
@@ -397,7 +450,7 @@ class SlurmBackend(Backend):
                     _, _, state = self._find(session_id)
                 except NotFound:  # deleted while followed
                     return None
-            return is_final(state.state) or state.state == "UNKNOWN"
+            return is_final(state.state) or state.state == UNKNOWN
 
         # each look asks squeue: spare the controller
         yield from follow_file(record.log_path(task), ended, max(1.0, poll))
@@ -441,35 +494,55 @@ class SlurmBackend(Backend):
         refs = {sid: parse_id(sid, whole_array=True) for sid in dict.fromkeys(session_ids)}
         result: dict[str, str | None] = {}
         targets: dict[str, tuple[ArrayRecord, builtins.list[int]]] = {}
+        salvaged = self._salvage({ref.job for ref in refs.values()})
         for sid, ref in refs.items():
-            record = self.store.get(ref.job)
-            if record is None or (ref.task is not None and ref.task not in record.tasks):
+            record = self.store.get(ref.job) or salvaged.get(ref.job)
+            if record is None or (
+                ref.task is not None and ref.task not in record.tasks and ref.job not in salvaged
+            ):
                 result[sid] = "not found"
                 continue
             tasks = record.tasks if ref.task is None else [ref.task]
+            if ref.task is not None and ref.task not in record.tasks:  # a damaged record's
+                record.tasks = [*record.tasks, ref.task]
             targets[sid] = (record, builtins.list(tasks))
         records = {record.job: record for record, _ in targets.values()}
         states = self._states(builtins.list(records.values())) if records else {}
+        # Anything not known to have ended is cancelled, a task Slurm did not report too.
         to_cancel: builtins.list[str] = []
         for sid, (record, tasks) in targets.items():
             active = [t for t in tasks if not is_final(states[f"{record.job}_{t}"].state)]
-            active = [t for t in active if states[f"{record.job}_{t}"].state != "UNKNOWN"]
-            if refs[sid].task is None and active:
+            if refs[sid].task is None and (active or record.job in salvaged):
                 to_cancel.append(record.job)
             else:
                 to_cancel += [f"{record.job}_{t}" for t in active]
         failure: str | None = None
+        ended: set[str] = set()
         if to_cancel:
             try:
                 runner.run(commands.scancel_argv(to_cancel))
             except runner.SlurmCommandFailed as exc:
-                failure = f"scancel refused: {exc.output}"
+                gone = _ended(exc.output)
+                if gone is None:
+                    failure = f"scancel refused: {exc.output}"
+                else:
+                    ended = gone
         for sid, (record, tasks) in targets.items():
             if failure is not None:
                 result[sid] = failure
                 continue
-            active = [t for t in tasks if not is_final(states[f"{record.job}_{t}"].state)]
-            self._forget(record.job, [t for t in tasks if t not in active], terminating=active)
+            active = [
+                t
+                for t in tasks
+                if not is_final(states[f"{record.job}_{t}"].state)
+                and record.job not in ended
+                and f"{record.job}_{t}" not in ended
+            ]
+            if record.job in salvaged:
+                if refs[sid].task is None:
+                    self.store.remove_damaged(record.job)
+            else:
+                self._forget(record.job, [t for t in tasks if t not in active], terminating=active)
             result[sid] = None
         return {sid: result[sid] for sid in refs}
 
@@ -524,6 +597,16 @@ class SlurmBackend(Backend):
             cores_available=float(total),
             extra={"cores_idle": idle, "cores_other": other},
         )
+
+
+def _ended(output: str) -> set[str] | None:
+    """The ids scancel said it does not know (they have ended), when that is all it said;
+    ``None`` when it refused for another reason."""
+    parts = [part.strip() for part in output.split("; ") if part.strip()]
+    found = [ENDED_JOB.fullmatch(part) for part in parts]
+    if not parts or not all(found):
+        return None
+    return {match.group(1) for match in found if match}
 
 
 def _read_exit(path: Path) -> int | None:

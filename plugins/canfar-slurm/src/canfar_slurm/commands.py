@@ -175,6 +175,16 @@ def parse_comments(output: str) -> dict[str, str]:
     return found
 
 
+def comments_readable(output: str) -> bool:
+    """Whether every line of :func:`squeue_mine_argv`'s output is one job: an answer garbled or
+    cut short proves nothing about the jobs it does not show."""
+    return all(
+        line.partition("|")[0].strip().isdigit() and "|" in line
+        for line in output.splitlines()
+        if line.strip()
+    )
+
+
 def sacct_argv(jobs: Iterable[str]) -> list[str]:
     """The accounting records of these array jobs (their tasks, not their steps)."""
     return [
