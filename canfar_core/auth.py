@@ -129,6 +129,21 @@ def login_command(context: Context) -> str:
     return f"canfar auth login {context.name}"
 
 
+def check_token(token: str, origin: str) -> None:
+    """Refuse a bearer token that an HTTP header cannot carry, without showing it.
+
+    ``origin`` names where it came from (``CANFAR_TOKEN``, ``the token given``...). A token file
+    wrapped at 64 columns and read with ``"$(cat FILE)"`` holds line breaks: sent, it would fail
+    with an error quoting the whole token.
+    """
+    if any(ch.isspace() or not ch.isprintable() for ch in token):
+        raise ValidationError(
+            f"{origin} holds line breaks, spaces or control characters, so it cannot be "
+            "sent (it is not shown here); give the token on one line, for example "
+            "\"$(tr -d '\\n' < FILE)\""
+        )
+
+
 #: Key of a context's container-registry login (``{"username": ..., "secret": ...}``) in its
 #: credentials, for backends that launch private images.
 REGISTRY_LOGIN = "registry"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canfar_core import config
+from canfar_core.auth import check_token
 from canfar_core.errors import ConfigError, NotFound, ValidationError
 
 LOCAL = "local"
@@ -62,7 +63,18 @@ class Context:
                 )
             saved = dict(entry)
         saved.update(self.env_secrets)
+        token = saved.get("token")
+        if isinstance(token, str):
+            check_token(token, self._token_origin(token))
         return saved
+
+    def _token_origin(self, token: str) -> str:
+        """Where this context's bearer token comes from, as an error names it."""
+        if self.env_secrets.get("token") != token:
+            return f"the token saved for context '{self.name}'"
+        if self.source == "environment" or os.environ.get("CANFAR_TOKEN", "").strip() == token:
+            return "CANFAR_TOKEN"
+        return "the token given"
 
     def save_credentials(self, secrets: dict[str, Any]) -> None:
         """Store this context's secrets (mode 0600, atomically).

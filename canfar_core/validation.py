@@ -19,6 +19,13 @@ MAX_REPLICAS = 256
 MAX_CORES = 256.0
 MAX_RAM_GB = 512.0
 MAX_GPUS = 28
+#: Longer values are cut in error messages (a 10,000-character name is not echoed whole).
+MAX_SHOWN = 80
+
+
+def shown(value: str, limit: int = MAX_SHOWN) -> str:
+    """``value`` as an error message quotes it: cut after ``limit`` characters."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def check_name(name: str) -> str:
@@ -26,11 +33,11 @@ def check_name(name: str) -> str:
         raise ValidationError("session name must not be empty")
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationError(
-            f"session name '{name}' is {len(name)} characters; at most {MAX_NAME_LENGTH} fit"
+            f"session name '{shown(name)}' is {len(name)} characters; at most {MAX_NAME_LENGTH} fit"
         )
     if not NAME_PATTERN.fullmatch(name):
         raise ValidationError(
-            f"session name '{name}' may hold only letters, digits and '-', "
+            f"session name '{shown(name)}' may hold only letters, digits and '-', "
             "and must start and end with a letter or digit"
         )
     return name

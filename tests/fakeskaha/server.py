@@ -216,6 +216,7 @@ class Fault:
     delay_after: float = 0.0
     reset_after: bool = False
     trickle: float = 0.0
+    trickle_size: int = 1
     #: How many requests this fault has hit so far.
     hits: int = 0
 
@@ -480,6 +481,7 @@ class FakeSkaha:
         delay_after: float = 0.0,
         reset_after: bool = False,
         trickle: float = 0.0,
+        trickle_size: int = 1,
     ) -> Fault:
         """Make the next ``times`` requests (``None``: all) matching ``method`` and the regex
         ``path`` (searched in the decoded path, query string excluded) misbehave.
@@ -489,8 +491,8 @@ class FakeSkaha:
         nothing else is asked); ``reset`` closes the connection without an answer; ``truncate``
         sends the answer's headers and only half its body. ``delay_after`` and ``reset_after``
         do the same after the request was carried out (a create that happened, whose answer is
-        late or lost); ``trickle`` sends the answer one byte every that many seconds. Faults are
-        tried in the order added.
+        late or lost); ``trickle`` sends the answer one byte (``trickle_size`` bytes) every that
+        many seconds. Faults are tried in the order added.
         """
         fault = Fault(
             method=method,
@@ -506,6 +508,7 @@ class FakeSkaha:
             delay_after=delay_after,
             reset_after=reset_after,
             trickle=trickle,
+            trickle_size=trickle_size,
         )
         with self._lock:
             self.faults.append(fault)
@@ -1204,11 +1207,14 @@ class _Handler(BaseHTTPRequestHandler):
                 response,
                 truncate=fault is not None and fault.truncate,
                 trickle=fault.trickle if fault is not None else 0.0,
+                trickle_size=fault.trickle_size if fault is not None else 1,
             )
         except OSError:  # the client gave up (a timeout test): nothing to tell it
             self.close_connection = True
 
-    def _write(self, response: Response, *, truncate: bool, trickle: float = 0.0) -> None:
+    def _write(
+        self, response: Response, *, truncate: bool, trickle: float = 0.0, trickle_size: int = 1
+    ) -> None:
         self.send_response(response.status)
         if response.content_type:
             self.send_header("Content-Type", response.content_type)
@@ -1229,8 +1235,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if trickle:
-            for index in range(len(body)):
-                self.wfile.write(body[index : index + 1])
+            for index in range(0, len(body), trickle_size):
+                self.wfile.write(body[index : index + trickle_size])
                 self.wfile.flush()
                 time.sleep(trickle)
             return

@@ -39,8 +39,11 @@ def _canfar(*args: str) -> list[str]:
     return [sys.executable, "-m", "canfar_core.cli", *args]
 
 
-def _run_together(commands: list[list[str]], stdin: str = "") -> None:
-    """Run ``canfar`` with each argument list, all starting at the same moment; each must exit 0."""
+def _run_together(
+    commands: list[list[str]], stdin: str = "", check: bool = True
+) -> list[tuple[int, str]]:
+    """Run ``canfar`` with each argument list, all starting at the same moment; each must exit 0
+    (unless not ``check``). The exit code and stderr of each."""
     start = time.time() + 1.0 + 0.3 * len(commands)
     commands = [[sys.executable, "-c", AT_ONCE, str(start), *args] for args in commands]
     procs = [
@@ -54,9 +57,12 @@ def _run_together(commands: list[list[str]], stdin: str = "") -> None:
         )
         for command in commands
     ]
+    outcomes = []
     for proc in procs:
         _, err = proc.communicate(stdin, timeout=120)
-        assert proc.returncode == 0, err
+        assert proc.returncode == 0 or not check, err
+        outcomes.append((proc.returncode, err))
+    return outcomes
 
 
 @pytest.fixture
@@ -92,6 +98,49 @@ def test_8_concurrent_config_sets_keep_8_of_8_keys():
     kept = config.config_file().read().get("plugins", {}).get("race", {})
     assert f"{len(kept)} of {CONCURRENT}" == f"{CONCURRENT} of {CONCURRENT}", kept
     assert kept == {f"key{n}": n for n in range(CONCURRENT)}
+
+
+@pytest.mark.slow
+def test_8_parallel_commands_after_the_access_token_expired_refresh_it_once(server):
+    """A provider that rotates refresh tokens accepts each one once: the commands take turns
+    (a lock), the first refreshes and saves, the others use what it saved."""
+    from tests.skaha.fakeidp import FakeIdP, make_jwt
+
+    # Each refresh takes 2 s: every command has read the expired tokens before one is done.
+    idp = FakeIdP(rotate=True, refresh_delay=2.0).start()
+    try:
+        idp.clients["client-1"] = "client-secret"
+        idp.refresh_tokens.add("refresh-0")
+        server.validator = lambda token: "jdoe" if token.count(".") == 2 else None
+        entry = {"backend": "canfar", "url": server.url, "auth": "oidc"}
+        config.config_file().write(
+            {"contexts": {"src": {**entry, "options": {"issuer": idp.issuer}}}, "active": "src"}
+        )
+        expired = int(time.time()) - 60
+        config.credentials_file().write(
+            {
+                "src": {
+                    "issuer": idp.issuer,
+                    "token_endpoint": idp.issuer + "token",
+                    "client_id": "client-1",
+                    "client_secret": "client-secret",
+                    "access_token": make_jwt({"preferred_username": "jdoe", "exp": expired}),
+                    "refresh_token": "refresh-0",
+                    "expires_at": expired,
+                }
+            }
+        )
+        outcomes = _run_together([["ps"] for _ in range(CONCURRENT)], check=False)
+        failed = [err for code, err in outcomes if code != 0]
+        assert f"{CONCURRENT - len(failed)} of {CONCURRENT}" == f"{CONCURRENT} of {CONCURRENT}", (
+            failed[:1]
+        )
+        assert idp.refreshes == 1
+        saved = config.credentials_file().read()["src"]
+        assert saved["refresh_token"] in idp.refresh_tokens  # the newest, saved
+        assert saved["expires_at"] > time.time() + 60
+    finally:
+        idp.stop()
 
 
 #: Saves a token, but stops for good inside the write (after the temporary file is complete).

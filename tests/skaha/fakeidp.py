@@ -23,9 +23,20 @@ def make_jwt(claims: dict[str, Any]) -> str:
 
 
 class FakeIdP:
-    """Issues access tokens (JWTs for ``user``) valid ``lifetime`` seconds."""
+    """Issues access tokens (JWTs for ``user``) valid ``lifetime`` seconds. With ``rotate``,
+    each refresh token is good once: only the newest one issued is accepted. A refresh is
+    answered after ``refresh_delay`` seconds (a provider under load)."""
 
-    def __init__(self, user: str = "jdoe", lifetime: int = 3600, pending_polls: int = 1) -> None:
+    def __init__(
+        self,
+        user: str = "jdoe",
+        lifetime: int = 3600,
+        pending_polls: int = 1,
+        rotate: bool = False,
+        refresh_delay: float = 0.0,
+    ) -> None:
+        self.rotate = rotate
+        self.refresh_delay = refresh_delay
         self.user = user
         self.lifetime = lifetime
         self.pending_polls = pending_polls
@@ -136,6 +147,7 @@ class FakeIdP:
                         self._send(400, {"error": "authorization_pending"})
                         return
                 elif grant == "refresh_token":
+                    time.sleep(idp.refresh_delay)
                     if form.get("refresh_token") not in idp.refresh_tokens:
                         self._send(
                             400,
@@ -150,6 +162,8 @@ class FakeIdP:
                     self._send(400, {"error": "unsupported_grant_type"})
                     return
                 refresh = secrets.token_hex(12)
+                if idp.rotate:
+                    idp.refresh_tokens.clear()
                 idp.refresh_tokens.add(refresh)
                 self._send(
                     200,

@@ -258,3 +258,25 @@ def test_a_hand_edited_login_the_server_refuses_says_to_set_it_again(run, logged
     assert "Must be in form of username:secret" in last
     assert "canfar auth registry set USERNAME" in last
     assert not leaked(result.err)
+
+
+def test_a_login_to_another_server_under_the_same_name_drops_it_and_says_so(run, with_login):
+    other = FakeSkaha(tokens={with_login.token: USER}).start()
+    try:
+        moved = run(
+            "auth", "login", "--url", other.url, "--token-stdin", "--name", "fake",
+            stdin=with_login.token,
+        )  # fmt: skip
+        assert moved.code == 0, moved.err
+        said = [line for line in moved.err.splitlines() if "registry login" in line]
+        assert len(said) == 1, moved.err
+        assert other.url in said[0]
+        assert "registry" not in config.credentials_file().read()["fake"]
+        launched = run("create", "headless", PUBLIC, "--", "true")
+        assert launched.code == 0, launched.err
+        posts = other.requests_to("POST", r"/v1/session$")
+        assert len(posts) == 1
+        assert posts[0].header(HEADER) is None
+        assert not leaked(moved.out + moved.err + launched.out + launched.err)
+    finally:
+        other.stop()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from canfar_core.auth import (
     Credentials,
+    check_token,
     claims_expiry,
     claims_user,
     iso,
@@ -65,6 +66,5 @@ class TokenProvider:
         token = str(options.get("token") or "").strip()
         if not token:
             raise ValidationError("no token given (it was empty)")
-        if any(ch.isspace() for ch in token):
-            raise ValidationError("the token contains spaces or line breaks; give the token alone")
+        check_token(token, "the token")
         return {"token": token}

@@ -426,9 +426,9 @@ def login(
     secrets = provider.login(context, **options)
     user = None if no_verify else _verify(context, secrets)
 
-    from canfar_plugins.auth.store import save_context
+    from canfar_plugins.auth.store import save_login
 
-    save_context(context, secrets)
+    moved_from = save_login(context, secrets)
     if obtained is not None:
         user = user or obtained.user
     who = f" as {user}" if user else ""
@@ -439,6 +439,7 @@ def login(
             f"Certificate saved to {obtained.path} (mode 0600), "
             f"valid until {obtained.expires or 'a date that could not be read'}."
         )
+    _say_registry_dropped(context, moved_from)
     if _unprotected(context.url):
         from canfar_core.output import warn
 
@@ -505,11 +506,24 @@ def _login_backend(backend: str, name: str | None, no_verify: bool) -> None:
                 exc.message = f"login failed, nothing was saved: {exc.message}"
                 raise
 
-    from canfar_plugins.auth.store import save_context
+    from canfar_plugins.auth.store import save_login
 
-    save_context(context, {})
+    moved_from = save_login(context, {})
     who = f" as {user}" if user else ""
     _stderr(f"Sessions run on the {backend} backend{who}. Context '{context.name}' is active.")
+    _say_registry_dropped(context, moved_from)
+
+
+def _say_registry_dropped(context: Context, moved_from: str | None) -> None:
+    """One line when a login moved a context to another server and its registry login went."""
+    if moved_from is None:
+        return
+    where = hide_url_passwords(context.url or f"the {context.backend} backend")
+    _stderr(
+        f"Dropped the registry login of context '{context.name}': it was saved for "
+        f"{hide_url_passwords(moved_from)}, not {where} (set it again: canfar auth registry "
+        "set USERNAME)."
+    )
 
 
 def _describe_backend(context: Context) -> AuthStatus:

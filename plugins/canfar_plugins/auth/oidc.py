@@ -4,7 +4,9 @@
 client once (the client id is saved and reused by every later login to the same issuer), asks
 for a device code, tells the user where to enter it, and polls for tokens. The access token is
 refreshed with the saved refresh token when it is within a minute of expiring; the refreshed
-tokens are saved (mode 0600). ``CANFAR_TOKEN`` overrides the saved tokens.
+tokens are saved (mode 0600). One command refreshes at a time (providers may accept each
+refresh token once); commands that waited use the tokens it saved. ``CANFAR_TOKEN`` overrides
+the saved tokens.
 """
 
 from __future__ import annotations
@@ -208,18 +210,40 @@ class OIDCProvider:
         """A valid access token, refreshed (and saved) when near expiry."""
         if credentials.get("token"):
             return str(credentials["token"])
-        access = credentials.get("access_token")
-        expires = self._expires_at(credentials)
-        fresh = expires is None or expires.timestamp() - self.clock() > REFRESH_MARGIN
-        if access and fresh:
-            return str(access)
+        if self._usable(credentials):
+            return str(credentials["access_token"])
         if not credentials.get("refresh_token"):
             raise AuthError(
                 f"your login to '{context.name}' has expired; run: {login_command(context)}"
             )
-        renewed = self.refresh(context, credentials)
-        context.save_credentials(renewed)
-        return str(renewed["access_token"])
+        return str(self._refresh_saved(context, credentials)["access_token"])
+
+    def _usable(self, credentials: Credentials) -> bool:
+        """Whether the access token is there and not within the margin of its expiry."""
+        expires = self._expires_at(credentials)
+        fresh = expires is None or expires.timestamp() - self.clock() > REFRESH_MARGIN
+        return bool(credentials.get("access_token")) and fresh
+
+    def _refresh_saved(self, context: Context, credentials: Credentials) -> Credentials:
+        """Refresh and save, one command at a time.
+
+        Providers that rotate refresh tokens accept each one once: commands run together
+        after the access token expired would each send the same one, and all but the first
+        would be refused. Under the credentials lock, a command that waited reads the tokens
+        again and uses those another command has just saved.
+        """
+        if context.source != "config":  # nothing saved: nothing to share
+            return self.refresh(context, credentials)
+        from canfar_core import config
+
+        with config.credentials_file().lock():
+            latest = context.credentials()
+            if self._usable(latest):
+                return latest
+            # The saved refresh token is the newest; none saved: the one given.
+            renewed = self.refresh(context, latest if latest.get("refresh_token") else credentials)
+            context.save_credentials(renewed)
+        return renewed
 
     def refresh(self, context: Context, credentials: Credentials) -> dict[str, Any]:
         """New tokens from the refresh token; :class:`AuthError` when the login is over."""

@@ -24,6 +24,7 @@ __all__ = [
     "registry_login",
     "remove_context",
     "save_context",
+    "save_login",
     "save_registry_login",
     "saved_names",
     "set_active",
@@ -82,6 +83,28 @@ def remove_context(name: str) -> Context:
             with secrets.update() as stored:
                 stored.pop(name, None)
     return removed
+
+
+def save_login(context: Context, secrets: dict[str, Any]) -> str | None:
+    """Save a login's context and secrets, as :func:`save_context` does, making it active.
+
+    A registry login belongs to the server it was saved for: when a context of this name was
+    saved for another server (or none), its registry login is dropped, never sent to the new
+    one. Returns the server it was saved for when one was dropped (the caller says so), else
+    ``None``.
+    """
+    config_file = config.config_file()
+    with config_file.lock():  # the credentials file is in the same folder: one lock for both
+        old = saved_entries(config_file.read()).get(context.name)
+        before = old.get("url") if isinstance(old, dict) else None
+        moved = isinstance(old, dict) and _server(before) != _server(context.url)
+        dropped = moved and clear_registry_login(context)
+        save_context(context, secrets)
+    return (str(before) if before else "no server") if dropped else None
+
+
+def _server(url: Any) -> str | None:
+    return url.strip().rstrip("/") if isinstance(url, str) and url.strip() else None
 
 
 def registry_login(context: Context) -> dict[str, Any] | None:

@@ -156,20 +156,23 @@ def unknown_ids(session: Session, ids: list[str]) -> dict[str, str]:
     id, so a mistyped one would be reported deleted while the session meant runs on.
 
     One listing answers for most ids; an id it does not hold is asked about on its own, and is
-    unknown only when the backend says it has no such session (a record the listing skips,
-    such as a damaged one, can still be deleted)."""
-    from canfar_core.errors import NotFound, SessionRequestError
+    unknown only when the backend says it has no such session. A record the listing skips (a
+    damaged one) or an id the backend deletes but does not show (a Slurm job's whole array) is
+    left for the delete to handle."""
+    from canfar_core.errors import NotFound, SessionRequestError, ValidationError
 
     listed = {s.id for s in session.fetch()}
-    unlisted = [sid for sid in ids if sid not in listed]
-    if not unlisted:
-        return {}
-    try:
-        session.info(unlisted, errors="raise")
-    except SessionRequestError as exc:
-        errors: dict[str, Exception] = dict(exc.errors)  # type: ignore[arg-type]
-        return {sid: str(errors[sid]) for sid in unlisted if isinstance(errors.get(sid), NotFound)}
-    return {}
+    unknown: dict[str, str] = {}
+    for sid in (sid for sid in ids if sid not in listed):
+        try:
+            session.info(sid, errors="raise")
+        except SessionRequestError as exc:
+            error = dict(exc.errors).get(sid)  # type: ignore[call-overload]
+            if isinstance(error, NotFound):
+                unknown[sid] = str(error)
+        except ValidationError:
+            pass  # not a session id to this backend, but it may still delete it
+    return unknown
 
 
 def confirm_delete(ids: list[str], force: bool) -> bool:

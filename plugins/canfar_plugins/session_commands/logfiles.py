@@ -6,10 +6,12 @@ Imported by the ``logs`` command when it saves files, not at start-up.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -42,12 +44,51 @@ def current_umask() -> int:
     return mask
 
 
+class _Unfinished:
+    """The temporary files of the writes under way in this process.
+
+    Several logs are saved by worker threads (daemon threads), and when Ctrl-C ends the
+    command the process exits under them: they never get to remove their own temporary file.
+    At exit the files still being written are removed, and no new one is begun.
+    """
+
+    def __init__(self) -> None:
+        self._paths: set[str] = set()
+        self._lock = threading.Lock()
+        self._exiting = False
+
+    def begin(self, path: Path) -> tuple[int, str]:
+        with self._lock:
+            if self._exiting:
+                raise CanfarError(f"not saved to {path}: canfar is exiting")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+            self._paths.add(tmp)
+        return fd, tmp
+
+    def end(self, tmp: str) -> None:
+        with self._lock:
+            self._paths.discard(tmp)
+
+    def remove_all(self) -> None:
+        with self._lock:
+            self._exiting = True
+            for tmp in self._paths:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            self._paths.clear()
+
+
+_unfinished = _Unfinished()
+atexit.register(_unfinished.remove_all)
+
+
 def write_file(path: Path, data: bytes | Iterable[bytes], mode: int = 0o644) -> int:
     """Replace ``path`` with ``data`` (bytes, or pieces of them written as they come)
     atomically: a reader sees the old file or the whole new one, and an interrupted write
-    leaves no partial file behind. Returns the number of bytes written."""
+    leaves no partial file behind, even one made by a thread the process exits under.
+    Returns the number of bytes written."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        fd, tmp = _unfinished.begin(path)
     except OSError as exc:
         raise CanfarError(f"cannot write in {path.parent}: {exc.strerror or exc}") from None
     try:
@@ -67,6 +108,8 @@ def write_file(path: Path, data: bytes | Iterable[bytes], mode: int = 0o644) -> 
         if isinstance(exc, OSError):
             raise CanfarError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
+    finally:
+        _unfinished.end(tmp)
 
 
 def make_folder(folder: Path) -> None:

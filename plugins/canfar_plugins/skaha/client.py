@@ -42,7 +42,6 @@ from canfar_core.models import (
 )
 from canfar_plugins.skaha import parse, wire
 from canfar_plugins.skaha.http import (
-    SESSION_ID,
     AnswerLost,
     HttpClient,
     Redirected,
@@ -74,6 +73,9 @@ FOLLOW_POLL_MAX = 8.0
 #: Seconds the server's resource offer is trusted before it is asked again.
 OFFER_TTL = 300.0
 _VERSIONED = re.compile(r"/v\d+$")
+#: What the service answers a create with: an id of 8 characters, a lowercase letter then
+#: lowercase letters and digits. Anything else (a proxy's ``Maintenance``) is not taken for one.
+CREATED_ID = re.compile(r"[a-z][a-z0-9]{7}")
 
 
 class _LogPass:
@@ -355,7 +357,7 @@ class SkahaBackend(Backend):
             except Redirected as exc:
                 raise AnswerLost(exc.message) from None
             session_id = response.content.decode("utf-8", "replace").strip()
-            if not SESSION_ID.fullmatch(session_id):
+            if not CREATED_ID.fullmatch(session_id):
                 raise AnswerLost(
                     f"{http.label} accepted replica {replica} but its answer is not a session id "
                     f"({session_id[:60]!r}); the session may have been created"
@@ -477,8 +479,9 @@ class SkahaBackend(Backend):
         return parse.session(self.http.get_json(f"session/{quote_id(session_id)}"))
 
     def logs(self, session_id: str) -> str:
-        # The service answers an unknown id with an empty 200: so do we.
-        return self.http.get_text(f"session/{quote_id(session_id)}", params={"view": "logs"})
+        # The service answers an unknown id with an empty 200: so do we. Streamed, so that a
+        # big log is held to the pace of its pieces, not to one deadline for all of it.
+        return b"".join(self.iter_logs(session_id)).decode("utf-8", "replace")
 
     def iter_logs(self, session_id: str) -> Iterator[bytes]:
         """The output so far, piece by piece as it downloads (never all of it in memory)."""

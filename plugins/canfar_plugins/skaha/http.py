@@ -5,6 +5,8 @@ Rules:
 * every call has a connect and a read timeout, and an overall deadline for all its tries
   together (a server that trickles its answer a byte at a time cannot hold a command): the
   request runs in a daemon thread while the caller waits, so Ctrl-C also stops it at once;
+  a streamed answer (a log) is held to its pace instead: each piece of 64 KiB (or the rest of
+  it) must come within that deadline, so a big log is never cut and a trickle is;
 * idempotent calls (GET, DELETE) are retried on 429, 502, 503, 504 and on connection errors,
   with exponential backoff and jitter, honouring ``Retry-After``, a bounded number of times
   and only while the deadline allows; a POST is retried on 429 (the server did not take it);
@@ -27,6 +29,7 @@ seconds).
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import os
@@ -630,16 +633,112 @@ class HttpClient:
         """GET ``path`` and yield its body piece by piece, never holding all of it."""
         import requests
 
+        began = time.monotonic()
         response = self.request("GET", path, params=params, stream=True)
+        reader = _PieceReader(response, chunk_size)
+        allowed = self.timeouts.overall
+        budget = allowed - (time.monotonic() - began)  # the first piece: with the headers
         try:
-            yield from response.iter_content(chunk_size)
+            while True:
+                try:
+                    piece = reader.next(budget)
+                except _Overdue:
+                    raise ConnectionFailed(
+                        f"{self.label} is sending its answer too slowly (less than "
+                        f"{chunk_size // 1024} KiB in {_seconds(allowed)} s); gave up, so what "
+                        "came of it is incomplete (CANFAR_HTTP_TIMEOUT sets the time allowed)"
+                    ) from None
+                if piece is None:
+                    return
+                yield piece
+                budget = allowed
         except requests.RequestException as exc:
             raise self._transport_failure(exc, "GET", True, "")[0] from None
         finally:
-            response.close()
+            reader.stop()  # closes the answer, in its own thread if it is still reading
 
     def close(self) -> None:
         self.session.close()
+
+
+class _PieceReader:
+    """Reads a streamed answer in a daemon thread, a few pieces ahead of the caller, so that
+    the caller can give up on a piece that is late however the server dribbles it (the read
+    timeout alone never ends an answer sent a byte a second). Only the time spent waiting for
+    a piece counts: a caller slow to write it (a pager) is never taken for a slow server."""
+
+    def __init__(self, response: requests.Response, chunk_size: int) -> None:
+        import queue
+
+        self._pieces: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
+        self._stopped = threading.Event()
+        self._response = response
+        self._chunk_size = chunk_size
+        self._closing = threading.Lock()
+        self._reading = True  # the thread may be inside a read
+        self._ended = False  # the caller has had the end of the answer (or its error)
+        threading.Thread(target=self._read, daemon=True, name="canfar-http-body").start()
+
+    def _read(self) -> None:
+        try:
+            for piece in self._response.iter_content(self._chunk_size):
+                if not self._hand("piece", piece):
+                    return
+            self._hand("end", None)
+        except BaseException as exc:  # handed to the caller
+            self._hand("error", exc)
+        finally:
+            with self._closing:
+                self._reading = False
+                if self._stopped.is_set():
+                    self._response.close()
+
+    def _hand(self, kind: str, value: Any) -> bool:
+        """Queue one item for the caller; ``False`` once the caller has stopped."""
+        import queue
+
+        while not self._stopped.is_set():
+            try:
+                self._pieces.put((kind, value), timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self, budget: float) -> bytes | None:
+        """The next piece, ``None`` at the end; :class:`_Overdue` when none came in ``budget``
+        seconds."""
+        import queue
+
+        try:
+            kind, value = self._pieces.get(timeout=max(0.0, budget))
+        except queue.Empty:
+            raise _Overdue from None
+        if kind != "piece":
+            self._ended = True
+        if kind == "error":
+            raise value
+        return value if kind == "piece" else None
+
+    def stop(self) -> None:
+        """Stop reading and close the answer.
+
+        A read under way holds the answer's lock until it returns, which may take long when
+        the server dribbles: the connection (this answer's own, as it is not read to its end)
+        is shut down so that the read returns at once, and the thread closes the answer.
+        """
+        import socket
+
+        with self._closing:
+            self._stopped.set()
+            if self._ended or not self._reading:
+                self._response.close()
+                return
+        connection = getattr(self._response.raw, "_connection", None)
+        sock = getattr(connection, "sock", None)
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 def _seconds(value: float) -> str:
