@@ -52,7 +52,8 @@ def test_without_jupyterlab_the_error_says_how_to_install_it(session, monkeypatc
     with pytest.raises(Unsupported) as caught:
         session.create(image="skaha/astroml:latest", kind="notebook")
     assert "JupyterLab is not installed" in str(caught.value)
-    assert "pip install 'canfar[notebook]'" in str(caught.value)
+    # The pip of canfar's own interpreter (never a bare pip, which may fetch the public client).
+    assert f"{sys.executable} -m pip install 'jupyterlab>=4,<5'" in str(caught.value)
     assert session.fetch() == []
 
 

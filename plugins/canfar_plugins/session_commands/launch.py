@@ -10,7 +10,14 @@ import click
 
 from canfar_core.errors import CanfarError, ValidationError
 from canfar_core.machine import current_format, output_option
-from canfar_core.validation import MAX_CORES, MAX_GPUS, MAX_RAM_GB, MAX_REPLICAS, check_env
+from canfar_core.validation import (
+    ENV_KEY_PATTERN,
+    MAX_CORES,
+    MAX_GPUS,
+    MAX_RAM_GB,
+    MAX_REPLICAS,
+    check_env,
+)
 from canfar_plugins.session_commands.common import (
     Seconds,
     backend_option,
@@ -137,6 +144,13 @@ def parse_env_pairs(pairs: Iterable[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep:
             raise ValidationError(f"environment variable '{pair}' must be written KEY=VALUE")
+        if not key:
+            raise ValidationError(f"--env '{pair}' names no variable: write NAME=VALUE")
+        if not ENV_KEY_PATTERN.fullmatch(key):
+            raise ValidationError(
+                f"environment variable name '{key}' in --env '{pair}' is not valid "
+                "(letters, digits and _, not starting with a digit)"
+            )
         env[key] = value
     check_env(env)
     return env
