@@ -59,7 +59,12 @@ class Session(sessions.Session):
         url: a Skaha service URL, used with ``token`` instead of any saved context.
         token: a bearer token for ``url`` (or replacing the context's own).
         certificate: an X.509 proxy certificate file, instead of a token.
-        timeout, concurrency, errors: see the configuration page; they read back as given.
+        timeout: seconds a request may wait for an answer (1 to 300; ``CANFAR_TIMEOUT``).
+        concurrency: requests in flight at once for one call (1 to 128;
+            ``CANFAR_CONCURRENCY``).
+        errors: ``"ignore"`` (the default: a failure is logged and left out of the result) or
+            ``"raise"`` (:class:`~canfar.errors.SessionRequestError`); ``CANFAR_ERRORS``.
+            The three read back as given (``None`` where nobody chose one).
         config: the platform client's ``Configuration`` (``config.registry.username`` and
             ``.secret``) or ``{"registry": {"username": ..., "secret": ...}}``: a private
             image's registry login, sent with launches only.
