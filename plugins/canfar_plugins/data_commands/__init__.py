@@ -48,7 +48,7 @@ class DataGroup(click.Group):
         from canfar_plugins.data_commands import commands
 
         found: Any = getattr(commands, f"{cmd_name}_command")
-        return found  # type: ignore[no-any-return]
+        return found
 
 
 @click.group(

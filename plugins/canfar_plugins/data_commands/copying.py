@@ -8,7 +8,9 @@ known) is skipped: running an interrupted copy again copies only what is missing
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import posixpath
 import sys
 import threading
 import time
@@ -144,7 +146,14 @@ def copy_file(job: Job, progress: Callable[[int], None], cancel: threading.Event
     digest = hashlib.md5(usedforsecurity=False)
     written = 0
     try:
-        with job.src.fs.open(job.src.path, "rb") as stream, job.dst.fs.open(part, "wb") as out:
+        with contextlib.ExitStack() as files:
+            with reported(job.src.label):
+                stream = files.enter_context(job.src.fs.open(job.src.path, "rb"))
+            with reported(job.dst.label):
+                parent = posixpath.dirname(job.dst.path)
+                if parent and parent != job.dst.path:
+                    job.dst.fs.makedirs(parent, exist_ok=True)
+                out = files.enter_context(job.dst.fs.open(part, "wb"))
             while True:
                 if cancel.is_set():
                     raise Cancelled
@@ -223,7 +232,7 @@ def run(work: Plan, jobs: int = DEFAULT_JOBS, show_progress: bool | None = None)
     for folder in work.folders:
         with reported(folder.label):
             folder.fs.makedirs(folder.path, exist_ok=True)
-    pending = []
+    pending: list[Job] = []
     for job in work.jobs:
         (outcome.skipped if complete(job) else pending).append(job)
     if show_progress is None:

@@ -48,6 +48,8 @@ class Target:
 
     operand: Operand
     fs: AbstractFileSystem
+    #: Whether the person wrote ``local:`` (messages then name the path the same way).
+    explicit: bool = False
 
     @property
     def path(self) -> str:
@@ -55,14 +57,14 @@ class Target:
 
     @property
     def label(self) -> str:
-        return str(self.operand)
+        return f"local:{self.path}" if self.explicit else str(self.operand)
 
     def child(self, name: str) -> Target:
         """The target ``name`` inside this folder."""
         from canfar.storage import Operand
 
         joined = posixpath.join(self.path.rstrip("/") or "/", name)
-        return Target(Operand(self.operand.identifier, joined), self.fs)
+        return Target(Operand(self.operand.identifier, joined), self.fs, self.explicit)
 
     def basename(self) -> str:
         return posixpath.basename(self.path.rstrip("/")) or self.path
@@ -85,9 +87,14 @@ class Resolver:
         if fs is None:
             fs = self._storage.filesystem(operand.identifier)
             self._filesystems[operand.identifier] = fs
+        explicit = False
         if operand.identifier == self._storage.LOCAL:
-            operand = type(operand)(operand.identifier, fs._strip_protocol(operand.path))
-        return Target(operand, fs)
+            explicit = text.startswith(f"{self._storage.LOCAL}:")
+            path = fs._strip_protocol(operand.path)
+            if operand.path.endswith("/") and not path.endswith("/"):
+                path += "/"  # "into this folder", as cp reads it
+            operand = type(operand)(operand.identifier, path)
+        return Target(operand, fs, explicit)
 
 
 def _quota(exc: OSError) -> bool:

@@ -46,7 +46,7 @@ def _rooted(root: Path) -> Any:
     from fsspec.implementations.dirfs import DirFileSystem
     from fsspec.implementations.local import LocalFileSystem
 
-    class ArcFolder(DirFileSystem):  # type: ignore[misc]
+    class ArcFolder(DirFileSystem):
         """A folder seen as a filesystem whose root is ``/``."""
 
         def _join(self, path: Any) -> Any:
@@ -62,4 +62,4 @@ def _rooted(root: Path) -> Any:
                 return "/" + found.lstrip("/")
             return ["/" + p.lstrip("/") for p in found]
 
-    return ArcFolder(path=str(root), fs=LocalFileSystem())
+    return ArcFolder(path=str(root), fs=LocalFileSystem(auto_mkdir=True))
