@@ -143,6 +143,7 @@ def _path_of(uri: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeVOSpace
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once, as a real server sends them
 
     def log_message(self, *args: Any) -> None:
         pass

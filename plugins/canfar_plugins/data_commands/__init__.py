@@ -11,8 +11,6 @@ load only when ``canfar data`` runs.
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from canfar_core import hookimpl
@@ -37,18 +35,31 @@ SUBCOMMANDS = {
 
 
 class DataGroup(click.Group):
-    """Lists the subcommands without importing them; loads them when one runs."""
+    """Lists the subcommands without importing them; loads them when one is first asked for
+    (to run it, or for its help or the command reference)."""
+
+    _loaded = False
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(SUBCOMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in SUBCOMMANDS:
-            return None
+        if cmd_name in SUBCOMMANDS and not self._loaded:
+            self._load()
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self) -> None:
         from canfar_plugins.data_commands import commands
 
-        found: Any = getattr(commands, f"{cmd_name}_command")
-        return found
+        self._loaded = True
+        # Options the core gave this group for every subcommand (a hidden ``--debug`` that may
+        # follow the command), given to the subcommands it could not see then.
+        inherited = [p for p in self.params if getattr(p, "hidden", False) and not p.expose_value]
+        for name in SUBCOMMANDS:
+            command: click.Command = getattr(commands, f"{name}_command")
+            known = {param.name for param in command.params}
+            command.params.extend(p for p in inherited if p.name not in known)
+            self.add_command(command)
 
 
 @click.group(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import posixpath
+import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,13 +155,7 @@ def copy_file(job: Job, progress: Callable[[int], None], cancel: threading.Event
                 if parent and parent != job.dst.path:
                     job.dst.fs.makedirs(parent, exist_ok=True)
                 out = files.enter_context(job.dst.fs.open(part, "wb"))
-            while True:
-                if cancel.is_set():
-                    raise Cancelled
-                with reported(job.src.label):
-                    block = stream.read(CHUNK)
-                if not block:
-                    break
+            for block in _read_ahead(stream, job.src.label, cancel):
                 with reported(job.dst.label):
                     out.write(block)
                 digest.update(block)
@@ -172,6 +167,45 @@ def copy_file(job: Job, progress: Callable[[int], None], cancel: threading.Event
     except BaseException:
         _remove_quietly(job.dst, part)
         raise
+
+
+def _read_ahead(stream: Any, label: str, cancel: threading.Event) -> Iterator[bytes]:
+    """The blocks of ``stream``, read by a thread of their own one block ahead of the writer,
+    so that reading from one storage and writing to the other overlap."""
+    blocks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                with reported(label):
+                    block = stream.read(CHUNK)
+                blocks.put(block)
+                if not block:
+                    return
+        except BaseException as exc:
+            blocks.put(exc)
+
+    reader = threading.Thread(target=read, daemon=True, name="canfar-read")
+    reader.start()
+    try:
+        while True:
+            if cancel.is_set():
+                raise Cancelled
+            try:
+                item = blocks.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                return
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            blocks.get_nowait()  # a reader waiting to put its block can see the stop
+        reader.join(timeout=1.0)  # a read stuck on the network ends with its own timeout
 
 
 def _verify(job: Job, part: str, written: int, checksum: str) -> None:

@@ -479,15 +479,14 @@ class _Download(io.RawIOBase):
             self._response = self.client.request("GET", "", headers=headers, stream=True)
             self._stream = self._response.raw
         try:
-            data = self._stream.read(len(buffer))
+            count = self._stream.readinto(buffer)  # straight into the caller's buffer
         except Exception as exc:  # urllib3's errors: the connection was cut mid-file
             wrapped = requests.ConnectionError(exc)
             raise self.client._transport_failure(wrapped, "GET", True, "")[0] from None
-        if not data:
+        if not count:
             raise ConnectionError(f"the download stopped at byte {self.position} of {self.size}")
-        buffer[: len(data)] = data
-        self.position += len(data)
-        return len(data)
+        self.position += count
+        return int(count)
 
     def close(self) -> None:
         self._drop()
