@@ -79,6 +79,7 @@ def test_ctrl_c_removes_partial_files_and_says_so(run, flaky, tmp_path, monkeypa
     result = run("data", "cp", "-r", "-j", "2", "flaky:/run", str(tmp_path / "out"))
     assert result.code == 130
     assert "no partial file was kept" in result.err
+    assert "of 6 files are complete at the destination" in result.err
     left = [p.name for p in (tmp_path / "out").iterdir()]
     assert not [name for name in left if name.endswith(".part")]
     assert len(left) < 6

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from canfar_core.errors import CanfarError, ValidationError
+from canfar_core.errors import CanfarError, NotFound, ValidationError
 from canfar_core.output import echo, emit_json, info, printable, table
 from canfar_plugins.data_commands import SUBCOMMANDS
 from canfar_plugins.data_commands.targets import Resolver, Target, is_dir, relative, reported
@@ -299,10 +299,16 @@ def _copy(sources: tuple[str, ...], recursive: bool, jobs: int) -> tuple[Any, An
     resolve = Resolver()
     *srcs, dest = map(resolve, sources)
     work = copying.plan(srcs, dest, recursive)
+    outcome = copying.Outcome()
     try:
-        outcome = copying.run(work, jobs=jobs)
+        copying.run(work, jobs=jobs, outcome=outcome)
     except KeyboardInterrupt:
-        info("Interrupted: no partial file was kept.")
+        arrived = len(outcome.copied) + len(outcome.skipped)
+        info(
+            f"Interrupted: {arrived} of {len(work.jobs)} files are complete at the destination, "
+            f"{len(work.jobs) - arrived} are not (no partial file was kept); run the same "
+            "command again to copy the rest."
+        )
         raise
     _report(outcome)
     return work, outcome
@@ -487,7 +493,7 @@ def test_command(path: str, what: str) -> None:
     try:
         details = _details(target)
     except CanfarError as exc:
-        if isinstance(exc.__cause__, FileNotFoundError) or type(exc).__name__ == "NotFound":
+        if isinstance(exc, NotFound):
             sys.exit(1)
         raise
     answer = what == "exists" or (what == "folder") == is_dir(details)

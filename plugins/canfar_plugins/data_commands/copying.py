@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from canfar_core.errors import CanfarError, ValidationError
+from canfar_core.errors import CanfarError, NotFound, ValidationError
 from canfar_plugins.data_commands.targets import Target, is_dir, relative, reported, translate
 
 #: Bytes read and written at a time: memory stays near ``CHUNK`` per file in flight.
@@ -65,7 +65,7 @@ def _exists(target: Target) -> dict[str, Any] | None:
         with reported(target.label):
             return dict(target.fs.info(target.path))
     except CanfarError as exc:
-        if isinstance(exc.__cause__, FileNotFoundError) or type(exc).__name__ == "NotFound":
+        if isinstance(exc, NotFound):
             return None
         raise
 
@@ -256,13 +256,19 @@ def human(size: float) -> str:
     return f"{size:.1f} TiB"
 
 
-def run(work: Plan, jobs: int = DEFAULT_JOBS, show_progress: bool | None = None) -> Outcome:
+def run(
+    work: Plan,
+    jobs: int = DEFAULT_JOBS,
+    show_progress: bool | None = None,
+    outcome: Outcome | None = None,
+) -> Outcome:
     """Make the folders, then copy the files not yet complete, ``jobs`` at a time.
 
     A progress bar shows on standard error when it is a terminal. Ctrl-C stops every copy,
-    removes the partial files, reports what arrived, and raises ``KeyboardInterrupt``.
+    removes the partial files and raises ``KeyboardInterrupt``; ``outcome`` (filled as files
+    arrive) then says what arrived.
     """
-    outcome = Outcome()
+    outcome = outcome if outcome is not None else Outcome()
     for folder in work.folders:
         with reported(folder.label):
             folder.fs.makedirs(folder.path, exist_ok=True)
