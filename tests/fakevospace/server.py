@@ -40,7 +40,7 @@ URI = "ivo://fake.local/arc"
 @dataclass
 class Node:
     folder: bool
-    data: bytes = b""
+    data: bytes | bytearray = b""
     md5: str = ""
     date: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
 
@@ -162,15 +162,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _body(self) -> bytes:
+    def _body(self) -> bytes | bytearray:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            parts = []
+            body = bytearray()  # grown in place: no second copy of a large upload
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     self.rfile.readline()
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
+                    return body
+                body += self.rfile.read(size)
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
@@ -326,8 +326,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if fake.quota is not None and fake.used() + len(data) > fake.quota:
                     return self._answer(413, "Request Entity Too Large: quota exceeded")
                 fake._make_parents(target)
-                fake.nodes[target] = Node(False, data, hashlib.md5(data).hexdigest())
-            return self._answer(201, "", **{"Content-MD5": hashlib.md5(data).hexdigest()})
+                node = Node(False, data, hashlib.md5(data).hexdigest())
+                fake.nodes[target] = node
+            return self._answer(201, "", **{"Content-MD5": node.md5})
         return self._answer(405, "method not allowed")
 
     def _async(self, body: bytes) -> None:
