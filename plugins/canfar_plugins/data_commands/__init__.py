@@ -64,6 +64,7 @@ class DataGroup(click.Group):
 
 @click.group(
     cls=DataGroup,
+    short_help="Copy, list and remove files on any storage.",
     epilog=(
         "Name a path IDENTIFIER:/PATH (arc:/home/USER/table.csv); anything else is a path on "
         "this machine. `canfar data ls` with no path lists the identifiers."
