@@ -5,8 +5,8 @@ Every command works on any fsspec filesystem through :mod:`canfar.storage`, so a
 by ``canfar_register_storage`` needs nothing here.
 
 The package is imported at start-up to list its commands, so this module imports click and
-nothing else of its own: the commands (``commands``), the copy engine (``copying``) and fsspec
-load only when ``canfar data`` runs.
+nothing else of its own: the commands (``listing``, ``reading``, ``changing``, indexed by
+``commands``), the copy engine (``copying``) and fsspec load only when ``canfar data`` runs.
 """
 
 from __future__ import annotations
