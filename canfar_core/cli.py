@@ -332,11 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     _late_debug = False
     args = sys.argv[1:] if argv is None else list(argv)
     debug = _debug_requested(args)
-    from canfar_core import machine
+    from canfar_core import output
 
     stdout = sys.stdout
     try:
-        machine.set_format(machine.format_in_argv(args))
+        output.set_machine_format(output.format_in_argv(args))
         _check_utf8(args)
         group = build_cli()
         result = group.main(args=args, prog_name="canfar", standalone_mode=False)
@@ -353,8 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             _tell(exc, "Aborted.")
         return EXIT_ERROR
     except click.ClickException as exc:
-        if machine.current_format():
-            machine.report_error(exc)
+        if output.machine_format():
+            output.report_error(exc)
         else:
             exc.show()
         return exc.exit_code
@@ -371,16 +371,16 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         return _exit_code(exc.code)
     except Exception as exc:  # every failure is one line unless --debug
-        if machine.current_format():
+        if output.machine_format():
             if debug:
                 import traceback
 
                 traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-            machine.report_error(exc)
+            output.report_error(exc)
             return exc.exit_code if isinstance(exc, CanfarError) else EXIT_ERROR
         return report(exc, debug)
     finally:
-        machine.set_format(None)
+        output.set_machine_format(None)
     if isinstance(result, int) and not isinstance(result, bool):
         return result
     return EXIT_OK
@@ -388,11 +388,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _tell(exc: BaseException, human: str) -> None:
     """``human`` on stderr, or the error object in machine mode."""
-    from canfar_core import machine
+    from canfar_core import output
 
-    if machine.current_format():
+    if output.machine_format():
         message = human.removeprefix("Error: ").rstrip(".")
-        machine.report_error(exc, message[:1].lower() + message[1:])
+        output.report_error(exc, message[:1].lower() + message[1:])
     else:
         click.echo(human, err=True)
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from canfar_core.errors import CanfarError, ValidationError
-from canfar_core.machine import current_format, output_option
 from canfar_core.validation import MAX_CORES, MAX_GPUS, MAX_RAM_GB, MAX_REPLICAS, check_env
+from canfar_plugins._support.machine import current_format, output_option
 from canfar_plugins.session_commands.common import (
     Seconds,
     backend_option,
@@ -353,11 +353,11 @@ def create(
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
     """
     from canfar_core.errors import LaunchError, LaunchInterrupted
-    from canfar_core.machine import emit
     from canfar_core.models import SessionSpec
     from canfar_core.output import echo, info, table
     from canfar_core.sessions import WaitTimeout
     from canfar_core.validation import check_name
+    from canfar_plugins._support.machine import emit
 
     as_json = output is not None
     one_format(as_json, quiet)
