@@ -27,7 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from canfar_core import async_sessions, sessions
+from canfar._asynchronous import asynchronous
+from canfar_core import sessions
 from canfar_core.sessions import WaitTimeout
 
 
@@ -68,7 +69,11 @@ class Session(sessions.Session):
     _plain_config = staticmethod(plain_config)
 
 
-class AsyncSession(async_sessions.AsyncSession):
+#: Every public method of :class:`Session` as a coroutine.
+_Asynchronous: Any = asynchronous(Session)
+
+
+class AsyncSession(_Asynchronous):
     """:class:`Session`'s methods as coroutines (``follow_logs`` and ``stream_logs`` as async
     generators), derived from it method by method: the same names, signatures and behaviour,
     each call run in a worker thread so that many awaited together overlap. It takes
@@ -79,8 +84,6 @@ class AsyncSession(async_sessions.AsyncSession):
             ids = await session.create(image="skaha/astroml:latest", cmd="python", args=["a.py"])
             infos = await session.info(ids)
     """
-
-    sync_class = Session
 
 
 __all__ = ["AsyncSession", "Session", "WaitTimeout"]

@@ -4,7 +4,7 @@
 registry and runs the plugin hooks around every launch. Its methods are the platform client's
 (``create``, ``fetch``, ``info``, ``logs``, ``events``, ``destroy``, ``destroy_with``, ``renew``,
 ``connect``, ``stats``) and this project's own (``wait``, ``follow_logs``, ...), one
-implementation each; :mod:`canfar_core.async_sessions` derives ``AsyncSession`` from it. A network
+implementation each; the ``canfar`` package derives ``AsyncSession`` from it. A network
 exception a backend lets escape (``requests``, ``ConnectionError``) becomes
 :class:`~canfar_core.errors.ConnectionFailed` here.
 """
