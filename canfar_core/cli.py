@@ -1,8 +1,8 @@
 """The ``canfar`` command: a click group that plugins fill through ``canfar_register_commands``.
 
-Only the shell lives here: the entry point with its error handling, ``version`` and
-``plugins``. Everything else (``create``, ``ps``, ``auth``, ``config``, ...) is contributed by
-plugins, the built-in ones included.
+Only the shell lives here: the entry point with its error handling, ``--debug``,
+``--context`` and ``plugins``. Everything else (``create``, ``ps``, ``auth``, ``version``, the
+logging options, ...) is contributed by plugins, the built-in ones included.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from canfar_core.errors import (
 
 #: Who added the commands that no plugin added.
 CORE = "canfar core"
+#: The ``ctx.meta`` key of a function that makes canfar log at debug level (``--debug`` given
+#: after the command), left there by the plugin that configures logging.
+DEBUG_LOGGING = "canfar.debug_logging"
 _TRUE_WORDS = ("1", "true", "t", "yes", "y", "on")
 
 
@@ -93,26 +96,8 @@ def _who(owner: str) -> str:
     envvar="CANFAR_CONTEXT",
     help="Use this saved context for this command.",
 )
-@click.option(
-    "--log-level",
-    metavar="LEVEL",
-    help="Log at LEVEL: debug, info, warning, error or critical (default: $CANFAR_LOGLEVEL).",
-)
-@click.option("-v", "--verbose", "verbosity", count=True, help="Log more: -v info, -vv debug.")
-@click.option(
-    "--log-file",
-    metavar="FILE",
-    help="Also write the log to FILE, one JSON object per line.",
-)
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    debug: bool,
-    context_name: str | None,
-    log_level: str | None,
-    verbosity: int,
-    log_file: str | None,
-) -> None:
+def cli(ctx: click.Context, debug: bool, context_name: str | None) -> None:
     """canfar: run code on the CANFAR Science Platform, or on this machine.
 
     With no login, sessions run on this machine (the local backend); after
@@ -128,17 +113,6 @@ def cli(
     ctx.obj["context"] = context_name
     if "NO_COLOR" in os.environ:
         ctx.color = False
-    setup_logging(log_level, verbosity, debug, log_file)
-
-
-def setup_logging(log_level: str | None, verbosity: int, debug: bool, log_file: str | None) -> None:
-    """Configure logging when an option or ``CANFAR_LOGLEVEL`` asks for it (else leave
-    Python's defaults, and the ``logging`` module unimported)."""
-    from canfar_core.log import choose_level, configure_logging
-
-    level = choose_level(log_level, verbosity, debug)
-    if level is not None or log_file is not None:
-        configure_logging(level, log_file)
 
 
 #: Set when ``--debug`` comes after a command (``canfar ps --debug``).
@@ -152,9 +126,9 @@ def _debug_after_command(ctx: click.Context, param: click.Parameter, value: bool
         obj = ctx.find_root().obj
         if isinstance(obj, dict):
             obj["debug"] = True
-        from canfar_core.log import lower_level_to
-
-        lower_level_to("debug")
+        debug_logging = ctx.meta.get(DEBUG_LOGGING)  # left by the plugin that sets up logging
+        if callable(debug_logging):
+            debug_logging()
 
 
 def accept_debug_anywhere(command: click.Command) -> None:
@@ -173,25 +147,6 @@ def accept_debug_anywhere(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             accept_debug_anywhere(sub)
-
-
-@cli.command(short_help="Show the versions of canfar, Python and plugins.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def version(as_json: bool) -> None:
-    """Show the version of canfar, Python and the third-party plugins."""
-    import platform
-
-    from canfar_core.manager import get_manager
-    from canfar_core.output import echo, emit_json
-
-    plugins = {p.name: p.version for p in get_manager().plugins() if not p.builtin}
-    data = {"canfar": __version__, "python": platform.python_version(), "plugins": plugins}
-    if as_json:
-        emit_json(data)
-        return
-    echo(f"canfar {__version__} (Python {data['python']})")
-    for name, plugin_version in plugins.items():
-        echo(f"  plugin {name} {plugin_version or ''}".rstrip())
 
 
 @cli.command()
