@@ -245,18 +245,13 @@ def _check_utf8(args: list[str]) -> None:
     They could not be saved in the config, the local database or a request. The words after
     ``--`` are a replica's own command and are passed on byte for byte.
     """
+    from canfar_core.validation import check_utf8
+
     own = args[: args.index("--")] if "--" in args else args
     for arg in own:
         if "\x00" in arg:
             raise ValidationError(f"the argument {arg!r} holds a NUL byte")
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:
-            raw = arg.encode("utf-8", "surrogateescape")
-            shown = raw.decode("utf-8", "backslashreplace")
-            raise ValidationError(
-                f"the argument '{shown}' is not UTF-8 text; give it in UTF-8"
-            ) from None
+        check_utf8("the argument", arg)
 
 
 def _exit_code(code: object) -> int:
