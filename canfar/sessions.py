@@ -66,7 +66,9 @@ class Session(sessions.Session):
         url: a Skaha service URL, used with ``token`` instead of any saved context.
         token: a bearer token for ``url`` (or replacing the context's own).
         certificate: an X.509 proxy certificate file, instead of a token.
-        timeout, concurrency, errors: see the configuration page; they read back as given.
+        timeout: seconds a request may wait for an answer (see the configuration page).
+        concurrency: requests in flight at once for one call.
+        errors: ``"ignore"`` (log each failure) or ``"raise"``; the three read back as given.
         config: the platform client's ``Configuration`` (``config.registry.username`` and
             ``.secret``) or ``{"registry": {"username": ..., "secret": ...}}``: a private
             image's registry login, sent with launches only.
