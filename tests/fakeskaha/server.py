@@ -366,6 +366,10 @@ class FakeSkaha:
         self.pending_seconds = pending_seconds
         #: Seconds a headless session runs before it completes (``None``: it runs on).
         self.run_seconds = run_seconds
+        #: How each launch of a headless session NAME ends, in order: ``{"fit-2": ["Failed",
+        #: "Completed"]}`` fails its first launch and completes the next; the last one repeats.
+        #: A scripted session's log says how it ended (``fit-2: Failed``).
+        self.outcomes: dict[str, list[str]] = {}
         #: The platform statistics backend is down: ``view=stats`` answers 503.
         self.stats_outage = False
         self.available = True
@@ -966,6 +970,11 @@ class FakeSkaha:
             run_seconds=self.run_seconds if kind == "headless" else None,
             deadline=HEADLESS_DEADLINE if kind == "headless" else INTERACTIVE_DEADLINE,
         )
+        with self._lock:
+            script = self.outcomes.get(session.name) if kind == "headless" else None
+            if script:
+                session.outcome = script.pop(0) if len(script) > 1 else script[0]
+                session.logs = f"{session.name}: {session.outcome}\n"
         self.sessions[session.id] = session
         return Response(200, f"{session.id}\n".encode(), "text/plain")
 
