@@ -5,6 +5,7 @@ completed; ``Session.run`` and ``canfar create --wait --retries`` are the same m
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -99,7 +100,8 @@ def test_create_wait_retries_says_which_replicas_needed_retries(run, fake):
     )  # fmt: skip
     assert result.code == 0, result.err
     assert "fit-2" in result.out
-    assert "retried: replica 2 (fit-2): Failed, Completed" in result.err
+    assert re.search(r"^Retried replica 2 \(fit-2\): \w+ Failed, \w+ Completed$", result.err, re.M)
+    assert "Retried replica 1" not in result.err
     assert len(launches(fake)) == 3
 
 
@@ -117,4 +119,17 @@ def test_create_wait_retries_json_and_exit_code_when_one_never_completes(run, fa
     ]
     assert [a["status"] for a in document[0]["attempts"]] == ["Failed"] * 3
     assert document[0]["log_tail"] == "fit-1: Failed"
-    assert "1 of 2 replicas did not complete" in result.err
+    assert "Error: replica 1 (fit-1) ended Failed after 3 attempts" in result.err
+    assert "  | fit-1: Failed" in result.err
+    assert result.err.strip().endswith("Error: 1 of 2 replicas did not complete")
+
+
+def test_retries_are_refused_for_interactive_sessions_and_with_until(run, fake):
+    notebook = run("create", "notebook", "skaha/astroml", "--retries", "1")
+    assert notebook.code != 0
+    assert "--retries is for batch sessions" in notebook.err
+    until = run("create", "headless", "skaha/astroml", "--retries", "1", "--until", "Running",
+                "--", "true")  # fmt: skip
+    assert until.code != 0
+    assert "leave out --until" in until.err
+    assert launches(fake) == []

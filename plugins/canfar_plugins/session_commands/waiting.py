@@ -25,7 +25,7 @@ from canfar_plugins.session_commands.common import (
 )
 
 if TYPE_CHECKING:
-    from canfar_core.models import SessionInfo
+    from canfar_core.models import SessionInfo, SessionSpec
     from canfar_core.sessions import Session
 
 #: The events of at most this many sessions are looked up to say why they did not get there.
@@ -249,3 +249,86 @@ def wait(
         raise gave_up
     if failed:
         raise CanfarError(f"{len(failed)} of {len(ordered)} sessions did not reach {wanted}")
+
+
+def run_with_retries(
+    ctx: click.Context,
+    session: Session,
+    spec: SessionSpec,
+    retries: int,
+    timeout: float | None,
+    output: str | None,
+    quiet: bool,
+) -> None:
+    """``create --wait --retries N``: :meth:`Session.run`, with the progress line; a line per
+    replica that needed retries (how each attempt ended), the log tail of each that never
+    completed, and exit 1 unless every replica finally completed."""
+    from canfar_core.machine import emit
+    from canfar_core.models import ACTIVE_STATUSES
+    from canfar_core.output import echo, table
+    from canfar_core.sessions import WaitTimeout
+
+    progress = WaitProgress()
+    gave_up: WaitTimeout | None = None
+    try:
+        results = session.run(
+            spec, retries=retries, timeout=timeout, poll=POLL_SECONDS, progress=progress
+        )
+    except WaitTimeout as exc:
+        results, gave_up = exc.results, exc  # type: ignore[attr-defined]
+    except KeyboardInterrupt:
+        progress.done()
+        still = [s.id for s in progress.current.values() if s.status in ACTIVE_STATUSES]
+        interrupted(
+            ctx,
+            f"Interrupted: {len(still)} sessions are still pending or running and keep going "
+            f"(no more retries): {' '.join(still)}\n"
+            f"Stop them with: canfar delete {' '.join(still)}",
+        )
+        raise  # not reached: interrupted() exits
+    finally:
+        progress.done()
+    if output is not None:
+        emit([result.to_dict() for result in results], output)
+    elif quiet:
+        for result in results:
+            echo(result.id or "-")
+    else:
+        table(
+            [
+                (r.replica, r.id or "-", r.name, r.status, _or_dash(r.exit_code), len(r.attempts))
+                for r in results
+            ],
+            headers=("REPLICA", "ID", "NAME", "STATUS", "EXIT CODE", "ATTEMPTS"),
+        )
+    for result in results:
+        if len(result.attempts) > 1:
+            tried = ", ".join(f"{a.id or '-'} {a.status}" for a in result.attempts)
+            click.echo(f"Retried replica {result.replica} ({result.name}): {tried}", err=True)
+    missed = [r for r in results if not r.ok]
+    for result in missed if gave_up is None else ():
+        last = result.attempts[-1] if result.attempts else None
+        why = "; ".join(
+            str(part)
+            for part in (
+                None if last is None or last.exit_code is None else f"exit code {last.exit_code}",
+                last.reason if last else None,
+            )
+            if part
+        )
+        plural = "s" if len(result.attempts) != 1 else ""
+        click.echo(
+            f"Error: replica {result.replica} ({result.name}) ended {result.status} after "
+            f"{len(result.attempts)} attempt{plural}" + (f": {why}" if why else ""),
+            err=True,
+        )
+        for line in result.log_tail.splitlines():
+            click.echo(f"  | {line}", err=True)
+    if gave_up is not None:
+        raise gave_up
+    if missed:
+        raise CanfarError(f"{len(missed)} of {len(results)} replicas did not complete")
+
+
+def _or_dash(value: object) -> object:
+    return "-" if value is None else value
