@@ -201,10 +201,12 @@ def run(
                 del running[session_id]
                 if again(k):
                     todo.append(k)
+    ended = [str(r.id) for r in results.values() if r.id is not None and r.status in ENDED]
+    texts = (self.logs(ended, errors="ignore") or {}) if ended else {}  # a journal keeps them
     for result in results.values():
-        if result.id is not None and result.status not in ("Completed", "Unknown"):
-            text = (self.logs(result.id, errors="ignore") or {}).get(result.id, "")
-            result.log_tail = "\n".join(text.splitlines()[-LOG_TAIL_LINES:])
+        if not result.ok:
+            lines = texts.get(str(result.id), "").splitlines()
+            result.log_tail = "\n".join(lines[-LOG_TAIL_LINES:])
     return list(results.values())
 
 

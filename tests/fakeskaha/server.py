@@ -370,6 +370,9 @@ class FakeSkaha:
         #: "Completed"]}`` fails its first launch and completes the next; the last one repeats.
         #: A scripted session's log says how it ended (``fit-2: Failed``).
         self.outcomes: dict[str, list[str]] = {}
+        #: Seconds after which a finished headless session is gone, log and all (the
+        #: platform's ``ttlSecondsAfterFinished``).
+        self.headless_ttl: float = HEADLESS_TTL
         #: The platform statistics backend is down: ``view=stats`` answers 503.
         self.stats_outage = False
         self.available = True
@@ -645,7 +648,7 @@ class FakeSkaha:
             return False
         status, final_at = self._timeline(session, now)
         if status in FINAL and final_at is not None:
-            ttl = HEADLESS_TTL if session.type == "headless" else INTERACTIVE_TTL
+            ttl = self.headless_ttl if session.type == "headless" else INTERACTIVE_TTL
             return now < final_at + ttl
         return True
 

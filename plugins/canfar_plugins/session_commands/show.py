@@ -183,6 +183,8 @@ def info_lines(state: SessionInfo) -> list[tuple[str, str]]:
     for key, value in state.extra.items():
         if value is not None and value != "" and not isinstance(value, (dict, list)):
             lines.append((field_label(str(key)), _word(value)))
+    if state.kept:
+        lines.append(("kept", "a copy kept here: the server has forgotten this session"))
     return lines
 
 
@@ -332,6 +334,7 @@ def logs(
     if not follow:
         if not as_json:  # straight through, never all in memory
             write_bytes(session.stream_logs(session_id))
+            _note_kept(session, [session_id])
             return
         emit_json({"id": session_id, "logs": _texts(session, [session_id])[session_id]})
         return
@@ -343,6 +346,16 @@ def logs(
         with contextlib.suppress(Exception):  # a courtesy note; never fail the interrupt on it
             state = f"still {session.info(session_id, errors='raise')[0].status}"
         interrupted(ctx, f"Stopped following; session {session_id} is {state}.")
+
+
+def _note_kept(session: Session, ids: list[str]) -> None:
+    """On stderr: which logs came from the copy kept here (the server forgot the session)."""
+    from canfar_plugins._support.journal import Journal
+
+    journal = Journal(session.context.backend, session.context.name)
+    for session_id in ids:
+        if journal.log_path(session_id) is not None:
+            click.echo(f"Note: the log of {session_id} is the copy kept here.", err=True)
 
 
 def _texts(session: Session, ids: list[str]) -> dict[str, str]:

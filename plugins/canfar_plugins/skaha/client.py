@@ -54,6 +54,7 @@ from canfar_plugins.skaha.http import (
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
+    from canfar_plugins._support.journal import Journal
 
 #: Aliases for use inside the backend class, where ``list`` names a method.
 _Ids = list[str]
@@ -197,6 +198,7 @@ class SkahaBackend(Backend):
         self._http_lock = threading.Lock()
         self._resources: ResourceContext | None = None
         self._resources_at = 0.0
+        self._journal: Journal | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -468,16 +470,40 @@ class SkahaBackend(Backend):
         self.http.secrets.update({value, str(login["secret"])})
         return {wire.REGISTRY_HEADER: value}
 
+    @property
+    def journal(self) -> Journal:
+        """Finished sessions kept here: the service forgets them an hour after they end."""
+        if self._journal is None:
+            from canfar_plugins._support.journal import Journal
+
+            self._journal = Journal(self.name, self.context.name)
+        return self._journal
+
     def list(self, kind: str | None = None, status: str | None = None) -> _Sessions:
         params: _Params = []
         if kind:
             params.append(("type", kind))
         if status:
             params.append(("status", status))
-        return parse.sessions(self.http.get_json("session", params=params))
+        live = parse.sessions(self.http.get_json("session", params=params))
+        self.journal.keep(live)
+        seen = {s.id for s in live}
+        wanted = [] if status is None else [s.strip() for s in status.split(",")]
+        kept = self.journal.kept(besides=seen)
+        return live + [
+            s for s in kept if (not kind or s.kind == kind) and (not wanted or s.status in wanted)
+        ]
 
     def info(self, session_id: str) -> SessionInfo:
-        return parse.session(self.http.get_json(f"session/{quote_id(session_id)}"))
+        try:
+            found = parse.session(self.http.get_json(f"session/{quote_id(session_id)}"))
+        except NotFound:
+            kept = self.journal.get(session_id)
+            if kept is None:
+                raise
+            return kept
+        self.journal.keep([found])
+        return found
 
     def logs(self, session_id: str) -> str:
         # The service answers an unknown id with an empty 200: so do we. Streamed, so that a
@@ -485,8 +511,19 @@ class SkahaBackend(Backend):
         return b"".join(self.iter_logs(session_id)).decode("utf-8", "replace")
 
     def iter_logs(self, session_id: str) -> Iterator[bytes]:
-        """The output so far, piece by piece as it downloads (never all of it in memory)."""
-        return self.http.iter_bytes(f"session/{quote_id(session_id)}", params={"view": "logs"})
+        """The output so far, piece by piece as it downloads (never all of it in memory); a
+        finished session's is kept as it passes, and answered from there once forgotten."""
+        journal = self.journal
+        kept = journal.log_path(session_id)
+        if kept is not None and session_id in journal:
+            try:
+                live = self.info(session_id)
+            except NotFound:
+                live = None
+            if live is None or live.kept:
+                return iter([kept.read_bytes()])
+        pieces = self.http.iter_bytes(f"session/{quote_id(session_id)}", params={"view": "logs"})
+        return journal.keep_log(session_id, pieces)
 
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
         """The output as it grows; ends after the session has finished or vanished.
@@ -534,7 +571,12 @@ class SkahaBackend(Backend):
         return self.http.get_text(f"session/{quote_id(session_id)}", params={"view": "events"})
 
     def delete(self, session_ids: _Ids) -> dict[str, str | None]:
-        return self._each(session_ids, "DELETE", None)
+        """Delete sessions; a kept copy goes with its session (and alone once forgotten)."""
+        done = self._each(session_ids, "DELETE", None)
+        for session_id in done:
+            if self.journal.forget(session_id):
+                done[session_id] = None
+        return done
 
     def renew(self, session_ids: _Ids) -> dict[str, str | None]:
         return self._each(session_ids, "POST", [("action", "renew")])

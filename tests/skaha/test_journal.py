@@ -1,0 +1,91 @@
+"""The journal of finished work against a fake Skaha whose finished headless sessions vanish
+after a moment, as the platform's do after an hour: what canfar saw finish stays listed,
+readable and deletable here, marked as kept, in private files."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from canfar_core.sessions import Session
+from tests.fakeskaha import FakeSkaha
+
+IMAGE = "images.canfar.net/skaha/astroml:latest"
+
+
+@pytest.fixture
+def fake(fake_skaha: FakeSkaha, skaha_context: str) -> FakeSkaha:
+    fake_skaha.run_seconds = 0.1
+    fake_skaha.headless_ttl = 60
+    return fake_skaha
+
+
+def finished(fake: FakeSkaha, names: dict[str, str]) -> dict[str, str]:
+    """Sessions by name, already ended as ``names`` says, each with a log."""
+    fake.outcomes = {name: [outcome] for name, outcome in names.items()}
+    with Session() as session:
+        results = session.run(name="job", image=IMAGE, cmd="true", replicas=len(names), poll=0.05)
+    return {r.name: str(r.id) for r in results}
+
+
+def test_sessions_seen_finished_outlive_the_platform(run, fake, canfar_home):
+    ids = finished(fake, {"job-1": "Completed", "job-2": "Failed"})
+    seen = run("ps", "--all", "--json")
+    assert seen.code == 0, seen.err
+    fake.advance(61)
+    assert fake.live_sessions() == []
+
+    listed = run("ps", "--all")
+    assert listed.code == 0, listed.err
+    rows = {line.split()[0]: line for line in listed.out.splitlines()[2:]}
+    assert sorted(rows) == sorted(ids.values())
+    assert "Failed (kept)" in rows[ids["job-2"]]
+    assert "Completed (kept)" in rows[ids["job-1"]]
+
+    with Session() as session:
+        (one,) = session.info(ids["job-2"], errors="raise")
+        assert (one.status, one.kept, one.name) == ("Failed", True, "job-2")
+        assert session.logs(ids["job-2"]) == {ids["job-2"]: "job-2: Failed\n"}
+        everything = {s.id: s for s in session.fetch()}
+        assert everything[ids["job-1"]].kept
+
+    info = run("info", ids["job-1"])
+    assert info.code == 0, info.err
+    assert "kept" in (info.out + info.err)
+    logs = run("logs", ids["job-1"])
+    assert logs.code == 0, logs.err
+    assert logs.out == "job-1: Completed\n"
+    assert "copy kept here" in logs.err
+
+    folders = list((canfar_home).rglob("journal"))
+    assert folders
+    for path in folders[0].rglob("*"):
+        wanted = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == wanted, path
+
+    deleted = run("delete", "--force", ids["job-1"])
+    assert deleted.code == 0, deleted.err
+    after = json.loads(run("ps", "--all", "--json").out)
+    assert [s["id"] for s in after] == [ids["job-2"]]
+
+
+def test_a_session_never_seen_finished_is_not_kept(run, fake):
+    with Session() as session:
+        (sid,) = session.create(name="quiet", image=IMAGE, cmd="true")
+    fake.advance(61)
+    listed = run("ps", "--all", "-q")
+    assert listed.out.split() == []
+    assert sid not in listed.out
+
+
+def test_the_journal_is_bounded_by_age(fake):
+    from canfar_plugins._support.journal import Journal
+
+    ids = finished(fake, {"job-1": "Completed", "job-2": "Completed"})
+    with Session() as session:
+        journal = Journal("canfar", session.context.name)
+        assert sorted(s.id for s in journal.kept()) == sorted(ids.values())
+        journal.bound(max_days=0, max_mb=100)
+        assert Journal("canfar", session.context.name).kept() == []
