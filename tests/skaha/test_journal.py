@@ -43,6 +43,7 @@ def test_sessions_seen_finished_outlive_the_platform(run, fake, canfar_home):
     assert sorted(rows) == sorted(ids.values())
     assert "Failed (kept)" in rows[ids["job-2"]]
     assert "Completed (kept)" in rows[ids["job-1"]]
+    assert run("ps", "-q").out == ""  # kept sessions are finished ones: ps --all shows them
 
     with Session() as session:
         (one,) = session.info(ids["job-2"], errors="raise")

@@ -11,7 +11,7 @@ import contextlib
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -480,18 +480,30 @@ class SkahaBackend(Backend):
         return self._journal
 
     def list(self, kind: str | None = None, status: str | None = None) -> _Sessions:
+        return self.list_matching(kind, None if status is None else [status])
+
+    def list_matching(
+        self, kind: str | None = None, statuses: Collection[str] | None = None
+    ) -> _Sessions:
+        """The server's sessions, then the finished ones kept here that it no longer lists
+        (read only when a finished status is asked for: ``canfar ps`` pays nothing for them)."""
         params: _Params = []
         if kind:
             params.append(("type", kind))
-        if status:
-            params.append(("status", status))
+        if statuses is not None and len(statuses) == 1:
+            params.append(("status", next(iter(statuses))))
         live = parse.sessions(self.http.get_json("session", params=params))
         self.journal.keep(live)
         seen = {s.id for s in live}
-        wanted = [] if status is None else [s.strip() for s in status.split(",")]
+        if statuses is not None:
+            live = [s for s in live if s.status in statuses]
+            if not set(statuses) & set(FINAL_STATUSES):
+                return live
         kept = self.journal.kept(besides=seen)
         return live + [
-            s for s in kept if (not kind or s.kind == kind) and (not wanted or s.status in wanted)
+            s
+            for s in kept
+            if (not kind or s.kind == kind) and (statuses is None or s.status in statuses)
         ]
 
     def info(self, session_id: str) -> SessionInfo:
