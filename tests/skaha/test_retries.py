@@ -133,3 +133,21 @@ def test_retries_are_refused_for_interactive_sessions_and_with_until(run, fake):
     assert until.code != 0
     assert "leave out --until" in until.err
     assert launches(fake) == []
+
+
+def test_async_run_is_the_same_call_awaited(fake):
+    import asyncio
+
+    from canfar_core.async_sessions import AsyncSession
+
+    fake.outcomes = {"job": ["Failed", "Completed"]}
+
+    async def main():
+        async with AsyncSession() as session:
+            return await session.run(
+                name="job", image="images.canfar.net/skaha/astroml:latest", cmd="true",
+                retries=1, poll=0.05,
+            )  # fmt: skip
+
+    (result,) = asyncio.run(main())
+    assert [a.status for a in result.attempts] == ["Failed", "Completed"]
