@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -72,12 +73,15 @@ def ended_elsewhere(states: Iterable[SessionInfo], wanted: str) -> list[SessionI
 
 
 class WaitProgress:
-    """The progress line on stderr: rewritten on a terminal, else one line per change."""
+    """The progress line on stderr. On a terminal, one line rewritten in place: the count in
+    each status of N, the time elapsed and, once some have ended, an estimate of the time left
+    (from the pace at which they ended); on a pipe, one line per change."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last = ""
         self.current: dict[str, SessionInfo] = {}
+        self.started = time.monotonic()
 
     def __call__(self, current: dict[str, SessionInfo]) -> None:
         from canfar_core.models import STATUSES
@@ -89,17 +93,36 @@ class WaitProgress:
         order = [*STATUSES, *sorted(set(counts) - set(STATUSES))]
         line = "Waiting: " + ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
         if self.tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
+            sys.stderr.write("\r" + line + self.pace(counts, len(current)) + "\x1b[K")
             sys.stderr.flush()
         elif line != self.last:
             click.echo(line, err=True)
         self.last = line
+
+    def pace(self, counts: dict[str, int], total: int) -> str:
+        """`` of N, 2m05s, about 4m left``: what the terminal line adds to the counts."""
+        elapsed = time.monotonic() - self.started
+        ended = counts.get("Completed", 0) + counts.get("Failed", 0)
+        text = f" of {total}, {duration(elapsed)}"
+        if 0 < ended < total:
+            text += f", about {duration(elapsed / ended * (total - ended))} left"
+        return text
 
     def done(self) -> None:
         if self.tty and self.last:
             sys.stderr.write("\n")
             sys.stderr.flush()
         self.last = ""
+
+
+def duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``2h07m``."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def wait_for(
