@@ -373,6 +373,8 @@ class FakeSkaha:
         #: Seconds after which a finished headless session is gone, log and all (the
         #: platform's ``ttlSecondsAfterFinished``).
         self.headless_ttl: float = HEADLESS_TTL
+        #: Why a pending session waits, as its events say (a FailedScheduling message).
+        self.pending_reason: str | None = None
         #: The platform statistics backend is down: ``view=stats`` answers 503.
         self.stats_outage = False
         self.available = True
@@ -996,9 +998,14 @@ class FakeSkaha:
 
     def _events(self, session: FakeSession) -> str:
         status = self._status(session, self.now())
+        when = instant(session.created)
+        if status == "Pending" and self.pending_reason:
+            return (
+                "TYPE      REASON             MESSAGE   FIRST-TIME   LAST-TIME\n"
+                f"Warning   FailedScheduling   {self.pending_reason}   {when}   {when}\n"
+            )
         if status == "Pending":
             return "<none>\n"
-        when = instant(session.created)
         pod = f"skaha-{session.type}-{session.userid}-{session.id}"
         rows = [
             ("TYPE", "REASON", "MESSAGE", "FIRST-TIME", "LAST-TIME"),

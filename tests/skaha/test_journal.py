@@ -90,3 +90,19 @@ def test_the_journal_is_bounded_by_age(fake):
         assert sorted(s.id for s in journal.kept()) == sorted(ids.values())
         journal.bound(max_days=0, max_mb=100)
         assert Journal("canfar", session.context.name).kept() == []
+
+
+def test_info_says_why_a_pending_session_waits(run, fake):
+    fake.pending_seconds = 600
+    fake.pending_reason = "0/3 nodes are available: 3 Insufficient cpu."
+    with Session() as session:
+        (sid,) = session.create(name="big", image=IMAGE, cmd="true")
+    shown = run("info", sid)
+    assert shown.code == 0, shown.err
+    (line,) = [line for line in shown.out.splitlines() if line.startswith("waiting:")]
+    assert "not enough free CPU cores on the platform" in line
+    assert "3 Insufficient cpu." in line
+    (record,) = json.loads(run("info", sid, "--json").out)
+    assert record["waiting"].startswith("not enough free CPU cores")
+    fake.pending_reason = None
+    assert "waiting:" not in run("info", sid).out

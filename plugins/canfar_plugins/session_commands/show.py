@@ -205,22 +205,35 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
     from canfar_core.output import echo, emit_json, printable, style
     from canfar_core.validation import check_ids
 
-    found, missing = per_id(session_for(ctx, backend).info, check_ids(ids))
+    session = session_for(ctx, backend)
+    found, missing = per_id(session.info, check_ids(ids))
     for sid, reason in missing.items():
         report_failure(sid, reason)
+    waiting = _why_pending(session, found)
     if as_json:
-        emit_json(detailed_dicts(found))
+        emit_json([{**d, "waiting": waiting.get(d["id"])} for d in detailed_dicts(found)])
     else:
         for number, state in enumerate(found):
             if number:
                 echo()
-            for label, value in info_lines(state):
+            extra = [("waiting", waiting[state.id])] if state.id in waiting else []
+            for label, value in [*info_lines(state), *extra]:
                 label, value = printable(label), printable(value)
                 if label == "status":
                     value = style(value, fg=STATUS_COLOURS.get(value))
                 echo(f"{label + ':':<{INFO_WIDTH}} {value}")
     if missing:  # each was named on its own line above
         ctx.exit(EXIT_ERROR)
+
+
+def _why_pending(session: Session, found: list[SessionInfo]) -> dict[str, str]:
+    """Why each pending session waits, from its events (at most PENDING_EXPLAINED read)."""
+    from canfar_plugins.session_commands.waiting import PENDING_EXPLAINED, pending_reason
+
+    pending = [s.id for s in found if s.status == "Pending"][:PENDING_EXPLAINED]
+    texts = (session.events(pending, errors="ignore") or []) if pending else []
+    reasons = {sid: pending_reason(text) for entry in texts for sid, text in entry.items()}
+    return {sid: reason for sid, reason in reasons.items() if reason}
 
 
 @click.command(short_help="Show sessions' scheduling events.")

@@ -175,6 +175,33 @@ def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
     return "; ".join(parts)
 
 
+#: What a pending session's events say, and how ``info`` says it: the first that matches.
+PENDING_REASONS = (
+    ("insufficient cpu", "not enough free CPU cores on the platform"),
+    ("insufficient memory", "not enough free memory on the platform"),
+    ("insufficient nvidia.com/gpu", "no free GPU on the platform"),
+    ("imagepullbackoff", "the image cannot be pulled"),
+    ("errimagepull", "the image cannot be pulled"),
+    ("pulling image", "pulling the image"),
+    ("queue", "queued"),
+    ("quota", "queued: over quota"),
+    ("failedscheduling", "no node can take it yet"),
+)
+#: The events of at most this many pending sessions are read by ``info``.
+PENDING_EXPLAINED = 10
+
+
+def pending_reason(events: str) -> str | None:
+    """Why a pending session waits, from its events (the latest that says): a few words, then
+    the event's own message; ``None`` when they do not say."""
+    for line in reversed([line.strip() for line in events.splitlines() if line.strip()]):
+        lowered = line.lower()
+        for needle, words in PENDING_REASONS:
+            if needle in lowered:
+                return f"{words} ({' '.join(line.split())})"
+    return None
+
+
 def report_not_reached(session: Session, states: list[SessionInfo], wanted: str) -> None:
     """One ``Error:`` line per session that ended without reaching ``wanted``, with why."""
     for number, state in enumerate(states):
