@@ -141,6 +141,7 @@ def run(
     results = {k: ReplicaResult(k, spec.replica_name(k)) for k in spec.replica_numbers()}
     running: dict[str, int] = {}  # session id -> replica number
     latest: dict[int, SessionInfo] = {}
+    tails: dict[str, list[str]] = {}  # the last lines of each attempt's log, read as it ended
     deadline = None if timeout is None else time.monotonic() + timeout
 
     def again(k: int) -> bool:
@@ -171,6 +172,9 @@ def run(
             results[k].attempts.append(Attempt(None, "Unknown", reason=reason))
 
     def seen(states: dict[str, SessionInfo]) -> None:
+        ended = [sid for sid, state in states.items() if state.status in ENDED and sid not in tails]
+        texts = (self.logs(ended, errors="ignore") or {}) if ended else {}  # a journal keeps them
+        tails.update({sid: texts.get(sid, "").splitlines()[-LOG_TAIL_LINES:] for sid in ended})
         for session_id, state in states.items():
             k = running[session_id]
             latest[k], attempt = state, results[k].attempts[-1]
@@ -201,12 +205,8 @@ def run(
                 del running[session_id]
                 if again(k):
                     todo.append(k)
-    ended = [str(r.id) for r in results.values() if r.id is not None and r.status in ENDED]
-    texts = (self.logs(ended, errors="ignore") or {}) if ended else {}  # a journal keeps them
     for result in results.values():
-        if not result.ok:
-            lines = texts.get(str(result.id), "").splitlines()
-            result.log_tail = "\n".join(lines[-LOG_TAIL_LINES:])
+        result.log_tail = "" if result.ok else "\n".join(tails.get(str(result.id), []))
     return list(results.values())
 
 

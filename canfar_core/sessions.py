@@ -467,7 +467,7 @@ class Session:
         """
         mode = self._errors(errors)
         checks.check_types(str, "a string", prefix=prefix)
-        found = self.fetch(kind, status, name=prefix)
+        found = [s for s in self.fetch(kind, status, name=prefix) if not s.kept]  # live ones
         return self.destroy([s.id for s in found], errors=mode) if found else {}  # type: ignore[arg-type]
 
     # -- waiting -----------------------------------------------------------------------------

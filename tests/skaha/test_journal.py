@@ -66,10 +66,16 @@ def test_sessions_seen_finished_outlive_the_platform(run, fake, canfar_home):
         wanted = 0o700 if path.is_dir() else 0o600
         assert stat.S_IMODE(path.stat().st_mode) == wanted, path
 
+    assert run("prune", "job").err.startswith("Nothing to prune")  # kept copies: when asked
+    with Session() as session:
+        assert session.destroy_with("job") == {}
+    assert len(json.loads(run("ps", "--all", "--json").out)) == 2
     deleted = run("delete", "--force", ids["job-1"])
     assert deleted.code == 0, deleted.err
     after = json.loads(run("ps", "--all", "--json").out)
     assert [s["id"] for s in after] == [ids["job-2"]]
+    assert run("prune", "job", "--status", "Failed", "--kept").code == 0
+    assert json.loads(run("ps", "--all", "--json").out) == []
 
 
 def test_a_session_never_seen_finished_is_not_kept(run, fake):
@@ -106,3 +112,17 @@ def test_info_says_why_a_pending_session_waits(run, fake):
     assert record["waiting"].startswith("not enough free CPU cores")
     fake.pending_reason = None
     assert "waiting:" not in run("info", sid).out
+
+
+def test_run_keeps_each_log_as_its_replica_ends_not_when_the_job_ends(fake):
+    fake.run_seconds = 0.1
+    fake.headless_ttl = 0.3  # job-1's log is gone from the server long before the job ends
+    fake.outcomes = {"job-1": ["Completed"], "job-2": ["Failed", "Failed", "Failed", "Completed"]}
+    with Session() as session:
+        results = session.run(name="job", image=IMAGE, cmd="true", replicas=2, retries=3,
+                              poll=0.05)  # fmt: skip
+        assert [r.status for r in results] == ["Completed", "Completed"]
+        first = str(results[0].id)
+        assert first not in {s.id for s in fake.live_sessions()}
+        assert session.logs(first) == {first: "job-1: Completed\n"}
+        assert session.info(first)[0].kept
