@@ -126,3 +126,17 @@ def test_run_keeps_each_log_as_its_replica_ends_not_when_the_job_ends(fake):
         assert first not in {s.id for s in fake.live_sessions()}
         assert session.logs(first) == {first: "job-1: Completed\n"}
         assert session.info(first)[0].kept
+
+
+def test_wait_keeps_each_log_as_its_session_ends(run, fake):
+    fake.run_seconds = 0.1
+    fake.outcomes = {"w-1": ["Completed"], "w-2": ["Failed"]}
+    with Session() as session:
+        ids = session.create(name="w", image=IMAGE, cmd="true", replicas=2)
+    waited = run("wait", *ids)
+    assert waited.code == 1  # w-2 failed
+    fake.advance(61)
+    for sid, name, outcome in zip(ids, ("w-1", "w-2"), ("Completed", "Failed"), strict=True):
+        shown = run("logs", sid)
+        assert shown.out == f"{name}: {outcome}\n"
+        assert "copy kept here" in shown.err

@@ -27,7 +27,7 @@ from canfar_plugins.session_commands.common import (
 
 if TYPE_CHECKING:
     from canfar_core.models import SessionInfo, SessionSpec
-    from canfar_core.sessions import Session
+    from canfar_core.sessions import Progress, Session
 
 #: The events of at most this many sessions are looked up to say why they did not get there.
 FAILURES_EXPLAINED = 10
@@ -139,7 +139,11 @@ def wait_for(
     progress = WaitProgress()
     try:
         return session.wait(
-            ids, status=wanted, timeout=timeout, progress=progress, poll=POLL_SECONDS
+            ids,
+            status=wanted,
+            timeout=timeout,
+            progress=keeping_logs(session, progress),
+            poll=POLL_SECONDS,
         )
     except KeyboardInterrupt:
         progress.done()
@@ -156,6 +160,30 @@ def wait_for(
         raise  # not reached: interrupted() exits
     finally:
         progress.done()
+
+
+def keeping_logs(session: Session, progress: Progress) -> Progress:
+    """``progress``, and on a backend that keeps finished sessions (a ``journal``: the server
+    forgets them), each session's log read once as it ends, so that a copy is kept."""
+    if getattr(session.backend, "journal", None) is None:
+        return progress
+    read: set[str] = set()
+
+    def drain(session_id: str) -> None:
+        for _ in session.stream_logs(session_id):
+            pass
+
+    def watch(current: dict[str, SessionInfo]) -> None:
+        from canfar_core.models import FINAL_STATUSES
+
+        progress(current)
+        ended = [sid for sid, s in current.items() if s.status in FINAL_STATUSES]
+        ended = [sid for sid in ended if sid not in read]
+        read.update(ended)
+        if ended:
+            session.for_each(ended, drain, errors="ignore")
+
+    return watch
 
 
 def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
