@@ -92,10 +92,32 @@ def test_the_journal_is_bounded_by_age(fake):
 
     ids = finished(fake, {"job-1": "Completed", "job-2": "Completed"})
     with Session() as session:
-        journal = Journal("canfar", session.context.name)
+        journal = session.backend.journal  # type: ignore[attr-defined]
         assert sorted(s.id for s in journal.kept()) == sorted(ids.values())
         journal.bound(max_days=0, max_mb=100)
-        assert Journal("canfar", session.context.name).kept() == []
+        assert Journal("canfar", "", root=journal.folder.parent.parent).kept() == []
+        assert Journal(journal.folder.parent.name, journal.folder.name,
+                       root=journal.folder.parent.parent).kept() == []  # fmt: skip
+
+
+def test_the_journal_is_bounded_by_size_oldest_first(tmp_path):
+    from canfar_core.models import SessionInfo
+    from canfar_plugins._support.journal import Journal
+
+    journal = Journal("canfar", "ctx", root=tmp_path)
+    for k in range(3):
+        journal.keep([SessionInfo(f"s{k}", f"job-{k}", "headless", "img", "Completed", "canfar")])
+        list(journal.keep_log(f"s{k}", [b"x" * 400_000]))
+    journal.bound(max_days=30, max_mb=1)
+    assert [s.id for s in Journal("canfar", "ctx", root=tmp_path).kept()] == ["s1", "s2"]
+    assert journal.log_path("s0") is None
+    assert journal.log_path("s2") is not None
+
+
+def test_an_ad_hoc_server_has_a_journal_of_its_own(fake):
+    finished(fake, {"job-1": "Completed", "job-2": "Completed"})
+    with FakeSkaha() as other, Session(url=other.url, token=other.token) as session:
+        assert session.fetch(status="Completed") == []
 
 
 def test_info_says_why_a_pending_session_waits(run, fake):

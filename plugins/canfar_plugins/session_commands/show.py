@@ -363,9 +363,9 @@ def logs(
 
 def _note_kept(session: Session, ids: list[str]) -> None:
     """On stderr: which logs came from the copy kept here (the server forgot the session)."""
-    from canfar_plugins._support.journal import Journal
-
-    journal = Journal(session.context.backend, session.context.name)
+    journal = getattr(session.backend, "journal", None)  # a backend whose server forgets
+    if journal is None:
+        return
     for session_id in ids:
         if journal.log_path(session_id) is not None:
             click.echo(f"Note: the log of {session_id} is the copy kept here.", err=True)

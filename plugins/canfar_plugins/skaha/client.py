@@ -474,9 +474,13 @@ class SkahaBackend(Backend):
     def journal(self) -> Journal:
         """Finished sessions kept here: the service forgets them an hour after they end."""
         if self._journal is None:
+            from urllib.parse import urlsplit
+
             from canfar_plugins._support.journal import Journal
 
-            self._journal = Journal(self.name, self.context.name)
+            # the server too: the ad hoc contexts (a URL and a token) share one name
+            where = f"{self.context.name}@{urlsplit(self.api).netloc}"
+            self._journal = Journal(self.name, where)
         return self._journal
 
     def list(self, kind: str | None = None, status: str | None = None) -> _Sessions:
