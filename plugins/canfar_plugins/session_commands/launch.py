@@ -372,6 +372,11 @@ def create(
     Completed (exit 1, naming it, if it Failed), an interactive one until it is Running. Add
     --until Running to stop as soon as headless replicas run; `canfar wait` waits later.
 
+    With --retries N (which implies --wait), each replica that ends Failed is launched again,
+    with its name, REPLICA_ID and REPLICA_COUNT, up to N times; a line names each replica that
+    needed retries, and the exit code is 0 only when every replica finally completed (-o json:
+    one object per replica, with its attempts). See the Batch results page.
+
     Each replica gets REPLICA_ID (1..N) and REPLICA_COUNT in its environment. To re-run
     replicas that failed, repeat the command with the same --name and --replicas and add
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.

@@ -402,6 +402,12 @@ def run_with_retries(
         )
         for line in result.log_tail.splitlines():
             click.echo(f"  | {line}", err=True)
+        if result.status == "Unknown":  # its launch's answer was lost: it may be running
+            click.echo(
+                f"Look for {result.name} with: canfar ps -a; launch it again only if it is not "
+                "listed.",
+                err=True,
+            )
     if gave_up is not None:
         raise gave_up
     if missed:
