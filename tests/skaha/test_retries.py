@@ -151,3 +151,17 @@ def test_async_run_is_the_same_call_awaited(fake):
 
     (result,) = asyncio.run(main())
     assert [a.status for a in result.attempts] == ["Failed", "Completed"]
+
+
+def test_a_replica_whose_launch_may_have_happened_is_never_launched_again(fake):
+    fake.inject("GET", r"/v1/session$", status=500, times=None)  # it cannot be looked for
+    fake.inject("POST", r"/v1/session$", reset_after=True)  # created, the answer lost
+    with Session() as session:
+        (result,) = session.run(
+            name="maybe", image="images.canfar.net/skaha/astroml:latest", cmd="true",
+            retries=2, poll=0.05, timeout=30,
+        )  # fmt: skip
+    assert (result.status, result.id, len(result.attempts)) == ("Unknown", None, 1)
+    assert "may have been created" in str(result.attempts[0].reason)
+    assert len(launches(fake)) == 1
+    assert [s.name for s in fake.live_sessions()] == ["maybe"]
