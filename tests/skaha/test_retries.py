@@ -54,7 +54,9 @@ def test_run_relaunches_the_failed_replica_only_and_reports_each_attempt(fake):
     # every relaunch came after its previous attempt had failed: never two at once
     for result in results:
         for before, after in zip(result.attempts, result.attempts[1:], strict=False):
-            assert fake.sessions[before.id].created < fake.sessions[after.id].created  # type: ignore[index]
+            previous = fake.sessions[before.id]  # type: ignore[index]
+            ended_at = previous.created + fake.pending_seconds + (previous.run_seconds or 0)
+            assert fake.sessions[after.id].created >= ended_at  # type: ignore[index]
     assert results[2].log_tail == "fit-3: Failed"
     assert results[0].log_tail == ""
 
