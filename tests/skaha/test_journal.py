@@ -162,3 +162,13 @@ def test_wait_keeps_each_log_as_its_session_ends(run, fake):
         shown = run("logs", sid)
         assert shown.out == f"{name}: {outcome}\n"
         assert "copy kept here" in shown.err
+
+
+def test_stats_during_a_metrics_outage_says_so_in_one_line(run, fake):
+    fake.stats_outage = True
+    shown = run("stats")
+    assert shown.code != 0
+    assert shown.out == ""
+    (line,) = shown.err.strip().splitlines()
+    assert line.startswith("Error: ")
+    assert "temporarily unavailable" in line
