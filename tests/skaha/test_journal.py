@@ -172,3 +172,14 @@ def test_stats_during_a_metrics_outage_says_so_in_one_line(run, fake):
     (line,) = shown.err.strip().splitlines()
     assert line.startswith("Error: ")
     assert "temporarily unavailable" in line
+
+
+def test_a_setting_lets_ps_keep_the_logs_of_sessions_it_sees_finish(run, fake):
+    for k in range(3):
+        fake.set_logs(fake.add_session(name=f"seen-{k}", status="Completed"), f"log {k}\n")
+    assert run("config", "set", "plugins.journal.ps_logs", "2").code == 0
+    assert run("ps", "--all", "-q").code == 0
+    fake.advance(3700)
+    with Session() as session:
+        texts = session.logs([s.id for s in session.fetch()])
+    assert sorted(texts.values()) == ["", "log 0\n", "log 1\n"]  # two per listing, as set

@@ -79,20 +79,32 @@ class Journal:
 
     # -- writing -------------------------------------------------------------------------
 
-    def keep(self, sessions: Iterable[SessionInfo]) -> None:
-        """Keep the finished ones among ``sessions`` (a record already kept as it is: skipped)."""
-        records, now, lines = self._load(), time.time(), []
+    def keep(self, sessions: Iterable[SessionInfo]) -> list[str]:
+        """Keep the finished ones among ``sessions`` (a record already kept as it is: skipped);
+        the ids kept for the first time."""
+        records, now, lines, new = self._load(), time.time(), [], []
         for session in sessions:
             if session.status not in FINAL_STATUSES or session.kept:
                 continue
             fields = {name: getattr(session, name) for name in _FIELDS}
             if session.id in records and records[session.id][1] == fields:
                 continue
+            if session.id not in records:
+                new.append(session.id)
             records[session.id] = (now, fields)
             lines.append(json.dumps({"t": now, "s": fields}, default=str))
         if lines:
             self._append(lines)
             self.bound()
+        return new
+
+    @staticmethod
+    def logs_per_listing() -> int:
+        """How many logs of sessions a listing sees finish it reads, to keep them
+        (``plugins.journal.ps_logs``; none by default: a listing fetches records only)."""
+        from canfar_core.config import plugin_settings
+
+        return int(_number(plugin_settings("journal").get("ps_logs"), 0))
 
     def keep_log(self, session_id: str, pieces: Iterable[bytes]) -> Iterator[bytes]:
         """``pieces`` passed on, and written to the kept log as they pass (a kept session)."""

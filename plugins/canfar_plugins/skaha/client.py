@@ -497,7 +497,10 @@ class SkahaBackend(Backend):
         if statuses is not None and len(statuses) == 1:
             params.append(("status", next(iter(statuses))))
         live = parse.sessions(self.http.get_json("session", params=params))
-        self.journal.keep(live)
+        new = self.journal.keep(live)
+        for session_id in new[: self.journal.logs_per_listing()] if new else ():
+            for _ in self.iter_logs(session_id):  # read through: the journal keeps it
+                pass
         seen = {s.id for s in live}
         if statuses is not None:
             live = [s for s in live if s.status in statuses]
