@@ -219,7 +219,7 @@ class Terminal:
                     break
             elif self.process.poll() is not None:
                 break
-        code = self.process.wait(timeout=5)
+        code = self.process.wait(timeout=60)  # a guard against a hang, not a speed target
         os.close(self.master)
         return code
 
