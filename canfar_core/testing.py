@@ -42,6 +42,7 @@ def canfar_home(
         "CANFAR_BACKEND",
         "CANFAR_CONTEXT",
         "CANFAR_DISABLE_PLUGINS",
+        "CANFAR_LOAD_PLUGINS",
         "CANFAR_DEBUG",
         "REPLICA_ID",
         "REPLICA_COUNT",

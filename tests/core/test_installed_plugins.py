@@ -104,6 +104,8 @@ def test_the_installed_plugin_is_listed_with_its_version_and_hooks(site):
         "version": "1.2.3",
         "hooks": ["canfar_register_commands", "canfar_register_strategies"],
         "builtin": False,
+        "status": "loaded",
+        "reason": None,
     }
 
 
@@ -149,7 +151,10 @@ def test_disabling_the_good_plugin_removes_its_command(site):
     listed = json.loads(
         canfar("plugins", "--json", site=site, CANFAR_DISABLE_PLUGINS="hello").stdout
     )
-    assert "hello" not in {item["name"] for item in listed}
+    assert "hello" not in {item["name"] for item in listed if item["status"] == "loaded"}
+    hello = next(item for item in listed if item["name"] == "hello")
+    assert (hello["status"], hello["reason"]) == ("disabled", "listed in CANFAR_DISABLE_PLUGINS")
+    assert hello["hooks"] == []
 
 
 def test_ctrl_c_exits_130_without_a_traceback(site):
