@@ -356,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     debug = _debug_requested(args)
     from canfar_core import machine
+    from canfar_core.output import forget_warnings
 
+    forget_warnings()
     stdout = sys.stdout
     try:
         machine.set_format(machine.format_in_argv(args))
