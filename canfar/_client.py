@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from canfar_core.sessions import Session
+from canfar.sessions import Session
 
 
 class SessionClient:

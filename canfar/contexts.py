@@ -13,9 +13,9 @@ saved context.
 
 from __future__ import annotations
 
+from canfar.sessions import Session
 from canfar_core.contexts import Context, active_context, get_context, saved_contexts
 from canfar_core.models import ResourceContext
-from canfar_core.sessions import Session
 
 
 def active() -> Context:

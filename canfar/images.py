@@ -18,8 +18,8 @@ or as the platform client documents it::
 from __future__ import annotations
 
 from canfar._client import SessionClient
+from canfar.sessions import Session
 from canfar_core.models import Image
-from canfar_core.sessions import Session
 
 
 def fetch(

@@ -14,12 +14,13 @@ the methods of :class:`Backend`. Subclassing :class:`Backend` is optional, but g
 from __future__ import annotations
 
 import builtins
+import contextlib
 import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from canfar_core.errors import Unsupported
+from canfar_core.errors import CanfarError, ConnectionFailed, Unsupported
 from canfar_core.models import (
     Image,
     LaunchResult,
@@ -33,14 +34,65 @@ if TYPE_CHECKING:
     from canfar_core.contexts import Context
 
 
+#: Requests in flight at once for a call about many sessions, when nobody chose.
+DEFAULT_CONCURRENCY = 16
+
+
 class Backend:
-    """Base class of backends. Every method may raise a :class:`~canfar_core.errors.CanfarError`."""
+    """Base class of backends. Every method may raise a :class:`~canfar_core.errors.CanfarError`.
+
+    The members with a body here are optional: their default is what a backend without them
+    gets. A backend that does not subclass this class gets the same defaults (:func:`adapted`).
+    """
 
     #: The name the backend is registered under.
     name = "backend"
+    #: The backend's own ``create`` keywords (``Session.create(runtime=...)``); ``None``: any.
+    option_names: tuple[str, ...] | None = None
 
     def __init__(self, context: Context) -> None:
         self.context = context
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at once for a call about many sessions: the session's choice."""
+        chosen = self.context.options.get("concurrency")
+        return chosen if isinstance(chosen, int) else DEFAULT_CONCURRENCY
+
+    def validate(self, spec: SessionSpec) -> None:
+        """Refuse a request this backend cannot run (a :class:`ValidationError`), before any
+        is sent; by default every request passes."""
+
+    def create_requests(self, spec: SessionSpec) -> builtins.list[dict[str, Any]]:
+        """What :meth:`create` would send for ``spec``, one entry per replica (``create
+        --dry-run``); by default each replica's fields."""
+        return [
+            {
+                "backend": spec.backend,
+                "replica": k,
+                "name": spec.replica_name(k),
+                "kind": spec.kind,
+                "image": spec.image,
+                "cores": spec.cores,
+                "ram": spec.ram,
+                "gpus": spec.gpus,
+                "cmd": spec.cmd,
+                "args": builtins.list(spec.args),
+                "env": spec.replica_env(k),
+            }
+            for k in spec.replica_numbers()
+        ]
+
+    def availability(self) -> bool:
+        """Whether the service says it is up; by default it is."""
+        return True
+
+    def whoami(self) -> str | None:
+        """The user the credentials belong to, when the backend can tell."""
+        return None
+
+    def close(self) -> None:
+        """Release what the backend holds open (connections, database handles)."""
 
     def _unsupported(self, what: str) -> Unsupported:
         return Unsupported(f"{what} is not available on the {self.name} backend")
@@ -62,7 +114,10 @@ class Backend:
         here. A backend that can filter where its sessions are kept overrides it, so that
         sessions nobody asked for cost nothing (``canfar ps`` asks for the active ones only).
         """
-        return filter_sessions(self.list, kind, statuses)
+        if statuses is not None and len(statuses) == 1:
+            return self.list(kind=kind, status=next(iter(statuses)))
+        found = self.list(kind=kind)
+        return found if statuses is None else [s for s in found if s.status in statuses]
 
     def info(self, session_id: str) -> SessionInfo:
         """One session; :class:`~canfar_core.errors.NotFound` when there is none with that id."""
@@ -73,6 +128,11 @@ class Backend:
         kept as surrogate escapes, so ``text.encode("utf-8", "surrogateescape")`` gives back
         exactly the bytes written."""
         raise self._unsupported("logs")
+
+    def iter_logs(self, session_id: str) -> Iterator[bytes]:
+        """The session's output as bytes, in pieces (a large log is never held whole); by
+        default :meth:`logs` at once."""
+        yield self.logs(session_id).encode("utf-8", "surrogateescape")
 
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
         """Yield the session's output as it grows, until the session ends (text as
@@ -108,18 +168,37 @@ class Backend:
         raise self._unsupported("open")
 
 
-def filter_sessions(
-    lister: Callable[..., builtins.list[SessionInfo]],
-    kind: str | None,
-    statuses: Collection[str] | None,
-) -> builtins.list[SessionInfo]:
-    """What :meth:`Backend.list_matching` gives, from a backend's ``list`` method alone."""
-    if statuses is not None and len(statuses) == 1:
-        return lister(kind=kind, status=next(iter(statuses)))
-    found = lister(kind=kind)
-    if statuses is None:
-        return found
-    return [s for s in found if s.status in statuses]
+@contextlib.contextmanager
+def translated(backend: str) -> Iterator[None]:
+    """Turn a library's network exception that escaped a backend into ConnectionFailed."""
+    try:
+        yield
+    except CanfarError:
+        raise
+    except Exception as exc:
+        library = (type(exc).__module__ or "").split(".", 1)[0]
+        network = library in ("requests", "urllib3", "httpx", "http")
+        if not network and not isinstance(exc, (ConnectionError, TimeoutError)):
+            raise
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConnectionFailed(f"the {backend} backend could not be reached: {detail}") from exc
+
+
+def adapted(backend: object, context: Context) -> Backend:
+    """``backend`` as a :class:`Backend`: itself when it subclasses it; else a Backend whose
+    members are the object's own where it has them, and the defaults elsewhere."""
+    if isinstance(backend, Backend):
+        return backend
+    import types
+
+    members: dict[str, Any] = {}
+    for member in dir(backend):
+        if not member.startswith("_") and member != "context":
+            value = getattr(backend, member)
+            plain = isinstance(value, types.FunctionType)  # not bound: keep it unbound
+            members[member] = staticmethod(value) if plain else value
+    adapter = type(f"Adapted{type(backend).__name__}", (Backend,), members)
+    return adapter(getattr(backend, "context", context))
 
 
 def follow_file(path: Path, ended: Callable[[], bool | None], pause: float) -> Iterator[str]:

@@ -158,8 +158,9 @@ def _debug_after_command(ctx: click.Context, param: click.Parameter, value: bool
 
 
 def accept_debug_anywhere(command: click.Command) -> None:
-    """Give ``command`` (and, for a group, each of its commands) a hidden ``--debug`` that does
-    what the root one does, so that it may come after the command as well as before."""
+    """Give ``command`` (and, for a group, each of its commands) a hidden ``--debug`` and
+    ``--context`` that do what the root ones do, so that they may come after the command as
+    well as before."""
     if not any(param.name == "late_debug" for param in command.params):
         command.params.append(
             click.Option(
@@ -170,9 +171,27 @@ def accept_debug_anywhere(command: click.Command) -> None:
                 callback=_debug_after_command,
             )
         )
+    if not any(param.name == "late_context" for param in command.params):
+        command.params.append(
+            click.Option(
+                ["--context", "late_context"],
+                metavar="NAME",
+                hidden=True,
+                expose_value=False,
+                callback=_context_after_command,
+            )
+        )
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             accept_debug_anywhere(sub)
+
+
+def _context_after_command(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``canfar logs --context NAME ID``: the same as ``canfar --context NAME logs ID``."""
+    if value is not None:
+        obj = ctx.find_root().obj
+        if isinstance(obj, dict):
+            obj["context"] = value
 
 
 @cli.command(short_help="Show the versions of canfar, Python and plugins.")

@@ -18,59 +18,47 @@ may read; a backend that has no use for them ignores them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
+from typing import Any
 
+from canfar_core.contexts import Context, active_context, adhoc_context, get_context
 from canfar_core.errors import ValidationError
+from canfar_core.validation import check_types
 
-TIMEOUT_RANGE = (1.0, 300.0)
-CONCURRENCY_RANGE = (1, 128)
-ERROR_MODES = ("ignore", "raise")
-#: What a failure of some ids does when nothing chooses: logged, and left out of the result.
-DEFAULT_ERRORS = "ignore"
+#: Each setting: its environment variable, how it is checked, its default.
+RANGES = {"timeout": (1.0, 300.0), "concurrency": (1, 128)}
 
 
-def _number(value: object, source: str) -> float:
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    raise ValidationError(f"{source} must be a number, not {value!r}")
-
-
-def check_timeout(value: object, source: str = "timeout") -> float:
-    """Seconds, from 1 to 300."""
-    number = _number(value, source)
-    low, high = TIMEOUT_RANGE
-    if not low <= number <= high:
+def check_setting(name: str, value: object, source: str | None = None) -> Any:
+    """``timeout`` (seconds, 1 to 300), ``concurrency`` (a whole number, 1 to 128) or
+    ``errors`` (``ignore`` or ``raise``); a bad value names ``source`` (the argument's name,
+    else the variable it came from)."""
+    source = source or name
+    if name == "errors":
+        if isinstance(value, str) and value.strip().lower() in ("ignore", "raise"):
+            return value.strip().lower()
+        raise ValidationError(f"{source} must be 'ignore' or 'raise', not {value!r}")
+    number = None
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        with contextlib.suppress(ValueError):
+            number = float(value.strip() if isinstance(value, str) else value)
+    if number is None:
+        raise ValidationError(f"{source} must be a number, not {value!r}")
+    low, high = RANGES[name]
+    if name == "timeout" and not low <= number <= high:
         raise ValidationError(f"{source} must be from {low:g} to {high:g} seconds, not {value!r}")
-    return number
-
-
-def check_concurrency(value: object, source: str = "concurrency") -> int:
-    """A whole number from 1 to 128."""
-    number = _number(value, source)
-    low, high = CONCURRENCY_RANGE
-    if not number.is_integer() or not low <= number <= high:
+    if name == "concurrency" and (not number.is_integer() or not low <= number <= high):
         raise ValidationError(
             f"{source} must be a whole number from {low} to {high}, not {value!r}"
         )
-    return int(number)
+    return number if name == "timeout" else int(number)
 
 
-def check_errors(value: object, source: str = "errors") -> str:
+def check_errors(value: object) -> str:
     """``ignore`` or ``raise``."""
-    if isinstance(value, str) and value.strip().lower() in ERROR_MODES:
-        return value.strip().lower()
-    raise ValidationError(f"{source} must be 'ignore' or 'raise', not {value!r}")
-
-
-def _env(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name, "").strip()
-    return value or None
+    return str(check_setting("errors", value))
 
 
 def resolve(
@@ -80,22 +68,64 @@ def resolve(
     environ: Mapping[str, str] | None = None,
 ) -> tuple[float | None, int | None, str]:
     """``(timeout, concurrency, errors)`` from the arguments, else the environment; ``None``
-    for a timeout or concurrency nobody chose (the backend's own default applies)."""
+    for a timeout or concurrency nobody chose (the backend's own default applies), and
+    ``"ignore"`` for errors."""
     env = os.environ if environ is None else environ
-    chosen_timeout: float | None = None
-    if timeout is not None:
-        chosen_timeout = check_timeout(timeout)
-    elif _env(env, "CANFAR_TIMEOUT") is not None:
-        chosen_timeout = check_timeout(_env(env, "CANFAR_TIMEOUT"), "CANFAR_TIMEOUT")
-    chosen_concurrency: int | None = None
-    if concurrency is not None:
-        chosen_concurrency = check_concurrency(concurrency)
-    elif _env(env, "CANFAR_CONCURRENCY") is not None:
-        named_concurrency = _env(env, "CANFAR_CONCURRENCY")
-        chosen_concurrency = check_concurrency(named_concurrency, "CANFAR_CONCURRENCY")
-    if errors is not None:
-        mode = check_errors(errors)
-    else:
-        named = _env(env, "CANFAR_ERRORS")
-        mode = check_errors(named, "CANFAR_ERRORS") if named else DEFAULT_ERRORS
-    return chosen_timeout, chosen_concurrency, mode
+    chosen: dict[str, Any] = {}
+    for name, value in (("timeout", timeout), ("concurrency", concurrency), ("errors", errors)):
+        variable = f"CANFAR_{name.upper()}"
+        if value is not None:
+            chosen[name] = check_setting(name, value)
+        elif env.get(variable, "").strip():
+            chosen[name] = check_setting(name, env[variable].strip(), variable)
+    return chosen.get("timeout"), chosen.get("concurrency"), chosen.get("errors", "ignore")
+
+
+def client_context(
+    context: str | None,
+    backend: str | None,
+    url: str | None,
+    token: str | None,
+    certificate: str | os.PathLike[str] | None,
+) -> Context:
+    """The context a :class:`Session` with these arguments talks to: ``url`` with a ``token``
+    (or an X.509 ``certificate``; the token wins) is one of its own; ``token`` or
+    ``certificate`` alone replace the credentials of the chosen context."""
+    check_types(str, "a string", context=context, backend=backend, url=url, token=token)
+    check_types((str, os.PathLike), "a string", certificate=certificate)
+    token = str(token).strip() if token else None
+    cert = os.fspath(certificate) if certificate else None
+    if url:
+        if not token and not cert:
+            raise ValidationError("a url needs a token (or a certificate) too")
+        return adhoc_context(url, token, cert, backend=backend, source="argument")
+    preferred = backend
+    if not backend and not context:
+        from canfar_core.config import config_file, saved_setting
+
+        preferred = saved_setting(config_file().read(), "defaults.backend")
+    chosen = get_context(context) if context else active_context(backend=preferred)
+    if not backend and not context and chosen.source != "environment":
+        backend = preferred
+    if backend and backend != chosen.backend:
+        chosen = Context(name=backend, backend=backend, source="argument")
+    if token:
+        chosen.env_secrets["token"] = token
+        if chosen.auth == "x509":  # a token wins over a certificate
+            chosen.auth, chosen.options = "token", {}
+    elif cert and chosen.backend != "local":
+        chosen.auth, chosen.options["cert"] = "x509", cert
+    return chosen
+
+
+def registry_login(config: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The container-registry login of ``config`` (``{"registry": {"username", "secret"}}``)."""
+    if config is not None and not isinstance(config, Mapping):
+        raise ValidationError(f"config must be a mapping, not {type(config).__name__}")
+    registry = (config or {}).get("registry") or {}
+    login = {"username": registry.get("username"), "secret": registry.get("secret")}
+    if not any(login.values()):
+        return None
+    if not all(isinstance(value, str) and value for value in login.values()):
+        raise ValidationError("a registry login needs both a username and a secret")
+    return login  # type: ignore[return-value]  # both checked to be strings just above

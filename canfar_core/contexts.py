@@ -200,13 +200,32 @@ def get_context(name: str) -> Context:
     raise NotFound(f"no context named '{name}' (known: {known})")
 
 
+def adhoc_context(
+    url: str, token: str | None, cert: str | None, *, backend: str | None, source: str
+) -> Context:
+    """A context made of a server ``url`` and a bearer ``token`` (or, with no token, an X.509
+    ``cert`` file), saved nowhere: from ``CANFAR_URL`` (``source="environment"``) or from a
+    ``Session(url=..., token=...)`` (``source="argument"``)."""
+    return Context(
+        name=ENV_CONTEXT if source == ENV_CONTEXT else "adhoc",
+        backend=backend or "canfar",
+        url=url,
+        auth="token" if token else "x509",
+        options={} if token else {"cert": cert},
+        source=source,
+        env_secrets={"token": token} if token else {},
+    )
+
+
 def active_context(
     environ: Mapping[str, str] | None = None, *, backend: str | None = None
 ) -> Context:
     """The context commands use when none is named; see the module docstring for the rules.
 
-    ``backend``: one the caller chose for this call (``--backend``); a ``CANFAR_TOKEN`` with
-    no URL is then not an error when the context found is local, since it is replaced."""
+    ``backend``: one the caller chose for this call (``--backend``, ``defaults.backend``); a
+    ``CANFAR_TOKEN`` with no URL is then not an error when the context found is local, since it
+    is replaced, and with ``local`` no plugin is asked for a default context (the public
+    client's login file is never read)."""
     env = os.environ if environ is None else environ
     forced = env.get("CANFAR_BACKEND", "").strip()
     if forced == LOCAL:
@@ -216,15 +235,7 @@ def active_context(
     if url:
         if not token and not cert:
             raise ConfigError("CANFAR_URL is set but CANFAR_TOKEN is not; set both, or neither")
-        return Context(
-            name=ENV_CONTEXT,
-            backend=forced or "canfar",
-            url=url,
-            auth="token" if token else "x509",
-            options={} if token else {"cert": cert},
-            source="environment",
-            env_secrets={"token": token} if token else {},
-        )
+        return adhoc_context(url, token, cert, backend=forced, source=ENV_CONTEXT)
     named = env.get("CANFAR_CONTEXT", "").strip()
     data = config.config_file().read()
     active = data.get("active")
@@ -244,6 +255,8 @@ def active_context(
                 "run: canfar auth switch NAME"
             )
         context = contexts.get(active) or (local_context() if active == LOCAL else None)
+    if context is None and backend == LOCAL:
+        context = local_context()  # chosen for this call: nothing else is asked or read
     if context is None:
         from canfar_core.manager import get_manager
 

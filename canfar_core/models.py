@@ -7,9 +7,9 @@ documented JSON shapes by :func:`to_dict`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 #: The statuses current CANFAR servers report; the local backend uses the same words.
 STATUSES = ("Pending", "Running", "Completed", "Failed", "Terminating")
@@ -17,17 +17,8 @@ STATUSES = ("Pending", "Running", "Completed", "Failed", "Terminating")
 ACTIVE_STATUSES = ("Pending", "Running")
 #: Statuses from which a session never moves on.
 FINAL_STATUSES = ("Completed", "Failed")
-
-
-class Strategy(Protocol):
-    """A work-distribution strategy: the share of ``items`` that ``replica`` of ``count`` takes.
-
-    ``replica`` is 1-based. Across replicas ``1..count`` the shares must be disjoint, hold every
-    item exactly once, and keep input order within a share. Validate eagerly: raise before
-    returning the iterator, not at the first ``next()``.
-    """
-
-    def __call__(self, items: Iterable[Any], replica: int, count: int) -> Iterator[Any]: ...
+#: Statuses of a session whose processes may still run (a delete under way has not ended it).
+LIVE_STATUSES = (*ACTIVE_STATUSES, "Terminating")
 
 
 @dataclass
@@ -74,49 +65,33 @@ class SessionSpec:
 
 
 #: The keys of a session as the Skaha service sends it, in the order it sends them.
-PLATFORM_KEYS = (
-    "id",
-    "userid",
-    "runAsUID",
-    "runAsGID",
-    "supplementalGroups",
-    "appid",
-    "image",
-    "type",
-    "status",
-    "name",
-    "startTime",
-    "expiryTime",
-    "connectURL",
-    "requestedRAM",
-    "requestedCPUCores",
-    "requestedGPUCores",
-    "ramInUse",
-    "cpuCoresInUse",
-    "gpuRAMInUse",
-    "gpuUtilization",
-    "isFixedResources",
-)
+_KEYS = """id userid runAsUID runAsGID supplementalGroups appid image type status name startTime
+expiryTime connectURL requestedRAM requestedCPUCores requestedGPUCores ramInUse cpuCoresInUse
+gpuRAMInUse gpuUtilization isFixedResources"""
+PLATFORM_KEYS = tuple(_KEYS.split())
 
 
-class PlatformRecord(Mapping[str, Any]):
-    """A record that also reads as the service's own dictionary: the keys, values and shape
-    of :meth:`platform_dict`, so code written for the platform's JSON runs unchanged."""
+class PlatformRecord(dict[str, Any]):
+    """A record that is also the service's own dictionary: a real ``dict`` holding the keys
+    and values of :meth:`platform_dict` (``json.dumps`` takes it as it is), refreshed whenever
+    a field is set, with the typed fields as attributes besides."""
 
     def platform_dict(self) -> dict[str, Any]:
         """The record as the Skaha service sends it."""
         raise NotImplementedError
 
-    def __getitem__(self, key: str) -> Any:
-        return self.platform_dict()[key]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ready", True)
+        self._refresh()
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.platform_dict())
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if self.__dict__.get("_ready"):
+            self._refresh()
 
-    def __len__(self) -> int:
-        return len(self.platform_dict())
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+    def _refresh(self) -> None:
+        self.clear()
+        self.update(self.platform_dict())
 
 
 @dataclass(eq=True)

@@ -1,37 +1,32 @@
 """The session API: one code path for the Python API and every CLI command.
 
 :class:`Session` resolves the context (where sessions run), builds the backend through the
-registry, and runs the plugin hooks around every launch. :class:`AsyncSession` offers the same
-methods as coroutines; it lives in :mod:`canfar_core.async_sessions` and is imported from here
-only when asked for.
-
-Every failure is a :class:`~canfar_core.errors.CanfarError`: a network failure that a backend lets
-escape as a library exception (``requests``, ``urllib3``, ``ConnectionError``) is turned into
-:class:`~canfar_core.errors.ConnectionFailed` here, so callers never need to know which HTTP
-library a backend uses.
+registry and runs the plugin hooks around every launch. Its methods are the platform client's
+(``create``, ``fetch``, ``info``, ``logs``, ``events``, ``destroy``, ``destroy_with``, ``renew``,
+``connect``, ``stats``) and this project's own (``wait``, ``follow_logs``, ...), one
+implementation each; :mod:`canfar_core.async_sessions` derives ``AsyncSession`` from it. A network
+exception a backend lets escape (``requests``, ``ConnectionError``) becomes
+:class:`~canfar_core.errors.ConnectionFailed` here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import re
-import shlex
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from canfar_core.backend import Backend, filter_sessions
-from canfar_core.contexts import Context, active_context, get_context
+from canfar_core import validation as checks
+from canfar_core.backend import Backend, adapted, translated
+from canfar_core.client_settings import check_errors, client_context, registry_login, resolve
 from canfar_core.errors import (
     AuthError,
     CanfarError,
     ConnectionFailed,
     LaunchError,
-    LaunchInterrupted,
     LaunchRequestError,
     NotFound,
     ServerError,
@@ -39,22 +34,12 @@ from canfar_core.errors import (
     ValidationError,
 )
 from canfar_core.manager import get_manager
-from canfar_core.models import (
-    ACTIVE_STATUSES,
-    FINAL_STATUSES,
-    Image,
-    PlatformStats,
-    ResourceContext,
-    SessionInfo,
-    SessionKind,
-    SessionSpec,
-)
+from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
 from canfar_core.ordering import natural_order
-from canfar_core.public_names import canonical_kind, canonical_status
-from canfar_core.validation import check_session_id, check_spec
+from canfar_core.public_names import canonical_kind
 
 if TYPE_CHECKING:
-    from canfar_core.async_sessions import AsyncSession
+    from canfar_core.models import Image, PlatformStats, ResourceContext, SessionKind
 
 #: One session id, or several.
 IdOrIds = str | Sequence[str]
@@ -64,215 +49,25 @@ StatusOrStatuses = str | Sequence[str]
 ErrorMode = Literal["ignore", "raise"]
 #: What :meth:`Session.wait` hands its ``progress`` callback on every poll.
 Progress = Callable[[dict[str, SessionInfo]], None]
-
-#: Requests in flight at once for a call about many sessions, when ``concurrency`` is not set.
-DEFAULT_CONCURRENCY = 16
-#: A ``destroy_with`` prefix holding any of these is a regular expression.
-REGEX_CHARACTERS = frozenset(".^$*+?{}[]\\|()")
 #: Where per-session failures are logged (``errors="ignore"``) and verbose logs go.
 log = logging.getLogger("canfar.sessions")
-
 #: Statuses after which a session will never be Running again.
 ENDED_STATUSES = (*FINAL_STATUSES, "Terminating")
-
+#: Polls in a row that may fail (a server error, no answer) before :meth:`Session.wait` gives up.
+WAIT_TRANSIENT_FAILURES = 5
+DEFAULTED = ("kind", "image", "cores", "ram", "gpus")  # what defaults.FIELD fills in
 T = TypeVar("T")
 
 
-#: Polls in a row that may fail (a server error, no answer) before :meth:`Session.wait` gives up.
-WAIT_TRANSIENT_FAILURES = 5
-
-
 class WaitTimeout(CanfarError, TimeoutError):
-    """:meth:`Session.wait` gave up before every session reached the wanted status.
-
-    ``pending`` lists the ids still not there; ``sessions`` holds the last state seen of every
-    session waited for.
-    """
+    """:meth:`Session.wait` gave up before every session reached the wanted status:
+    ``pending`` lists the ids still not there, ``sessions`` the last state of each."""
 
     def __init__(
         self, message: str, *, pending: list[str], sessions: dict[str, SessionInfo]
     ) -> None:
         super().__init__(message)
-        self.pending = pending
-        self.sessions = sessions
-
-
-def check_ids(ids: IdOrIds) -> list[str]:
-    """Checked ids, duplicates dropped, order kept; a bad id is refused before anything is sent."""
-    listed = [ids] if isinstance(ids, str) else _listed_values(ids, "ids", "a session id")
-    if not listed:
-        raise ValidationError("no session id given")
-    return list(dict.fromkeys(check_session_id(session_id) for session_id in listed))
-
-
-def check_status(status: str | None) -> str | None:
-    """The canonical spelling of a status (``completed`` -> ``Completed``, the public client's
-    ``Succeeded`` -> ``Completed``); unknown ones refused."""
-    if status is None:
-        return None
-    return canonical_status(status)
-
-
-def _listed_values(value: object, name: str, one: str) -> list[Any]:
-    """``value`` as a list when it is a list, tuple or other collection of values; anything
-    else (a number, a mapping) is a :class:`ValidationError` naming ``name``."""
-    if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
-        return list(value)
-    raise ValidationError(f"{name} must be {one} or a list of them, not {type(value).__name__}")
-
-
-def _statuses(status: StatusOrStatuses | None) -> list[str] | None:
-    if status is None:
-        return None
-    listed = [status] if isinstance(status, str) else _listed_values(status, "status", "a status")
-    return [s for s in (check_status(item) for item in listed) if s is not None]
-
-
-def _listed(only_replicas: Any) -> Any:
-    """``only_replicas`` as a list; anything that is not a collection is left for validation
-    to name. No more than :data:`MAX_REPLICAS` numbers are read (``range(1, 10**9)`` is refused
-    before it fills the memory)."""
-    if isinstance(only_replicas, Iterable) and not isinstance(only_replicas, (str, bytes)):
-        import itertools
-
-        from canfar_core.validation import MAX_REPLICAS
-
-        listed = list(itertools.islice(only_replicas, MAX_REPLICAS + 1))
-        if len(listed) > MAX_REPLICAS:
-            raise ValidationError(
-                f"only_replicas names more than {MAX_REPLICAS} replicas, more than a launch has"
-            )
-        return listed
-    return only_replicas
-
-
-def _check_text(**values: object) -> None:
-    """Each of ``values`` is a string or ``None``; anything else is named."""
-    for name, value in values.items():
-        if value is not None and not isinstance(value, str):
-            raise ValidationError(f"{name} must be a string, not {type(value).__name__}")
-
-
-def _check_flag(**values: object) -> None:
-    for name, value in values.items():
-        if not isinstance(value, bool):
-            raise ValidationError(f"{name} must be True or False, not {value!r}")
-
-
-def _check_seconds(**values: object) -> None:
-    """Each of ``values`` is a number of seconds (or ``None``)."""
-    for name, value in values.items():
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if value is not None and (not number or value < 0):  # type: ignore[operator]
-            raise ValidationError(f"{name} must be a number of seconds, not {value!r}")
-
-
-def default_name(image: str) -> str:
-    """A readable name for a session that was given none: the image's name and a short tag."""
-    base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-    base = "".join(ch if ch.isalnum() else "-" for ch in base.lower()).strip("-")[:40] or "session"
-    import secrets  # here: it imports hashlib and hmac, which only a launch needs
-
-    return f"{base}-{secrets.token_hex(2)}"
-
-
-def make_context(
-    context: str | None = None,
-    backend: str | None = None,
-    url: str | None = None,
-    token: str | None = None,
-    certificate: str | os.PathLike[str] | None = None,
-) -> Context:
-    """The context a :class:`Session` with these arguments talks to.
-
-    ``url`` with a ``token`` (or an X.509 ``certificate`` file; the token wins when both are
-    given) is a context of its own; ``token`` or ``certificate`` alone replace the credentials
-    of the chosen context.
-    """
-    given: dict[str, object] = {"context": context, "backend": backend, "url": url}
-    given.update(token=token, certificate=certificate)
-    for name, value in given.items():
-        path_like = name == "certificate" and isinstance(value, os.PathLike)
-        if value is not None and not isinstance(value, str) and not path_like:
-            raise ValidationError(f"{name} must be a string, not {type(value).__name__}")
-    token = str(token).strip() if token else None
-    cert = os.fspath(certificate) if certificate else None
-    if url:
-        if not token and not cert:
-            raise ValidationError("a url needs a token (or a certificate) too")
-        return Context(
-            name="adhoc",
-            backend=backend or "canfar",
-            url=url,
-            auth="token" if token else "x509",
-            options={} if token else {"cert": cert},
-            source="argument",
-            env_secrets={"token": token} if token else {},
-        )
-    chosen = get_context(context) if context else active_context(backend=backend)
-    if not backend and not context and chosen.source != "environment":
-        from canfar_core.config import config_file, saved_setting
-
-        backend = saved_setting(config_file().read(), "defaults.backend")
-    if backend and backend != chosen.backend:
-        chosen = Context(name=backend, backend=backend, source="argument")
-    if token:
-        chosen.env_secrets["token"] = token
-        if chosen.auth == "x509":  # a token wins over a certificate
-            chosen.auth, chosen.options = "token", {}
-    elif cert and chosen.backend != "local":
-        chosen.auth = "x509"
-        chosen.options["cert"] = cert
-    return chosen
-
-
-def registry_login_of(config: object) -> dict[str, str] | None:
-    """A container-registry login from ``config``: the public client's ``Configuration`` (its
-    ``registry`` with ``username`` and ``secret``), or a mapping of the same shape."""
-    if config is None:
-        return None
-    registry = (
-        config.get("registry") if isinstance(config, Mapping) else getattr(config, "registry", None)
-    )
-    if registry is None:
-        return None
-
-    def field(name: str) -> str | None:
-        value = (
-            registry.get(name) if isinstance(registry, Mapping) else getattr(registry, name, None)
-        )
-        reveal = getattr(value, "get_secret_value", None)  # a pydantic SecretStr
-        value = reveal() if callable(reveal) else value
-        return value if isinstance(value, str) and value else None
-
-    username, secret = field("username"), field("secret")
-    if username is None and secret is None:
-        return None
-    if username is None or secret is None:
-        raise ValidationError("a registry login needs both a username and a secret")
-    return {"username": username, "secret": secret}
-
-
-def _is_network_error(exc: BaseException) -> bool:
-    """An HTTP library's exception, or the operating system's word that a connection failed."""
-    module = (type(exc).__module__ or "").split(".", 1)[0]
-    return module in ("requests", "urllib3", "httpx", "http") or isinstance(
-        exc, (ConnectionError, TimeoutError)
-    )
-
-
-@contextlib.contextmanager
-def _translated(backend: str) -> Iterator[None]:
-    """Turn a library's network exception that escaped a backend into ConnectionFailed."""
-    try:
-        yield
-    except CanfarError:
-        raise
-    except Exception as exc:
-        if not _is_network_error(exc):
-            raise
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConnectionFailed(f"the {backend} backend could not be reached: {detail}") from exc
+        self.pending, self.sessions = pending, sessions
 
 
 class Session:
@@ -290,6 +85,10 @@ class Session:
         backend: a backend's name (``local``, ``canfar``, or one a plugin adds).
         url: a Skaha service URL, used with ``token`` instead of any saved context.
         token: a bearer token for ``url`` (or replacing the context's own).
+        certificate: an X.509 proxy certificate file, instead of a token.
+        timeout, concurrency, errors: see the configuration page; they read back as given.
+        config: ``{"registry": {"username": ..., "secret": ...}}``, a private image's
+            registry login, sent with launches only.
     """
 
     def __init__(
@@ -303,24 +102,25 @@ class Session:
         timeout: float | None = None,
         concurrency: int | None = None,
         errors: ErrorMode | None = None,
-        config: object = None,
+        config: Any = None,
     ) -> None:
-        from canfar_core.client_settings import resolve
-
         self.timeout, self.concurrency, self.errors = resolve(timeout, concurrency, errors)
         certificate = certificate or os.environ.get("CANFAR_CERTIFICATE", "").strip() or None
-        self.context = make_context(context, backend, url, token, certificate)
-        if self.timeout is not None:
-            self.context.options["timeout"] = self.timeout
-        if self.concurrency is not None:
-            self.context.options["concurrency"] = self.concurrency
-        registry = registry_login_of(config)
+        self.context = client_context(context, backend, url, token, certificate)
+        for setting in ("timeout", "concurrency"):
+            if getattr(self, setting) is not None:
+                self.context.options[setting] = getattr(self, setting)
+        registry = registry_login(self._plain_config(config))
         if registry is not None:
             from canfar_core.auth import REGISTRY_LOGIN
 
             self.context.env_secrets[REGISTRY_LOGIN] = registry
         self._backend: Backend | None = None
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _plain_config(config: Any) -> Mapping[str, Any] | None:
+        return config  # canfar.sessions.Session translates the platform client's Configuration
 
     def __repr__(self) -> str:
         return f"Session(context={self.context.name!r}, backend={self.context.backend!r})"
@@ -334,23 +134,32 @@ class Session:
     def close(self) -> None:
         """Release what the backend holds open (HTTP connections, database handles)."""
         backend, self._backend = self._backend, None
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
+        if backend is not None:
+            backend.close()
 
     @property
     def backend(self) -> Backend:
         """The backend object sessions run on, built on first use."""
-        if self._backend is None:
-            with self._lock:
-                if self._backend is None:
-                    factory = get_manager().registry("backends").get(self.context.backend)
-                    self._backend = factory(self.context)
+        with self._lock:
+            if self._backend is None:
+                factory = get_manager().registry("backends").get(self.context.backend)
+                self._backend = adapted(factory(self.context), self.context)
         return self._backend
 
     def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with _translated(self.context.backend):
+        with translated(self.context.backend):
             return method(*args, **kwargs)
+
+    def _streamed(self, items: Iterator[T]) -> Iterator[T]:
+        while True:
+            with translated(self.context.backend):
+                item = next(items, None)
+            if item is None:
+                return
+            yield item
+
+    def _errors(self, errors: object) -> str:
+        return self.errors if errors is None else check_errors(errors)
 
     # -- launching -------------------------------------------------------------------------
 
@@ -360,168 +169,11 @@ class Session:
         return {name: registry.get(name) for name in registry}
 
     def _check_kind(self, kind: str | None, *, listing: bool = False) -> str | None:
-        if kind is None:
-            return None
-        return canonical_kind(kind, list(self.kinds()), listing=listing)
-
-    def build_spec(
-        self,
-        *,
-        image: str | None = None,
-        name: str | None = None,
-        kind: str | None = None,
-        cores: float | None = None,
-        ram: float | None = None,
-        gpus: int | None = None,
-        cmd: str | None = None,
-        args: str | Iterable[str] | None = None,
-        env: Mapping[str, str] | None = None,
-        replicas: int = 1,
-        only_replicas: Iterable[int] | None = None,
-        **options: Any,
-    ) -> SessionSpec:
-        """The request :meth:`create` would send, with config defaults applied (no hooks yet)."""
-        from canfar_core.config import config_file, saved_setting
-
-        saved = config_file().read()
-        defaults = {
-            key: saved_setting(saved, f"defaults.{key}")
-            for key in ("kind", "image", "cores", "ram", "gpus")
-        }
-        kind = kind or defaults.get("kind") or "headless"
-        _check_text(name=name, image=image, cmd=cmd)
-        if args is not None and not isinstance(args, str):
-            args = _listed_values(args, "args", "a string")
-        if env is not None and not isinstance(env, Mapping):
-            raise ValidationError(
-                f"env must be a mapping of names to values, not {type(env).__name__}"
-            )
-        if isinstance(args, str):
-            try:
-                args = shlex.split(args)
-            except ValueError as exc:  # "No closing quotation", "No escaped character"
-                raise ValidationError(
-                    f"args {args!r} cannot be split into words: {str(exc).lower()} "
-                    "(pass a list of words to keep quotes as they are)"
-                ) from None
-        return SessionSpec(
-            kind=kind.lower() if isinstance(kind, str) else kind,
-            image=image or defaults.get("image") or "",
-            name=name or "",
-            cmd=cmd,
-            args=list(args or []),
-            env=dict(env or {}),
-            replicas=replicas,
-            only_replicas=_listed(only_replicas),
-            cores=cores if cores is not None else defaults.get("cores"),
-            ram=ram if ram is not None else defaults.get("ram"),
-            gpus=gpus if gpus is not None else defaults.get("gpus"),
-            backend=self.context.backend,
-            options=dict(options),
-        )
-
-    def validate(self, spec: SessionSpec) -> None:
-        """Check a request as :meth:`launch` does, without sending it."""
-        kinds = self.kinds()
-        if spec.kind not in kinds:
-            spec.kind = canonical_kind(spec.kind, list(kinds))
-        kind = kinds[spec.kind]
-        check_spec(spec, accepts_command=kind.accepts_command, max_replicas=kind.max_replicas)
-        validate = getattr(self.backend, "validate", None)
-        if validate is not None:
-            self._call(validate, spec)
-
-    def _prepare(self, spec: SessionSpec) -> None:
-        """Make ``spec`` what :meth:`launch` would send: plugins see it, the default name is
-        filled in, and it is checked. Nothing is sent."""
-        spec.backend = self.context.backend
-        # a plugin may fill in a site's default image
-        get_manager().hook.canfar_prepare_session(spec=spec)
-        if not spec.image:
-            raise ValidationError(
-                "an image is required (for example skaha/astroml:latest), or a default one: "
-                "canfar config set defaults.image IMAGE"
-            )
-        if not spec.name:
-            spec.name = default_name(spec.image)
-        self.validate(spec)
-
-    def _preview(self, spec: SessionSpec) -> list[dict[str, Any]]:
-        """``create --dry-run``: what :meth:`launch` would send for ``spec``, one entry per
-        replica; nothing is sent.
-
-        A backend with a ``create_requests(spec)`` method describes its own requests (the
-        canfar backend: each POST with its form fields); otherwise each replica's request is
-        described by its fields."""
-        self._prepare(spec)
-        describe = getattr(self.backend, "create_requests", None)
-        if describe is not None:
-            requests: list[dict[str, Any]] = self._call(describe, spec)
-            return requests
-        return [
-            {
-                "backend": spec.backend,
-                "replica": k,
-                "name": spec.replica_name(k),
-                "kind": spec.kind,
-                "image": spec.image,
-                "cores": spec.cores,
-                "ram": spec.ram,
-                "gpus": spec.gpus,
-                "cmd": spec.cmd,
-                "args": list(spec.args),
-                "env": spec.replica_env(k),
-            }
-            for k in spec.replica_numbers()
-        ]
-
-    def launch(self, spec: SessionSpec) -> list[str]:
-        """Launch a prepared request: plugins see it, it is checked, sent, and plugins are told.
-
-        Returns the new ids in replica order. Raises :class:`LaunchError` (with ``ids`` of the
-        replicas that did launch) when any replica failed.
-        """
-        self._prepare(spec)
-        try:
-            result = self._call(self.backend.create, spec)
-        except LaunchInterrupted as exc:
-            self._launched(spec, exc.ids)
-            if not exc.names:
-                exc.names = _names_of(spec, [*exc.failures, *exc.uncertain, *exc.not_sent])
-            raise
-        self._launched(spec, result.ids)
-        if result.failures or result.uncertain or result.not_sent:
-            total = len(spec.replica_numbers())
-            unlaunched = len(result.failures) + len(result.uncertain) + len(result.not_sent)
-            message = f"{unlaunched} of {total} replicas failed to launch"
-            if result.uncertain:
-                message = (
-                    f"{unlaunched} of {total} replicas are not known to have launched "
-                    f"({len(result.uncertain)} may exist)"
-                )
-            raise LaunchError(
-                message,
-                ids=list(result.ids),
-                failures=dict(result.failures),
-                uncertain=dict(result.uncertain),
-                not_sent=list(result.not_sent),
-                names=_names_of(spec, [*result.failures, *result.uncertain, *result.not_sent]),
-            )
-        return list(result.ids)
-
-    @staticmethod
-    def _launched(spec: SessionSpec, ids: list[str]) -> None:
-        """Tell plugins what launched; a launch is never undone by an observer."""
-        if not ids:
-            return
-        try:
-            get_manager().hook.canfar_session_launched(spec=spec, ids=list(ids))
-        except Exception as exc:
-            sys.stderr.write(f"canfar: warning: canfar_session_launched failed: {exc}\n")
+        return None if kind is None else canonical_kind(kind, list(self.kinds()), listing=listing)
 
     def create(
         self,
-        name: str | None = None,
+        name: str | SessionSpec | None = None,
         image: str | None = None,
         cores: float | None = None,
         ram: float | None = None,
@@ -532,217 +184,231 @@ class Session:
         env: Mapping[str, str] | None = None,
         replicas: int = 1,
         *,
-        gpus: int | None = None,
         only_replicas: Iterable[int] | None = None,
         errors: ErrorMode | None = None,
         **options: Any,
     ) -> list[str]:
         """Launch ``replicas`` sessions and return their ids, in replica order.
 
-        The positional order is the platform client's: ``name, image, cores, ram, kind, gpu,
-        cmd, args, env, replicas``. Each replica gets ``REPLICA_ID`` (1..replicas) and
-        ``REPLICA_COUNT`` in its environment. With several replicas, replica ``k`` is named
-        ``NAME-k``; with no name, one is made from the image. ``args`` is a list of words (a
-        string is split as a shell would). ``ram`` is in GB; ``gpu`` (or ``gpus``) is the
-        number of GPUs. Other keyword arguments are the backend's own options (``runtime`` and
-        ``workdir`` for the local backend); any other keyword is a :class:`TypeError`.
+        The positional order is the platform client's. ``name`` may be a whole request (a
+        :class:`~canfar_core.models.SessionSpec`, completed in place). Replica ``k`` of several
+        is named ``NAME-k`` and gets ``REPLICA_ID=k`` and ``REPLICA_COUNT``; with no name, one
+        is made from the image. ``args`` is a list of words (a string is split as a shell
+        would), ``ram`` is in GB, ``gpu`` the number of GPUs; what is left out comes from
+        ``canfar config set defaults.*``. Other keywords are the backend's own options
+        (``runtime``, ``workdir`` for the local backend); any other is a :class:`TypeError`.
+        ``only_replicas`` launches just those replica numbers, each with the name and
+        environment it has in the full launch.
 
-        ``only_replicas`` launches just those replica numbers of ``replicas``, each with the
-        ``REPLICA_ID``, ``REPLICA_COUNT`` and name it would have had in the full launch, so a
-        failed replica runs again on the same share of the work: ``create("fit", image,
-        replicas=100, only_replicas=[3, 7])`` starts ``fit-3`` and ``fit-7`` only. Pass the
-        same ``name`` as the first launch (a name made from the image differs on every call).
-
-        Raises :class:`~canfar_core.errors.ValidationError` before anything is sent when a value
-        is not acceptable and :class:`~canfar_core.errors.PolicyError` when a plugin refuses the
-        request. When some replicas fail, ``errors`` decides (default: the session's): with
-        ``"ignore"`` each failure is logged as a warning and the ids that launched are
-        returned; with ``"raise"``, :class:`~canfar_core.errors.LaunchRequestError` (both a
-        ``SessionRequestError`` and a ``LaunchError``: ``ids``/``results`` of the replicas that
-        launched, ``failures``/``errors`` of the others). When no replica launched, the error
-        is raised whatever ``errors`` says.
+        A bad value is a :class:`~canfar_core.errors.ValidationError` and a plugin's refusal a
+        :class:`~canfar_core.errors.PolicyError`, before anything is sent. Replicas that fail:
+        ``errors="ignore"`` logs each and returns the ids that launched (``[]`` when none did);
+        ``"raise"`` raises :class:`~canfar_core.errors.LaunchRequestError` with every outcome.
+        Companion: :meth:`preview`, what it would send.
         """
-        if gpu is not None and gpus is not None and gpu != gpus:
-            raise ValidationError(f"gpu={gpu!r} and gpus={gpus!r} disagree; give one of them")
         mode = self._errors(errors)
-        self._check_options(options)
-        spec = self.build_spec(
-            image=image,
-            name=name,
-            kind=kind,
-            cores=cores,
-            ram=ram,
-            gpus=gpus if gpus is not None else gpu,
-            cmd=cmd,
-            args=args,
-            env=env,
-            replicas=replicas,
-            only_replicas=only_replicas,
-            **options,
-        )
+        if isinstance(name, SessionSpec):
+            given = (image, cores, ram, kind, gpu, cmd, args, env, only_replicas, *options.values())
+            if replicas != 1 or any(value is not None for value in given):
+                raise ValidationError("give the request's fields in the SessionSpec, not beside it")
+            spec = name
+        else:
+            checks.check_types(str, "a string", name=name, image=image, cmd=cmd)
+            if env is not None and not isinstance(env, Mapping):
+                raise ValidationError(f"env must be a mapping of names to values, not {env!r}")
+            spec = SessionSpec(kind=kind or "", image=image or "", name=name or "", cmd=cmd)
+            spec.args, spec.env, spec.replicas = checks.words(args), dict(env or {}), replicas
+            spec.cores, spec.ram, spec.gpus = cores, ram, gpu
+            spec.only_replicas, spec.options = checks.replica_list(only_replicas), dict(options)
+        self._prepare(spec)
         try:
-            return self.launch(spec)
-        except KeyboardInterrupt:
+            return self._launch(spec)
+        except (AuthError, ValidationError, KeyboardInterrupt):
             raise
-        except LaunchError as exc:
-            if not exc.ids or mode == "raise":
-                if mode == "raise":
-                    raise LaunchRequestError(exc) from exc
-                raise
-            for replica, reason in sorted({**exc.failures, **exc.uncertain}.items()):
+        except CanfarError as exc:
+            launch = exc if isinstance(exc, LaunchError) else None
+            if launch is None:  # the backend refused the launch whole
+                reasons = dict.fromkeys(spec.replica_numbers(), str(exc))
+                launch = LaunchError(str(exc), ids=[], failures=reasons, names=_names_of(spec))
+            if mode == "raise":
+                raise LaunchRequestError(launch) from exc
+            for replica, reason in sorted({**launch.failures, **launch.uncertain}.items()):
                 log.warning("create: replica %s of %s failed: %s", replica, spec.name, reason)
-            return list(exc.ids)
+            return list(launch.ids)
 
-    def _check_options(self, options: Mapping[str, Any]) -> None:
-        """Backend options the backend knows; an unknown keyword is a TypeError, as Python's."""
-        known = getattr(self.backend, "option_names", None)
-        if known is None:
-            return  # a backend that does not say which it takes gets them all
-        unknown = sorted(set(options) - set(known))
+    def preview(self, spec: SessionSpec) -> list[dict[str, Any]]:
+        """What :meth:`create` would send for ``spec`` (completed in place, as ``create``
+        does), one dictionary per replica; nothing is sent. ``canfar create --dry-run``."""
+        self._prepare(spec)
+        return self._call(self.backend.create_requests, spec)
+
+    def _prepare(self, spec: SessionSpec) -> None:
+        """Make ``spec`` what a launch sends: config defaults, plugins, a name, every check."""
+        from canfar_core.config import config_file, saved_setting
+
+        known = self.backend.option_names
+        unknown = sorted(set(spec.options) - set(known)) if known is not None else []
         if unknown:
-            accepted = ", ".join(known) or "none"
             raise TypeError(
                 f"create() got an unexpected keyword argument '{unknown[0]}' "
-                f"(the {self.context.backend} backend's own options: {accepted})"
+                f"(the {self.context.backend} backend's own options: {', '.join(known or ())})"
             )
+        saved = config_file().read()  # every default is read: a broken one is named
+        for key, value in [(k, saved_setting(saved, f"defaults.{k}")) for k in DEFAULTED]:
+            if getattr(spec, key) in (None, ""):
+                setattr(spec, key, value)
+        spec.kind = spec.kind.lower() if isinstance(spec.kind, str) else spec.kind or "headless"
+        spec.image, spec.backend = spec.image or "", self.context.backend
+        get_manager().hook.canfar_prepare_session(spec=spec)  # may fill in a site's image
+        if not spec.image:
+            raise ValidationError(
+                "an image is required (for example skaha/astroml:latest), or a default one: "
+                "canfar config set defaults.image IMAGE"
+            )
+        spec.name = spec.name or checks.default_name(spec.image)
+        kinds = self.kinds()
+        spec.kind = spec.kind if spec.kind in kinds else canonical_kind(spec.kind, list(kinds))
+        kind = kinds[spec.kind]
+        checks.check_spec(
+            spec, accepts_command=kind.accepts_command, max_replicas=kind.max_replicas
+        )
+        self._call(self.backend.validate, spec)
 
-    def _errors(self, errors: object) -> str:
-        if errors is None:
-            return self.errors
-        from canfar_core.client_settings import check_errors
+    def _launch(self, spec: SessionSpec) -> list[str]:
+        """Send a prepared request and tell plugins; :class:`LaunchError` when replicas failed."""
+        from canfar_core.errors import LaunchInterrupted
 
-        return check_errors(errors)
+        try:
+            result = self._call(self.backend.create, spec)
+        except LaunchInterrupted as exc:
+            self._launched(spec, exc.ids)
+            exc.names = exc.names or _names_of(spec, [*exc.failures, *exc.uncertain, *exc.not_sent])
+            raise
+        self._launched(spec, result.ids)
+        unlaunched = [*result.failures, *result.uncertain, *result.not_sent]
+        if not unlaunched:
+            return list(result.ids)
+        total, count = len(spec.replica_numbers()), len(unlaunched)
+        message = f"{count} of {total} replicas failed to launch"
+        if result.uncertain:
+            message = (
+                f"{count} of {total} replicas are not known to have launched "
+                f"({len(result.uncertain)} may exist)"
+            )
+        raise LaunchError(
+            message,
+            ids=list(result.ids),
+            failures=dict(result.failures),
+            uncertain=dict(result.uncertain),
+            not_sent=list(result.not_sent),
+            names=_names_of(spec, unlaunched),
+        )
+
+    @staticmethod
+    def _launched(spec: SessionSpec, ids: list[str]) -> None:
+        try:  # tell plugins what launched; a launch is never undone by an observer
+            if ids:
+                get_manager().hook.canfar_session_launched(spec=spec, ids=list(ids))
+        except Exception as exc:
+            sys.stderr.write(f"canfar: warning: canfar_session_launched failed: {exc}\n")
 
     # -- looking -------------------------------------------------------------------------
 
-    def fetch(self, kind: str | None = None, status: str | None = None) -> list[SessionInfo]:
-        """Your sessions, optionally only of one kind and one status: by creation time, then
-        replica number, whatever order the backend gave.
+    def fetch(
+        self,
+        kind: str | None = None,
+        status: StatusOrStatuses | None = None,
+        *,
+        name: str | None = None,
+    ) -> list[SessionInfo]:
+        """Your sessions, optionally only of one kind, in one status (or several), with a
+        ``name`` that matches (as :meth:`destroy_with`'s ``prefix``); oldest first.
 
-        Each record has typed attributes (``s.id``, ``s.status``) and reads as the platform's
-        dictionary (``s["id"]``, ``s.get("startTime")``). The platform client's words are
-        accepted: ``status="Succeeded"`` means ``Completed``, ``kind="desktop-app"`` lists the
-        applications running inside desktops.
+        Each is the platform's dictionary (``s["id"]``, ``json.dumps(s)``) with typed
+        attributes too (``s.id``, ``s.status``). The platform client's words are accepted:
+        ``status="Succeeded"`` is ``Completed``, ``kind="desktop-app"`` lists the applications
+        running inside desktops.
         """
-        return natural_order(
-            self._call(
-                self.backend.list,
-                kind=self._check_kind(kind, listing=True),
-                status=check_status(status),
-            )
-        )
+        matches = checks.name_matcher(name)
+        kind, wanted = self._check_kind(kind, listing=True), checks.statuses(status)
+        found = self._call(self.backend.list_matching, kind=kind, statuses=wanted)
+        return [s for s in natural_order(found) if matches(s.name)]
 
-    def find(self, session_id: str) -> SessionInfo:
-        """One session by id; :class:`~canfar_core.errors.NotFound` if there is none."""
-        return self._call(self.backend.info, check_session_id(session_id))
+    def for_each(
+        self, ids: IdOrIds, work: Callable[[str], T], *, errors: ErrorMode | None = None
+    ) -> dict[str, T]:
+        """``work(id)`` for every id, ``concurrency`` at a time: the results by id, in the order
+        given; the fan-out of :meth:`info`, :meth:`logs`, :meth:`events` and :meth:`urls`.
 
-    def log_text(self, session_id: str) -> str:
-        """What one session has printed so far, exactly as printed."""
-        return self._call(self.backend.logs, check_session_id(session_id))
-
-    def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
-        """The session's output as it grows, until the session ends."""
-        session_id = check_session_id(session_id)
-        chunks = self._call(self.backend.follow_logs, session_id, poll=poll)
-        while True:
-            with _translated(self.context.backend):
-                chunk = next(chunks, None)
-            if chunk is None:
-                return
-            yield chunk
-
-    def event_text(self, session_id: str) -> str:
-        """One session's scheduling events, as text."""
-        return self._call(self.backend.events, check_session_id(session_id))
+        With ``errors="ignore"`` each failure is logged and left out; with ``"raise"``,
+        :class:`~canfar_core.errors.SessionRequestError` once every id was tried (``results``,
+        and ``errors`` by id). Refused credentials and invalid input raise at once; once the
+        server cannot be reached, the ids not yet tried fail with that error.
+        """
+        return self._each(getattr(work, "__name__", "work"), ids, work, errors, dict)
 
     def _each(
-        self, what: str, ids: IdOrIds, work: Callable[[str], T], errors: object
-    ) -> tuple[dict[str, T], dict[str, CanfarError], str]:
-        """``work`` on every id (concurrently, bounded): results and failures by id.
-
-        Authentication and validation failures are raised at once, whatever ``errors`` says;
-        with ``errors="ignore"`` every other failure is logged as a warning naming the id (with
-        ``"raise"``, the error raised names them all).
-        """
+        self, what: str, ids: IdOrIds, work: Callable[[str], T], errors: object, shape: Any
+    ) -> Any:
         from canfar_core.concurrency import concurrently
 
-        mode = self._errors(errors)
-        targets = check_ids(ids)
-        limit = self.concurrency or getattr(self.backend, "concurrency", None)
-        limit = limit if isinstance(limit, int) else DEFAULT_CONCURRENCY
-        outcomes = concurrently(targets, work, limit=limit, stop_on=(AuthError, ConnectionFailed))
+        mode, limit = self._errors(errors), self.concurrency or self.backend.concurrency
         results: dict[str, T] = {}
         failures: dict[str, CanfarError] = {}
-        for session_id, result, error in outcomes:
-            if error is None:
-                results[session_id] = result  # type: ignore[assignment]
-            elif isinstance(error, (AuthError, ValidationError)):
+        for sid, result, error in concurrently(
+            checks.check_ids(ids),
+            lambda sid: self._call(work, sid),
+            limit=limit,
+            stop_on=(AuthError, ConnectionFailed),
+        ):
+            if isinstance(error, (AuthError, ValidationError)):
                 raise error
+            if error is None:
+                results[sid] = result  # type: ignore[assignment]
             else:
-                failures[session_id] = error
-                if mode == "ignore":
-                    log.warning("%s: %s: %s", what, session_id, error)
-        return results, failures, mode
-
-    @staticmethod
-    def _report(what: str, mode: str, results: object, failures: Mapping[str, CanfarError]) -> None:
-        if failures and mode == "raise":
-            count = len(failures)
-            raise SessionRequestError(
-                f"{what} failed for {count} session{'s' if count != 1 else ''}: "
-                + ", ".join(failures),
-                results=results,
-                errors=dict(failures),
-            )
+                failures[sid] = error
+        shaped = shape(results)
+        _report(what, mode, shaped, failures)
+        return shaped
 
     def info(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> list[SessionInfo]:
-        """The sessions ``ids`` (one id or several), in the order given.
-
-        Each record reads as the platform's dictionary and has typed attributes. A session
-        that cannot be read (no such id, a server error) is logged and left out, or raises
-        :class:`~canfar_core.errors.SessionRequestError` with ``errors="raise"``.
-        """
-        found, failures, mode = self._each("info", ids, self.find, errors)
-        records = list(found.values())
-        self._report("info", mode, records, failures)
-        return records
+        """The sessions ``ids`` (one id or several), in the order given, as :meth:`fetch` gives
+        them. One that cannot be read is logged and left out, or with ``errors="raise"``
+        :class:`~canfar_core.errors.SessionRequestError` names each (a missing one as
+        :class:`~canfar_core.errors.NotFound`)."""
+        return self._each("info", ids, self.backend.info, errors, _values)
 
     def logs(
         self, ids: IdOrIds, verbose: bool = False, *, errors: ErrorMode | None = None
     ) -> dict[str, str] | None:
-        """What each session printed, by id: ``{id: text}``.
+        """What each session printed, unaltered, by id: ``{id: text}``; ``verbose=True`` logs
+        it on ``canfar.sessions`` (INFO) and returns ``None``. Failures as for :meth:`info`.
+        Companions: :meth:`follow_logs` (as it grows), :meth:`stream_logs` (as bytes)."""
+        checks.check_types(bool, "True or False", verbose=verbose)
+        return _logged(self._each("logs", ids, self.backend.logs, errors, dict), verbose)
 
-        With ``verbose=True`` the text goes to the ``canfar.sessions`` logger (at INFO: see
-        ``canfar.configure_logging``) and ``None`` is returned. Failures as for :meth:`info`.
-        """
-        _check_flag(verbose=verbose)
-        texts, failures, mode = self._each("logs", ids, self.log_text, errors)
-        result = None if verbose else texts
-        if verbose:
-            for session_id, text in texts.items():
-                log.info("Session ID: %s\n%s", session_id, text)
-        self._report("logs", mode, result, failures)
-        return result
+    def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
+        """:meth:`logs` of one session as it grows, until the session ends."""
+        session_id = checks.check_session_id(session_id)
+        yield from self._streamed(self._call(self.backend.follow_logs, session_id, poll=poll))
+
+    def stream_logs(self, session_id: str) -> Iterator[bytes]:
+        """:meth:`logs` of one session as bytes, in pieces (a large log is never held whole)."""
+        session_id = checks.check_session_id(session_id)
+        yield from self._streamed(self._call(self.backend.iter_logs, session_id))
 
     def events(
         self, ids: IdOrIds, verbose: bool = False, *, errors: ErrorMode | None = None
     ) -> list[dict[str, str]] | None:
-        """Each session's scheduling events: ``[{id: text}, ...]`` in the order given.
-
-        ``verbose=True`` logs them instead, as :meth:`logs` does. Failures as for :meth:`info`.
-        """
-        _check_flag(verbose=verbose)
-        texts, failures, mode = self._each("events", ids, self.event_text, errors)
-        result = None if verbose else [{sid: text} for sid, text in texts.items()]
-        if verbose:
-            for session_id, text in texts.items():
-                log.info("Session ID: %s\n%s", session_id, text)
-        self._report("events", mode, result, failures)
-        return result
+        """Each session's scheduling events: ``[{id: text}, ...]`` in the order given;
+        ``verbose`` and failures as for :meth:`logs`."""
+        checks.check_types(bool, "True or False", verbose=verbose)
+        texts = self._each("events", ids, self.backend.events, errors, _each_alone)
+        return _logged(texts, verbose)
 
     def stats(self) -> PlatformStats:
-        """Cores and memory in use and available; reads as the platform's record too
-        (``stats()["cores"]``)."""
+        """Cores and memory in use and available: the platform's dictionary
+        (``stats()["cores"]``), with typed attributes too."""
         return self._call(self.backend.stats)
 
     def images(self, kind: str | None = None) -> list[Image]:
@@ -750,98 +416,45 @@ class Session:
         return self._call(self.backend.images, kind=self._check_kind(kind))
 
     def resources(self) -> ResourceContext:
-        """What one session may request: cores, memory and GPUs on offer."""
+        """What one session may request: the platform's dictionary (``["cores"]``,
+        ``.get("memoryGB")``), with typed attributes too (``.cores``, ``.ram``, ``.gpus``)."""
         return self._call(self.backend.resources)
 
     def available(self) -> bool:
         """Whether the backend says it is available; one that cannot say is ``False``, with the
-        reason logged as a warning (a backend with no such check is available)."""
-        check = getattr(self.backend, "availability", None)
-        if check is None:
-            return True
+        reason logged as a warning."""
         try:
-            return bool(self._call(check))
+            return bool(self._call(self.backend.availability))
         except CanfarError as exc:
             log.warning("availability: %s", exc)
             return False
 
-    def open_url(self, session_id: str) -> str:
-        """The URL of an interactive session."""
-        return self._call(self.backend.open_url, check_session_id(session_id))
+    def urls(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, str]:
+        """The page of each interactive session, by id: what :meth:`connect` opens. A session
+        with no page (not running, not interactive) fails as in :meth:`info`."""
+        return self._each("connect", ids, self.backend.open_url, errors, dict)
 
     def connect(self, ids: IdOrIds) -> None:
         """Open each running session in the web browser; one that is not running (or has no
-        page) is logged as a warning and skipped."""
+        page) is logged as a warning and skipped. Companion: :meth:`urls`."""
         import webbrowser
 
-        urls, _, _ = self._each("connect", ids, self.open_url, "ignore")
-        for url in urls.values():
+        for url in self.urls(ids, errors="ignore").values():
             webbrowser.open(url)
 
     # -- ending ------------------------------------------------------------------------------
 
-    def delete(self, ids: IdOrIds) -> dict[str, str | None]:
-        """Delete sessions (many are deleted concurrently where the backend can).
-
-        The result maps each id to ``None`` (deleted) or the reason it was not; nothing is
-        raised for a session that could not be deleted, so check the values.
-        """
-        return self._call(self.backend.delete, check_ids(ids))
-
-    def extend(self, ids: IdOrIds) -> dict[str, str | None]:
-        """Renew interactive sessions' lifetime; shaped like :meth:`delete`'s result."""
-        return self._call(self.backend.renew, check_ids(ids))
-
-    def _booleans(
-        self, what: str, reasons: dict[str, str | None], errors: object
-    ) -> dict[str, bool]:
-        mode = self._errors(errors)
-        failures = {sid: CanfarError(reason) for sid, reason in reasons.items() if reason}
-        for session_id, error in failures.items():
-            log.warning("%s: %s: %s", what, session_id, error)
-        result = {sid: reason is None for sid, reason in reasons.items()}
-        self._report(what, mode, result, failures)
-        return result
-
     def destroy(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, bool]:
-        """Delete sessions: ``{id: True}`` for each deleted, ``{id: False}`` for each not.
-
-        A session not deleted is logged as a warning (with the reason), or raises
-        :class:`~canfar_core.errors.SessionRequestError` with ``errors="raise"``.
-        :meth:`delete` gives the reasons instead of booleans.
-        """
+        """Delete sessions: ``{id: True}`` for each deleted, ``{id: False}`` for each not (the
+        reason logged, or with ``errors="raise"`` in
+        :class:`~canfar_core.errors.SessionRequestError`'s ``errors``)."""
         mode = self._errors(errors)
-        return self._booleans("destroy", self.delete(ids), mode)
+        return _booleans("destroy", mode, self._call(self.backend.delete, checks.check_ids(ids)))
 
     def renew(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, bool]:
         """Renew interactive sessions' lifetime; shaped like :meth:`destroy`'s result."""
         mode = self._errors(errors)
-        return self._booleans("renew", self.extend(ids), mode)
-
-    def matching(
-        self,
-        prefix: str | None = None,
-        kind: str | None = None,
-        status: StatusOrStatuses | None = None,
-    ) -> list[SessionInfo]:
-        """Sessions whose name starts with ``prefix`` (ignoring case: the platform lower-cases
-        names), of ``kind``, in ``status`` (one or several); each filter is optional. In
-        :meth:`fetch`'s order."""
-        wanted = _statuses(status)
-        kind = self._check_kind(kind, listing=True)  # a listing: desktop-app is allowed
-        # A backend written without subclassing Backend may lack list_matching.
-        method = getattr(self.backend, "list_matching", None)
-        if method is not None:
-            sessions = self._call(method, kind=kind, statuses=wanted)
-        else:
-            sessions = self._call(filter_sessions, self.backend.list, kind, wanted)
-        lowered = prefix.lower() if prefix else None
-        return [
-            s
-            for s in natural_order(sessions)
-            if (lowered is None or s.name.lower().startswith(lowered))
-            and (wanted is None or s.status in wanted)
-        ]
+        return _booleans("renew", mode, self._call(self.backend.renew, checks.check_ids(ids)))
 
     def destroy_with(
         self,
@@ -851,47 +464,20 @@ class Session:
         status: StatusOrStatuses | None = "Completed",
         errors: ErrorMode | None = None,
     ) -> dict[str, bool]:
-        """Delete every session whose name matches ``prefix``, of ``kind``, in ``status``; by
-        default finished headless ones. Returns :meth:`destroy`'s result (``{}`` when nothing
-        matched).
+        """Delete every session whose name matches ``prefix``, of ``kind``, in ``status`` (by
+        default finished headless ones): :meth:`destroy`'s result, ``{}`` when none matched.
 
         A ``prefix`` holding regular-expression characters (``.^$*+?{}[]\\|()``) is a regular
-        expression searched for in the name (``"^fit-[0-9]+$"``); any other prefix is matched
-        at the start of the name, ignoring case.
+        expression searched in the name (``"^fit-[0-9]+$"``); any other is matched at the start
+        of the name. Case is ignored: the platform stores names in lower case.
+        ``fetch(kind, status, name=prefix)`` shows what it would delete.
         """
         mode = self._errors(errors)
-        if prefix is not None and not isinstance(prefix, str):
-            raise ValidationError(f"prefix must be a string, not {type(prefix).__name__}")
-        if prefix and not REGEX_CHARACTERS.isdisjoint(prefix):
-            try:
-                pattern = re.compile(prefix)
-            except re.error as exc:
-                raise ValidationError(f"'{prefix}' is not a regular expression: {exc}") from None
-            found = [s for s in self.matching(kind=kind, status=status) if pattern.search(s.name)]
-        else:
-            found = self.matching(prefix=prefix, kind=kind, status=status)
-        if not found:
-            return {}
-        return self.destroy([s.id for s in found], errors=mode)  # type: ignore[arg-type]
+        checks.check_types(str, "a string", prefix=prefix)
+        found = self.fetch(kind, status, name=prefix)
+        return self.destroy([s.id for s in found], errors=mode) if found else {}  # type: ignore[arg-type]
 
     # -- waiting -----------------------------------------------------------------------------
-
-    def _poll(self, targets: list[str]) -> dict[str, SessionInfo]:
-        """The current state of every target: one listing for many, ``info`` for the rest."""
-        seen: dict[str, SessionInfo] = {}
-        if len(targets) > 2:
-            wanted = set(targets)
-            seen = {s.id: s for s in self._call(self.backend.list) if s.id in wanted}
-        current: dict[str, SessionInfo] = {}
-        for session_id in targets:
-            if session_id in seen:
-                current[session_id] = seen[session_id]
-                continue
-            try:
-                current[session_id] = self._call(self.backend.info, session_id)
-            except NotFound:
-                raise NotFound(f"session {session_id} no longer exists") from None
-        return current
 
     def wait(
         self,
@@ -901,60 +487,109 @@ class Session:
         poll: float = 2.0,
         progress: Progress | None = None,
     ) -> dict[str, SessionInfo]:
-        """Block until every session has reached one of ``status``, or ``timeout`` seconds pass.
+        """Block until every session has reached one of ``status`` (by default: Running or
+        ended), or ``timeout`` seconds pass; the last state of each, by id.
 
-        By default, waits until each session is Running or has ended. A session that ends
-        (Completed, Failed or Terminating) counts as arrived whatever ``status`` asks for: it
-        will never change again, so check the returned statuses (``wait(ids, "Completed")``
-        returns when every session has finished, successfully or not). ``progress`` is called
-        with every session's state after each poll.
-
-        Returns the last state of every session, by id. Raises :class:`WaitTimeout` on timeout
-        (also a :class:`TimeoutError`), naming the sessions still not there, and
-        :class:`~canfar_core.errors.NotFound` when a session disappears. A poll that fails with
-        a server error or no answer is tried again at the next poll; only
-        :data:`WAIT_TRANSIENT_FAILURES` failures in a row end the wait (with that error).
+        A session that ends (Completed, Failed, Terminating) counts as arrived whatever
+        ``status`` asks for: it will never change again, so check the statuses returned.
+        ``progress`` is called with every state after each poll. Raises :class:`WaitTimeout`
+        (a :class:`TimeoutError`) naming the sessions not there, and
+        :class:`~canfar_core.errors.NotFound` when one disappears. A poll that fails with a
+        server error or no answer is tried again; :data:`WAIT_TRANSIENT_FAILURES` in a row end
+        the wait with that error.
         """
-        _check_seconds(timeout=timeout, poll=poll)
-        wanted = _wanted(status)
-        targets = check_ids(ids)
+        checks.check_seconds(timeout=timeout, poll=poll)
+        wanted = set(checks.statuses(status) or [])
+        if not wanted:
+            raise ValidationError("wait needs at least one status to wait for")
+        targets = checks.check_ids(ids)
         deadline = None if timeout is None else time.monotonic() + timeout
         current: dict[str, SessionInfo] = {}
         misses = 0
         while True:
             try:
-                current = self._poll(targets)
+                current, misses = self._states(targets), 0
             except ServerError:  # a 5xx or no answer: the sessions are still there
                 misses += 1
                 if misses >= WAIT_TRANSIENT_FAILURES:
                     raise
             else:
-                misses = 0
                 if progress is not None:
                     progress(current)
-                pending = _pending(current, wanted)
-                if not pending:
+                if not _pending(current, wanted):
                     return current
             if deadline is not None and time.monotonic() >= deadline:
-                raise _timed_out(_pending(current, wanted) or targets, wanted, timeout, current)
-            time.sleep(_pause(poll, deadline))
+                pending = _pending(current, wanted) or targets
+                raise WaitTimeout(
+                    f"{len(pending)} session(s) still not {'/'.join(sorted(wanted))} after "
+                    f"{timeout or 0:g}s: " + ", ".join(pending),
+                    pending=pending,
+                    sessions=current,
+                )
+            left = poll if deadline is None else deadline - time.monotonic()
+            time.sleep(max(0.0, min(poll, left)))
+
+    def _states(self, targets: list[str]) -> dict[str, SessionInfo]:
+        """The current state of every target: one listing for many, ``info`` for the rest."""
+        seen: dict[str, SessionInfo] = {}
+        if len(targets) > 2:
+            seen = {s.id: s for s in self._call(self.backend.list) if s.id in set(targets)}
+        for session_id in targets:
+            try:
+                seen[session_id] = seen.get(session_id) or self._call(self.backend.info, session_id)
+            except NotFound:
+                raise NotFound(f"session {session_id} no longer exists") from None
+        return {session_id: seen[session_id] for session_id in targets}
 
 
-def _names_of(spec: SessionSpec, replicas: Iterable[int]) -> dict[int, str]:
-    """The session name of each replica number."""
-    return {k: spec.replica_name(k) for k in sorted(set(replicas))}
+def _report(what: str, mode: str, results: object, failures: Mapping[Any, CanfarError]) -> None:
+    """Each failure logged (``errors="ignore"``), or SessionRequestError holding them all."""
+    for session_id, error in failures.items() if mode == "ignore" else ():
+        log.warning("%s: %s: %s", what, session_id, error)
+    if failures and mode == "raise":
+        count = len(failures)
+        raise SessionRequestError(
+            f"{what} failed for {count} session{'s' if count != 1 else ''}: "
+            + ", ".join(map(str, failures)),
+            results=results,
+            errors=dict(failures),
+        )
 
 
-def _wanted(status: StatusOrStatuses) -> set[str]:
-    wanted = set(_statuses(status) or [])
-    if not wanted:
-        raise ValidationError("wait needs at least one status to wait for")
-    return wanted
+def _values(results: dict[str, Any]) -> list[Any]:
+    return list(results.values())
+
+
+def _each_alone(results: dict[str, str]) -> list[dict[str, str]]:
+    return [{sid: text} for sid, text in results.items()]
+
+
+def _logged(results: Any, verbose: bool) -> Any:
+    """``results``, or (``verbose``) each text logged at INFO and ``None``."""
+    if not verbose:
+        return results
+    for entry in results if isinstance(results, list) else [results]:
+        for session_id, text in entry.items():
+            log.info("Session ID: %s\n%s", session_id, text)
+    return None
+
+
+def _booleans(what: str, mode: str, reasons: dict[str, str | None]) -> dict[str, bool]:
+    """A backend's ``{id: None or reason}`` as ``{id: done}``, failures as ``errors`` says."""
+    failures = {sid: CanfarError(reason) for sid, reason in reasons.items() if reason}
+    result = {sid: reason is None for sid, reason in reasons.items()}
+    _report(what, mode, result, failures)
+    return result
+
+
+def _names_of(spec: SessionSpec, replicas: Iterable[int] | None = None) -> dict[int, str]:
+    """The session name of each replica number (every replica's by default)."""
+    chosen = spec.replica_numbers() if replicas is None else replicas
+    return {k: spec.replica_name(k) for k in sorted(set(chosen))}
 
 
 def _pending(current: dict[str, SessionInfo], wanted: set[str]) -> list[str]:
-    """Ids not yet in a wanted status. A session that has ended counts as arrived whatever was
-    wanted: it will never change again, so waiting longer for it would only hang the caller."""
+    """Ids not yet in a wanted status, nor ended (an ended session will never change)."""
     return [
         sid
         for sid, info in current.items()
@@ -962,41 +597,4 @@ def _pending(current: dict[str, SessionInfo], wanted: set[str]) -> list[str]:
     ]
 
 
-def _timed_out(
-    pending: list[str], wanted: set[str], timeout: float | None, current: dict[str, SessionInfo]
-) -> WaitTimeout:
-    return WaitTimeout(
-        f"{len(pending)} session(s) still not {'/'.join(sorted(wanted))} after {timeout or 0:g}s: "
-        + ", ".join(pending),
-        pending=pending,
-        sessions=current,
-    )
-
-
-def _pause(poll: float, deadline: float | None) -> float:
-    return poll if deadline is None else max(0.0, min(poll, deadline - time.monotonic()))
-
-
-if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        """``AsyncSession``, from :mod:`canfar_core.async_sessions` on first use (that module
-        imports this one)."""
-        if name == "AsyncSession":
-            from canfar_core.async_sessions import AsyncSession
-
-            return AsyncSession
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = [
-    "ACTIVE_STATUSES",
-    "ENDED_STATUSES",
-    "AsyncSession",
-    "CanfarError",
-    "Session",
-    "WaitTimeout",
-    "check_status",
-    "default_name",
-    "make_context",
-]
+__all__ = ["ENDED_STATUSES", "Session", "WaitTimeout"]

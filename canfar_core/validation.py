@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from canfar_core.errors import ValidationError
 from canfar_core.models import SessionSpec
+from canfar_core.public_names import canonical_status
 
 # Matched whole with fullmatch: ``$`` would also match before a trailing line break.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
@@ -26,6 +28,10 @@ MAX_SHOWN = 80
 def shown(value: str, limit: int = MAX_SHOWN) -> str:
     """``value`` as an error message quotes it: cut after ``limit`` characters."""
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+#: A name pattern holding any of these is a regular expression, not a prefix.
+REGEX_CHARACTERS = frozenset(".^$*+?{}[]\\|()")
 
 
 def check_name(name: str) -> str:
@@ -90,18 +96,6 @@ def check_number(label: str, value: float | None, high: float, whole: bool = Fal
         raise ValidationError(f"{label} must be between {low:g} and {high:g}, not {value:g}")
 
 
-def parse_env_pairs(pairs: Iterable[str]) -> dict[str, str]:
-    """``["K=V", ...]`` as a dict; the value may itself contain ``=``."""
-    env: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ValidationError(f"environment variable '{pair}' must be written KEY=VALUE")
-        env[key] = value
-    check_env(env)
-    return env
-
-
 def check_env(env: Mapping[str, str]) -> None:
     for key, value in env.items():
         if not isinstance(key, str) or not ENV_KEY_PATTERN.fullmatch(key):
@@ -163,3 +157,103 @@ def check_spec(spec: SessionSpec, *, accepts_command: bool, max_replicas: int | 
     if spec.backend != "local":
         for key, value in spec.env.items():
             check_utf8(f"environment variable {key}", value)
+
+
+def check_ids(ids: str | Sequence[str]) -> list[str]:
+    """Checked ids, duplicates dropped, order kept; a bad id is refused before anything is sent."""
+    listed = [ids] if isinstance(ids, str) else listed_values(ids, "ids", "a session id")
+    if not listed:
+        raise ValidationError("no session id given")
+    return list(dict.fromkeys(check_session_id(session_id) for session_id in listed))
+
+
+def name_matcher(pattern: str | None) -> Callable[[str], bool]:
+    """Whether a session name matches ``pattern``: a prefix, or, when it holds one of
+    :data:`REGEX_CHARACTERS`, a regular expression searched in the name. Case is ignored either
+    way: the platform stores names in lower case. ``None`` or ``""`` matches every name."""
+    import re
+
+    if pattern is not None and not isinstance(pattern, str):
+        raise ValidationError(f"a name pattern must be a string, not {type(pattern).__name__}")
+    if not pattern:
+        return lambda name: True
+    if REGEX_CHARACTERS.isdisjoint(pattern):
+        lowered = pattern.lower()
+        return lambda name: name.lower().startswith(lowered)
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ValidationError(f"'{pattern}' is not a regular expression: {exc}") from None
+    return lambda name: compiled.search(name) is not None
+
+
+def listed_values(value: object, name: str, one: str) -> list[Any]:
+    """``value`` as a list (not a mapping); anything else is a ValidationError naming it."""
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
+        return list(value)
+    raise ValidationError(f"{name} must be {one} or a list of them, not {type(value).__name__}")
+
+
+def statuses(status: str | Sequence[str] | None) -> list[str] | None:
+    """One status or several, each canonically spelt (the public client's ``Succeeded`` is
+    ``Completed``); unknown ones refused."""
+    if status is None:
+        return None
+    listed = [status] if isinstance(status, str) else listed_values(status, "status", "a status")
+    return [canonical_status(item) for item in listed if item is not None]
+
+
+def replica_list(only_replicas: Any) -> Any:
+    """``only_replicas`` as a list, read no further than a launch goes (``range(1, 10**9)`` is
+    refused before it fills the memory); anything else is left to :func:`check_spec`."""
+    if isinstance(only_replicas, Iterable) and not isinstance(only_replicas, (str, bytes)):
+        import itertools
+
+        listed = list(itertools.islice(only_replicas, MAX_REPLICAS + 1))
+        if len(listed) > MAX_REPLICAS:
+            raise ValidationError(
+                f"only_replicas names more than {MAX_REPLICAS} replicas, more than a launch has"
+            )
+        return listed
+    return only_replicas
+
+
+def words(args: object) -> list[str]:
+    """``args`` as a list of words: a list as it is, a string split as a shell would."""
+    import shlex
+
+    if args is None:
+        return []
+    if not isinstance(args, str):
+        return listed_values(args, "args", "a string")
+    try:
+        return shlex.split(args)
+    except ValueError as exc:  # "No closing quotation", "No escaped character"
+        raise ValidationError(
+            f"args {args!r} cannot be split into words: {str(exc).lower()} "
+            "(pass a list of words to keep quotes as they are)"
+        ) from None
+
+
+def check_types(kind: type | tuple[type, ...], what: str, **values: object) -> None:
+    """Each of ``values`` is ``None`` or of ``kind``; anything else is named."""
+    for name, value in values.items():
+        wrong = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+        if value is not None and wrong:
+            raise ValidationError(f"{name} must be {what}, not {value!r}")
+
+
+def check_seconds(**values: object) -> None:
+    for name, value in values.items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value is not None and (not number or value < 0):  # type: ignore[operator]
+            raise ValidationError(f"{name} must be a number of seconds, not {value!r}")
+
+
+def default_name(image: str) -> str:
+    """A readable name for a session that was given none: the image's name and a short tag."""
+    base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+    base = "".join(ch if ch.isalnum() else "-" for ch in base.lower()).strip("-")[:40] or "session"
+    import secrets  # here: it imports hashlib and hmac, which only a launch needs
+
+    return f"{base}-{secrets.token_hex(2)}"

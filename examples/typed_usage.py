@@ -12,7 +12,7 @@ import sys
 
 import canfar.context
 import canfar.images
-from canfar.errors import CanfarError, LaunchError, WaitTimeout
+from canfar.errors import CanfarError, LaunchError, SessionRequestError, WaitTimeout
 from canfar.models import Image, ResourceContext, SessionInfo
 from canfar.sessions import Session
 
@@ -41,7 +41,7 @@ def report(session: Session, states: dict[str, SessionInfo]) -> int:
     failed = 0
     for session_id, state in states.items():
         print(f"== {state.name} ({session_id}): {state.status}")
-        print(session.log_text(session_id), end="")
+        print((session.logs(session_id) or {}).get(session_id, ""), end="")
         failed += state.status == "Failed"
     return failed
 
@@ -61,8 +61,11 @@ def main(argv: list[str]) -> int:
         print(f"still running after 10 minutes: {', '.join(err.pending)}", file=sys.stderr)
         return 1
     failed = report(session, states)
-    deleted: dict[str, str | None] = session.delete(ids)
-    problems = [f"{sid}: {why}" for sid, why in deleted.items() if why is not None]
+    try:
+        session.destroy(ids)
+        problems: list[str] = []
+    except SessionRequestError as err:  # errors="raise": every id's reason
+        problems = [f"{sid}: {why}" for sid, why in err.errors.items()]
     for problem in problems:
         print(f"not deleted: {problem}", file=sys.stderr)
     return 1 if failed or problems else 0

@@ -12,6 +12,7 @@ import pytest
 
 from canfar.sessions import Session
 from canfar_core.models import FINAL_STATUSES
+from tests.failures import reasons_of
 from tests.fakeskaha.fixtures import fake_skaha, skaha_context
 
 __all__ = ["fake_skaha", "skaha_context"]
@@ -51,7 +52,7 @@ def local_session(canfar_home, tmp_path):
     yield session
     leftovers = [s.id for s in session.fetch()]
     if leftovers:
-        session.delete(leftovers)
+        session.destroy(leftovers)
 
 
 def test_tutorial_on_the_local_backend(local_session, tmp_path):
@@ -60,9 +61,11 @@ def test_tutorial_on_the_local_backend(local_session, tmp_path):
     states = local_session.wait(ids, status=FINAL_STATUSES, timeout=30, poll=0.05)
     assert {s.status for s in states.values()} == {"Completed"}
     assert [states[i].name for i in ids] == [f"galaxy-processing-batch-{k}" for k in range(1, 5)]
-    assert [local_session.log_text(i) for i in ids] == [f"replica {k} of 4\n" for k in range(1, 5)]
+    assert [local_session.logs(i, errors="raise")[i] for i in ids] == [
+        f"replica {k} of 4\n" for k in range(1, 5)
+    ]
     assert {s.id for s in local_session.fetch()} == set(ids)
-    assert local_session.delete(ids) == dict.fromkeys(ids)
+    assert reasons_of(local_session.destroy, ids) == dict.fromkeys(ids)
     assert local_session.fetch() == []
 
 
@@ -77,7 +80,7 @@ def test_tutorial_on_the_canfar_backend(skaha_context, fake_skaha, tmp_path, mon
     assert sorted(s.name for s in listed.values()) == [
         f"galaxy-processing-batch-{k}" for k in range(1, 4)
     ]
-    assert all(v is None for v in session.delete(ids).values())
+    assert all(v is None for v in reasons_of(session.destroy, ids).values())
     assert session.fetch() == []
 
 
@@ -98,10 +101,11 @@ def test_async_session_watches_many_local_sessions_at_once(local_session, tmp_pa
                 args=["my_script.py"],
                 replicas=6,
             )
-            await asyncio.gather(*(session.find(i) for i in ids))
+            await asyncio.gather(*(session.info(i, errors="raise") for i in ids))
             await asyncio.gather(
                 *(session.wait(i, status=FINAL_STATUSES, timeout=30, poll=0.05) for i in ids)
             )
-            return list(await asyncio.gather(*(session.log_text(i) for i in ids)))
+            texts = await asyncio.gather(*(session.logs(i, errors="raise") for i in ids))
+            return [text[i] for text, i in zip(texts, ids, strict=True)]
 
     assert asyncio.run(main()) == [f"replica {k} of 6\n" for k in range(1, 7)]

@@ -16,7 +16,7 @@ from canfar.sessions import Session
 
 session = Session()
 ids: list[int] = session.create(image="skaha/astroml:latest", cmd="true")
-status: int = session.find("abc").status
+status: int = session.info("abc", errors="raise")[0].status
 session.destroy_with(prefix=3)
 """
 

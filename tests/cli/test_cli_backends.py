@@ -26,7 +26,7 @@ def local(canfar_home, tmp_path, monkeypatch):
     yield session
     leftovers = [s.id for s in session.fetch()]
     if leftovers:
-        session.delete(leftovers)
+        session.destroy(leftovers)
 
 
 def test_create_logs_ps_delete_on_the_local_backend(local, run):

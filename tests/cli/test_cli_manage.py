@@ -234,11 +234,30 @@ def test_prune_dry_run_deletes_nothing(prunable, world, run):
     assert world.delete_calls == []
 
 
-def test_prune_without_yes_off_a_terminal_refuses(prunable, world, run):
-    result = run("prune")
-    assert result.code == 2
-    assert "--yes" in result.err
-    assert world.delete_calls == []
+def test_prune_deletes_without_asking_off_a_terminal(prunable, world, run):
+    """As the platform client's prune: what matches goes, no prompt, no --yes needed."""
+    result = run("prune", "run", "headless", "Completed")  # the documented form
+    assert (result.code, result.out) == (0, ""), result.err
+    assert "Nothing to prune" in result.err
+    result = run("prune", "batch", "headless", "Completed")
+    assert result.code == 0, result.err
+    assert result.out.split() == [prunable["done"]]
+    assert prunable["done"] not in world.sessions
+    assert len(world.sessions) == 4
+
+
+def test_prune_matches_names_as_destroy_with_does(prunable, world, run):
+    """One matcher: a regular expression ignores case on the command line and in Python alike
+    (the platform keeps names in lower case)."""
+    from canfar.sessions import Session
+
+    dry = run("prune", "^BATCH-[12]$", "-s", "Completed", "-s", "Failed", "--dry-run", "--json")
+    assert dry.code == 0, dry.err
+    listed = {s["id"] for s in json.loads(dry.out)}
+    assert listed == {prunable["done"], prunable["failed"]}
+    assert len(world.sessions) == 5
+    deleted = Session().destroy_with("^BATCH-[12]$", status=["Completed", "Failed"])
+    assert deleted == dict.fromkeys(listed, True)
 
 
 def test_prune_with_nothing_to_do(world, run):
@@ -432,3 +451,15 @@ def test_info_labels_and_values_read_as_words(world, run):
     assert "fixed resources: no" in lines
     assert "is GPU: yes" in lines
     assert "requested RAM: 8" in lines
+
+
+def test_terminating_sessions_are_listed_and_deleted_by_delete_all(world, run):
+    """A delete that was interrupted leaves sessions Terminating: they may still run, so ps
+    lists them and delete --all finishes the job."""
+    stuck = world.add("stuck", status="Terminating")
+    done = world.add("done", status="Completed")
+    assert run("ps", "-q").out.split() == [stuck]
+    deleted = run("delete", "--all", "--force")
+    assert deleted.code == 0, deleted.err
+    assert [sid for call in world.delete_calls for sid in call] == [stuck]
+    assert done in world.sessions

@@ -159,7 +159,7 @@ def test_watch_redraws_every_n_seconds_however_long_listing_takes(world, run, mo
 
     clock = [100.0]
     redraws: list[float] = []
-    listing = Session.matching
+    listing = Session.fetch
 
     def slow_listing(self, *args, **kwargs):
         redraws.append(clock[0])
@@ -171,7 +171,7 @@ def test_watch_redraws_every_n_seconds_however_long_listing_takes(world, run, mo
             raise KeyboardInterrupt
         clock[0] += seconds
 
-    monkeypatch.setattr(Session, "matching", slow_listing)
+    monkeypatch.setattr(Session, "fetch", slow_listing)
     monkeypatch.setattr(time_module, "monotonic", lambda: clock[0])
     monkeypatch.setattr(time_module, "sleep", sleep)
     result = run("ps", "--watch", "2")

@@ -209,3 +209,28 @@ def test_a_login_after_a_logout_is_used_again(home, canfar_home, fake_skaha, run
     assert login.code == 0, login.err
     with Session() as session:
         assert session.context.backend == "canfar"
+
+
+def test_backend_local_for_one_command_never_reads_the_file(home, canfar_home, fake_skaha, run):
+    path = home / ".canfar" / "config.yaml"
+    path.parent.mkdir()
+    path.write_text("active: [unclosed\n")
+    listed = run("ps", "--backend", "local")
+    assert listed.code == 0, listed.err
+    assert "public canfar client" not in listed.err
+    write_public_config(home, url=fake_skaha.url, auth=oidc(fake_skaha.token, time.time() + 3600))
+    assert run("ps", "--backend", "local").code == 0
+    saved = canfar_home / "config" / "canfar" / "config.json"
+    assert not saved.exists() or not json.loads(saved.read_text()).get("contexts")  # no import
+
+
+def test_defaults_backend_local_never_reads_the_file(home, run):
+    path = home / ".canfar" / "config.yaml"
+    path.parent.mkdir()
+    path.write_text("active: [unclosed\n")
+    assert run("config", "set", "defaults.backend", "local").code == 0
+    listed = run("ps")
+    assert listed.code == 0, listed.err
+    assert "sessions on local" in listed.err
+    with Session() as session:
+        assert session.context.backend == "local"

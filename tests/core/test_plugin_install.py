@@ -108,7 +108,7 @@ def test_under_pipx_the_packages_are_injected_into_canfars_pipx_environment(tmp_
     (prefix / "pipx_metadata.json").write_text("{}", encoding="utf-8")
     monkeypatch.setattr(module.sys, "prefix", str(prefix))
     monkeypatch.setattr(module.shutil, "which", lambda name: f"/bin/{name}")
-    chosen = module.installer(("--no-index", "--find-links", "/my wheels"))
+    chosen = module.plugin_installer(("--no-index", "--find-links", "/my wheels"))
     assert chosen.name == "pipx"
     assert chosen.argv("./x", upgrade=True) == [
         "/bin/pipx",
@@ -125,7 +125,7 @@ def test_elsewhere_the_pip_of_canfars_own_python_installs(tmp_path, monkeypatch)
     from canfar_plugins.plugin_commands import installer as module
 
     monkeypatch.setattr(module.sys, "prefix", str(tmp_path))
-    chosen = module.installer()
+    chosen = module.plugin_installer()
     assert chosen.name == "pip"
     assert chosen.argv("a", "b")[:3] == [module.sys.executable, "-m", "pip"]
     assert chosen.argv("./a", "./b", editable=True)[-4:] == ["-e", "./a", "-e", "./b"]

@@ -48,3 +48,30 @@ def test_every_link_between_pages_resolves() -> None:
             if not path.is_file() or DOCS.resolve() not in path.parents:
                 broken.append(f"{page.name}: {target}")
     assert broken == [], f"links that break on the site: {broken}"
+
+
+def test_the_home_pages_code_fits_a_1280_pixel_window():
+    """With the navigation and the table of contents beside it, a 1280-pixel window shows about
+    72 characters of a code block; a longer line is cut, behind a scroll bar."""
+    text = (DOCS / "index.md").read_text("utf-8")
+    inside, long = False, []
+    for line in text.splitlines():
+        if line.startswith("```"):
+            inside = not inside
+        elif inside and len(line) > 72:
+            long.append(line)
+    assert not long
+
+
+def test_the_site_works_from_disk_search_included():
+    """The README says to open site/index.html: pages must be files (not folders a browser
+    lists) and the search index must come with the pages (a browser reads no JSON from disk)."""
+    config = (ROOT / "mkdocs.yml").read_text("utf-8")
+    assert re.search(r"^use_directory_urls: false$", config, re.M)
+    plugins = config.split("\nplugins:\n", 1)[1]
+    assert re.search(r"^  - offline$", plugins, re.M)
+
+
+def test_the_python_reference_shows_session_before_async_session():
+    page = (DOCS / "python-api.md").read_text("utf-8")
+    assert "members: [Session, AsyncSession, WaitTimeout]" in page

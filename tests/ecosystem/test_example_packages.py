@@ -175,7 +175,7 @@ def test_a_cli_launch_carries_the_site_variables_and_is_logged(canfar_home: Path
     (session_id,) = entry["ids"]
     session = Session(backend="local")
     session.wait([session_id], status="Completed", timeout=30, poll=0.05)
-    assert session.log_text(session_id) == "example-institute\n"
+    assert session.logs(session_id, errors="raise")[session_id] == "example-institute\n"
 
 
 def test_site_command_from_the_installed_entry_point(canfar_home: Path) -> None:

@@ -38,7 +38,7 @@ BAD_CREATE = [
     (("--gpus", "1.5"), "'1.5'"),
     (("--gpus", "1000"), "not 1000"),
     (("--env", "NOEQUALS"), "'NOEQUALS'"),
-    (("--env", "=value"), "name ''"),
+    (("--env", "=value"), "--env '=value' names no variable"),
     (("--env", "1ST=x"), "'1ST'"),
     (("--env", "A B=x"), "'A B'"),
     (("--env", "NUL=a\x00b"), "NUL"),

@@ -52,7 +52,7 @@ def test_the_readme_command_runs_with_no_account(session, workdir):
 def test_create_exits_while_its_replicas_run_and_delete_stops_them(session):
     done = canfar("create", "headless", "img/x:1", "-q", "--", "sleep", "300")
     [session_id] = done.stdout.split()
-    pgid = session.find(session_id).extra["pgid"]
+    pgid = session.info(session_id, errors="raise")[0].extra["pgid"]
     assert group_pids(pgid)  # the command that launched it has exited; it runs on
     assert session_id in canfar("ps", "-q").stdout.split()
     assert canfar("delete", "--force", session_id).returncode == 0

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from tests.failures import reasons_of
 from tests.local.conftest import group_pids, linux_only, wait_final, wait_for
 
 
@@ -22,9 +23,9 @@ def test_delete_leaves_no_process_of_the_group_behind(session):
         image="img/x:1", cmd="sh", args=["-c", "sleep 300 & sleep 300; wait"], replicas=2
     )
     _running(session, ids)
-    groups = [session.find(i).extra["pgid"] for i in ids]
+    groups = [session.info(i, errors="raise")[0].extra["pgid"] for i in ids]
     wait_for(lambda: all(len(group_pids(g)) >= 3 for g in groups), what="the sleeps to start")
-    assert session.delete(ids) == {ids[0]: None, ids[1]: None}
+    assert reasons_of(session.destroy, ids) == {ids[0]: None, ids[1]: None}
     for pgid in groups:
         # Every process of the group is gone (exited children may wait a moment as zombies
         # for init to collect them: they run nothing and are not counted).
@@ -39,17 +40,20 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_grace(session):
         "print('ready', flush=True)\ntime.sleep(300)\n"
     )
     [session_id] = session.create(image="img/x:1", cmd=sys.executable, args=["-c", code])
-    wait_for(lambda: session.log_text(session_id) == "ready\n", what="the replica to start")
-    pgid = session.find(session_id).extra["pgid"]
+    wait_for(
+        lambda: session.logs(session_id, errors="raise")[session_id] == "ready\n",
+        what="the replica to start",
+    )
+    pgid = session.info(session_id, errors="raise")[0].extra["pgid"]
     started = time.monotonic()
-    assert session.delete(session_id) == {session_id: None}
+    assert reasons_of(session.destroy, session_id) == {session_id: None}
     assert time.monotonic() - started >= session.backend.grace
     assert group_pids(pgid) == []
 
 
 def test_delete_reports_unknown_ids_and_deletes_the_others(session, state_root):
     [session_id] = session.create(image="img/x:1", cmd="sleep", args=["300"])
-    result = session.delete(["zzzzzzzz", session_id])
+    result = reasons_of(session.destroy, ["zzzzzzzz", session_id])
     assert result == {"zzzzzzzz": "not found", session_id: None}
     assert list(result) == ["zzzzzzzz", session_id]
     assert not (state_root / "logs" / f"{session_id}.log").exists()
@@ -71,12 +75,12 @@ def test_delete_never_kills_a_process_that_reused_the_pid(session, state_root):
     stranger = subprocess.Popen(["sleep", "300"], start_new_session=True)
     try:
         [session_id] = session.create(image="img/x:1", cmd="sleep", args=["300"])
-        mine = session.find(session_id).extra["pgid"]
+        mine = session.info(session_id, errors="raise")[0].extra["pgid"]
         os.killpg(mine, signal.SIGKILL)
         # Pretend the kernel handed our pid to the stranger: same pid, another start time.
         Store(state_root).update([(session_id, {"pgid": stranger.pid, "start_mark": "1"})])
-        assert session.find(session_id).status == "Failed"
-        assert session.delete(session_id) == {session_id: None}
+        assert session.info(session_id, errors="raise")[0].status == "Failed"
+        assert reasons_of(session.destroy, session_id) == {session_id: None}
         assert stranger.poll() is None
     finally:
         stranger.kill()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from canfar_core.errors import NotFound
+from tests.failures import failure_of
 from tests.local.conftest import wait_final, wait_for
 
 ID = re.compile(r"^[a-z][a-z0-9]{7}$")
@@ -28,7 +29,9 @@ def test_three_replicas_each_print_their_replica_id(session):
     assert [infos[i].name for i in ids] == ["echo-1", "echo-2", "echo-3"]
     assert {infos[i].status for i in ids} == {"Completed"}
     assert {infos[i].exit_code for i in ids} == {0}
-    assert [session.log_text(i) for i in ids] == [f"replica {k} of 3\n" for k in (1, 2, 3)]
+    assert [session.logs(i, errors="raise")[i] for i in ids] == [
+        f"replica {k} of 3\n" for k in (1, 2, 3)
+    ]
 
 
 def test_one_replica_keeps_its_name_and_still_gets_replica_variables(session):
@@ -37,7 +40,7 @@ def test_one_replica_keeps_its_name_and_still_gets_replica_variables(session):
     )
     info = wait_final(session, [session_id])[session_id]
     assert info.name == "solo"
-    assert session.log_text(session_id) == "1/1\n"
+    assert session.logs(session_id, errors="raise")[session_id] == "1/1\n"
 
 
 def test_examples_echo_runs_from_the_create_directory(session, workdir):
@@ -51,9 +54,9 @@ def test_examples_echo_runs_from_the_create_directory(session, workdir):
         image="skaha/astroml:latest", cmd="python", args=["examples/echo.py"], replicas=2
     )
     wait_final(session, ids)
-    assert session.log_text(ids[0]) == f"{workdir} [0, 1, 2]\n"
-    assert session.log_text(ids[1]) == f"{workdir} [3, 4, 5]\n"
-    assert session.find(ids[0]).extra["workdir"] == str(workdir)
+    assert session.logs(ids[0], errors="raise")[ids[0]] == f"{workdir} [0, 1, 2]\n"
+    assert session.logs(ids[1], errors="raise")[ids[1]] == f"{workdir} [3, 4, 5]\n"
+    assert session.info(ids[0], errors="raise")[0].extra["workdir"] == str(workdir)
 
 
 def test_user_environment_and_arguments_reach_the_command_unchanged(session):
@@ -65,7 +68,7 @@ def test_user_environment_and_arguments_reach_the_command_unchanged(session):
         cores=1,
     )
     wait_final(session, [session_id])
-    assert session.log_text(session_id) == "['a b', \"'c'\"] x=y z\n"
+    assert session.logs(session_id, errors="raise")[session_id] == "['a b', \"'c'\"] x=y z\n"
 
 
 def test_logs_are_the_exact_bytes_written_to_stdout_and_stderr(session):
@@ -75,7 +78,10 @@ def test_logs_are_the_exact_bytes_written_to_stdout_and_stderr(session):
     )
     [session_id] = session.create(image="img/x:1", cmd=sys.executable, args=["-c", code])
     wait_final(session, [session_id])
-    assert session.log_text(session_id) == "tab\there\r\n\x1b[31mred\x1b[0m [b]x[/b]\nto stderr\n"
+    assert (
+        session.logs(session_id, errors="raise")[session_id]
+        == "tab\there\r\n\x1b[31mred\x1b[0m [b]x[/b]\nto stderr\n"
+    )
 
 
 def test_exit_codes_decide_completed_or_failed(session):
@@ -85,14 +91,14 @@ def test_exit_codes_decide_completed_or_failed(session):
     infos = wait_final(session, [ok, bad])
     assert (infos[ok].status, infos[ok].exit_code) == ("Completed", 0)
     assert (infos[bad].status, infos[bad].exit_code) == ("Failed", 3)
-    assert "exit code 3" in session.event_text(bad)
+    assert "exit code 3" in session.events(bad, errors="raise")[0][bad]
 
 
 def test_a_missing_command_fails_with_the_shell_message_in_the_log(session):
     [session_id] = session.create(image="img/x:1", cmd="no-such-command-here")
     info = wait_final(session, [session_id])[session_id]
     assert (info.status, info.exit_code) == ("Failed", 127)
-    assert "no-such-command-here" in session.log_text(session_id)
+    assert "no-such-command-here" in session.logs(session_id, errors="raise")[session_id]
 
 
 def test_the_host_environment_warning_is_printed_once_per_create(session, capsys):
@@ -122,7 +128,7 @@ def test_follow_logs_yields_output_as_it_comes_until_the_session_ends(session, t
         go.touch()
     assert "".join(pieces) == "0\n1\n2\n"
     assert pieces[0] == "0\n"  # it streamed, rather than waiting for the end
-    assert session.find(session_id).status == "Completed"
+    assert session.info(session_id, errors="raise")[0].status == "Completed"
 
 
 def test_follow_logs_keeps_multibyte_characters_whole(session):
@@ -138,7 +144,7 @@ def test_follow_logs_keeps_multibyte_characters_whole(session):
 def test_events_tell_when_it_was_created_started_and_how_it_ended(session, workdir):
     [session_id] = session.create(image="skaha/astroml:latest", cmd="sh", args=["-c", "exit 0"])
     wait_final(session, [session_id])
-    text = session.event_text(session_id)
+    text = session.events(session_id, errors="raise")[0][session_id]
     lines = text.splitlines()
     assert lines[0].split() == ["TIME", "EVENT", "MESSAGE"]
     assert [line.split()[1] for line in lines[1:]] == ["Created", "Started", "Exited"]
@@ -149,9 +155,9 @@ def test_events_tell_when_it_was_created_started_and_how_it_ended(session, workd
 
 
 def test_unknown_sessions_are_not_found(session):
-    for call in (session.find, session.log_text, session.event_text):
+    for call in (session.info, session.logs, session.events):
         with pytest.raises(NotFound, match="abcdefgh"):
-            call("abcdefgh")
+            raise failure_of(call, "abcdefgh")
 
 
 def test_replicas_outlive_the_process_that_launched_them(session, state_root, tmp_path):
@@ -174,11 +180,13 @@ def test_replicas_outlive_the_process_that_launched_them(session, state_root, tm
         [sys.executable, "-c", launcher], capture_output=True, text=True, timeout=30, check=True
     )
     session_id = done.stdout.strip()
-    assert session.find(session_id).status == "Running"  # the launcher is gone, it is not
+    assert (
+        session.info(session_id, errors="raise")[0].status == "Running"
+    )  # the launcher is gone, it is not
     go.touch()
     info = wait_final(session, [session_id])[session_id]
     assert (info.status, info.exit_code) == ("Failed", 4)
-    assert session.log_text(session_id) == "done\n"
+    assert session.logs(session_id, errors="raise")[session_id] == "done\n"
 
 
 def test_a_finished_session_gets_its_status_from_its_exit_file(session, state_root):
@@ -189,7 +197,7 @@ def test_a_finished_session_gets_its_status_from_its_exit_file(session, state_ro
     exit_file = state_root / "exit" / session_id
     wait_for(exit_file.exists, what="the exit file")
     assert Store(state_root).get(session_id).status == "Running"  # as last recorded
-    info = session.find(session_id)
+    info = session.info(session_id, errors="raise")[0]
     assert (info.status, info.exit_code) == ("Failed", 6)
     assert Store(state_root).get(session_id).status == "Failed"  # and now recorded
 
@@ -197,7 +205,7 @@ def test_a_finished_session_gets_its_status_from_its_exit_file(session, state_ro
 def test_logs_live_in_the_state_folder(session, state_root):
     [session_id] = session.create(image="img/x:1", cmd="echo", args=["hi"])
     wait_final(session, [session_id])
-    log = Path(session.find(session_id).extra["log"])
+    log = Path(session.info(session_id, errors="raise")[0].extra["log"])
     assert log == state_root / "logs" / f"{session_id}.log"
     assert log.read_bytes() == b"hi\n"
     assert (state_root / "sessions.sqlite3").stat().st_mode & 0o077 == 0

@@ -15,6 +15,7 @@ import pytest
 
 from canfar_core.errors import Unsupported
 from canfar_plugins.local import notebook
+from tests.failures import reasons_of
 from tests.local.conftest import group_pids, linux_only
 
 FAKE_JUPYTER_LAB = """#!{python}
@@ -51,7 +52,8 @@ def test_without_jupyterlab_the_error_says_how_to_install_it(session, monkeypatc
     with pytest.raises(Unsupported) as caught:
         session.create(image="skaha/astroml:latest", kind="notebook")
     assert "JupyterLab is not installed" in str(caught.value)
-    assert "pip install 'canfar[notebook]'" in str(caught.value)
+    # The pip of canfar's own interpreter (never a bare pip, which may fetch the public client).
+    assert f"{sys.executable} -m pip install 'jupyterlab>=4,<5'" in str(caught.value)
     assert session.fetch() == []
 
 
@@ -73,9 +75,9 @@ def test_jupyter_lab_is_found_beside_the_interpreter_then_on_path(tmp_path, monk
 
 def test_a_notebook_serves_on_loopback_behind_its_token(session, fake_lab, workdir):
     [session_id] = session.create(image="skaha/astroml:latest", kind="notebook", name="nb")
-    assert session.find(session_id).status == "Pending"  # not listening yet
+    assert session.info(session_id, errors="raise")[0].status == "Pending"  # not listening yet
     info = session.wait([session_id], status="Running", timeout=15, poll=0.05)[session_id]
-    url = session.open_url(session_id)
+    url = session.urls(session_id, errors="raise")[session_id]
     assert url == info.connect_url
     assert url.startswith("http://127.0.0.1:")
     assert "/lab?token=" in url
@@ -84,19 +86,19 @@ def test_a_notebook_serves_on_loopback_behind_its_token(session, fake_lab, workd
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(url.split("?")[0] + "?token=wrong", timeout=5)
     assert f"--ServerApp.root_dir={workdir}" in info.extra["command"]
-    assert session.delete(session_id) == {session_id: None}
+    assert reasons_of(session.destroy, session_id) == {session_id: None}
 
 
 @linux_only
 def test_the_token_is_never_on_a_command_line(session, fake_lab):
     [session_id] = session.create(image="skaha/astroml:latest", kind="notebook")
     session.wait([session_id], status="Running", timeout=15, poll=0.05)
-    token = session.open_url(session_id).split("token=")[1]
-    pgid = session.find(session_id).extra["pgid"]
+    token = session.urls(session_id, errors="raise")[session_id].split("token=")[1]
+    pgid = session.info(session_id, errors="raise")[0].extra["pgid"]
     for pid in group_pids(pgid):
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             assert token.encode() not in handle.read()
-    assert token not in session.find(session_id).extra["command"]
+    assert token not in session.info(session_id, errors="raise")[0].extra["command"]
 
 
 def test_two_notebooks_get_two_ports_and_two_tokens(session, fake_lab):
@@ -115,7 +117,7 @@ def test_a_real_jupyterlab_answers_with_its_token_only(session):
 
     [session_id] = session.create(image="skaha/astroml:latest", kind="notebook")
     session.wait([session_id], status="Running", timeout=60, poll=0.1)
-    base, token = session.open_url(session_id).split("lab?token=")
+    base, token = session.urls(session_id, errors="raise")[session_id].split("lab?token=")
     with urllib.request.urlopen(f"{base}api/status?token={token}", timeout=10) as answer:
         assert "started" in json.load(answer)
     with pytest.raises(urllib.error.HTTPError):

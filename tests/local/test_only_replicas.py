@@ -39,4 +39,7 @@ def test_a_chosen_replica_that_cannot_start_is_reported_by_its_number(session, m
             errors="raise",
         )
     assert caught.value.failures == {6: "could not start: No space left on device"}
-    assert [session.find(sid).name for sid in caught.value.ids] == ["part-3", "part-9"]
+    assert [session.info(sid, errors="raise")[0].name for sid in caught.value.ids] == [
+        "part-3",
+        "part-9",
+    ]

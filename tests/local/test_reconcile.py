@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 
+from tests.failures import reasons_of
 from tests.local.conftest import group_pids, linux_only, wait_final, wait_for
 
 
@@ -14,19 +15,19 @@ def test_a_killed_process_group_is_failed_with_no_exit_code(session):
     """Wrapper and command killed together (as by an OOM killer or a reboot): no code is known."""
     [session_id] = session.create(image="img/x:1", cmd="sleep", args=["300"])
     session.wait([session_id], status="Running", timeout=10, poll=0.02)
-    os.killpg(session.find(session_id).extra["pgid"], signal.SIGKILL)
+    os.killpg(session.info(session_id, errors="raise")[0].extra["pgid"], signal.SIGKILL)
     info = wait_final(session, [session_id])[session_id]
     assert info.status == "Failed"
     assert info.exit_code is None
     assert "without recording an exit code" in info.extra["reason"]
-    assert "Lost" in session.event_text(session_id)
+    assert "Lost" in session.events(session_id, errors="raise")[0][session_id]
     assert [s.id for s in session.fetch(status="Failed")] == [session_id]
 
 
 @linux_only
 def test_a_command_killed_by_a_signal_is_failed_with_128_plus_the_signal(session):
     [session_id] = session.create(image="img/x:1", cmd="sleep", args=["300"])
-    pgid = session.find(session_id).extra["pgid"]
+    pgid = session.info(session_id, errors="raise")[0].extra["pgid"]
     wait_for(lambda: len(group_pids(pgid)) == 2, what="sleep to start")
     [sleeper] = [pid for pid in group_pids(pgid) if pid != pgid]
     os.kill(sleeper, signal.SIGKILL)  # the command, not its wrapper: the code is recorded
@@ -45,15 +46,15 @@ def test_a_killed_wrapper_leaves_the_command_running_then_failed(session, tmp_pa
         "print('finished', flush=True)\n"
     )
     [session_id] = session.create(image="img/x:1", cmd=sys.executable, args=["-c", code])
-    pgid = session.find(session_id).extra["pgid"]
+    pgid = session.info(session_id, errors="raise")[0].extra["pgid"]
     wait_for(lambda: len(group_pids(pgid)) >= 2, what="python to start")
     os.kill(pgid, signal.SIGKILL)  # the wrapper alone
     time.sleep(0.05)
-    assert session.find(session_id).status == "Running"  # its command still runs
+    assert session.info(session_id, errors="raise")[0].status == "Running"  # its command still runs
     go.touch()
     info = wait_final(session, [session_id])[session_id]
     assert (info.status, info.exit_code) == ("Failed", None)
-    assert session.log_text(session_id) == "finished\n"
+    assert session.logs(session_id, errors="raise")[session_id] == "finished\n"
 
 
 def test_an_interrupted_launch_is_failed_not_pending_forever(session, state_root, workdir):
@@ -77,10 +78,10 @@ def test_an_interrupted_launch_is_failed_not_pending_forever(session, state_root
             )
         ]
     )
-    info = session.find("abandon1")
+    info = session.info("abandon1", errors="raise")[0]
     assert info.status == "Failed"
     assert "interrupted" in info.extra["reason"]
-    assert session.delete("abandon1") == {"abandon1": None}
+    assert reasons_of(session.destroy, "abandon1") == {"abandon1": None}
 
 
 def test_the_database_survives_a_new_backend_and_a_new_process(session, state_root):

@@ -8,6 +8,7 @@ import pytest
 
 from canfar_core.errors import CanfarError, Unsupported, ValidationError
 from canfar_plugins.local import machine
+from tests.failures import failure_of, reasons_of
 from tests.local.conftest import wait_final
 
 
@@ -35,13 +36,13 @@ def test_a_request_the_machine_can_hold_runs_with_omp_threads_set(session):
     )
     info = wait_final(session, [session_id])[session_id]
     assert (info.cores, info.ram) == (1, 0.5)
-    assert session.log_text(session_id) == "1\n"
+    assert session.logs(session_id, errors="raise")[session_id] == "1\n"
 
 
 def test_gpus_the_machine_does_not_have_are_refused(session):
     gpus = machine.gpu_count()
     with pytest.raises(ValidationError, match=f"gpus {gpus + 1} .*{gpus} GPUs"):
-        session.create(image="img/x:1", cmd="true", gpus=gpus + 1)
+        session.create(image="img/x:1", cmd="true", gpu=gpus + 1)
 
 
 @pytest.mark.parametrize("kind", ["desktop", "carta", "firefly", "contributed"])
@@ -64,13 +65,13 @@ def test_a_missing_working_directory_is_refused(session, tmp_path):
 def test_workdir_option_chooses_where_replicas_run(session, tmp_path):
     [session_id] = session.create(image="img/x:1", cmd="pwd", workdir=str(tmp_path))
     wait_final(session, [session_id])
-    assert session.log_text(session_id) == f"{tmp_path}\n"
+    assert session.logs(session_id, errors="raise")[session_id] == f"{tmp_path}\n"
 
 
 def test_open_url_of_a_headless_session_is_refused(session):
     [session_id] = session.create(image="img/x:1", cmd="true")
     with pytest.raises(Unsupported, match="no URL"):
-        session.open_url(session_id)
+        raise failure_of(session.urls, session_id)
 
 
 def test_stats_count_this_machine_and_its_running_sessions(session):
@@ -81,7 +82,7 @@ def test_stats_count_this_machine_and_its_running_sessions(session):
     assert stats.ram_available_gb == pytest.approx(machine.total_memory_gb(), abs=0.01)
     assert stats.sessions_running == 2
     assert (stats.cores_requested, stats.ram_requested_gb) == (2, 2)
-    session.delete(ids)
+    reasons_of(session.destroy, ids)
     assert session.stats().sessions_running == 0
 
 
@@ -104,14 +105,17 @@ def test_images_lists_the_images_sessions_were_created_with(session):
 
 def test_renewing_a_running_session_is_a_harmless_no_op(session):
     [session_id] = session.create(image="img/x:1", cmd="sleep", args=["30"])
-    assert session.extend([session_id, "zzzzzzzz"]) == {session_id: None, "zzzzzzzz": "not found"}
+    assert reasons_of(session.renew, [session_id, "zzzzzzzz"]) == {
+        session_id: None,
+        "zzzzzzzz": "not found",
+    }
     session.destroy([session_id])
 
 
 def test_a_finished_session_cannot_be_renewed_and_says_so(session):
     [session_id] = session.create(image="img/x:1", cmd="true")
     wait_final(session, [session_id])
-    reason = session.extend([session_id])[session_id]
+    reason = reasons_of(session.renew, [session_id])[session_id]
     assert reason == "it has ended (Completed): a finished session cannot be renewed"
 
 
@@ -122,10 +126,13 @@ def test_running_sessions_report_the_memory_they_use(session):
     [session_id] = session.create(image="img/x:1", cmd=sys.executable, args=["-c", code])
     from tests.local.conftest import wait_for
 
-    wait_for(lambda: session.log_text(session_id) == "ok\n", what="the allocation")
+    wait_for(
+        lambda: session.logs(session_id, errors="raise")[session_id] == "ok\n",
+        what="the allocation",
+    )
     if not os.path.isdir("/proc/self"):
         pytest.skip("memory is read from /proc")
-    assert session.find(session_id).ram_in_use >= 0.06
+    assert session.info(session_id, errors="raise")[0].ram_in_use >= 0.06
     [listed] = session.fetch()
     assert listed.ram_in_use >= 0.06
 
@@ -152,4 +159,4 @@ def test_a_finished_notebook_has_nothing_to_open(session, state_root, workdir):
         ]
     )
     with pytest.raises(CanfarError, match="Completed"):
-        session.open_url("nbdone01")
+        raise failure_of(session.urls, "nbdone01")

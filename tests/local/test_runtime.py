@@ -19,6 +19,7 @@ import pytest
 from canfar_core.config import config_file
 from canfar_core.errors import Unsupported, ValidationError
 from canfar_plugins.local import runtime
+from tests.failures import reasons_of
 from tests.local.conftest import wait_final
 
 FAKE_CLIENT = """#!{python}
@@ -103,7 +104,7 @@ def test_auto_falls_back_to_the_host_and_says_so(session, fake_bin, monkeypatch,
     fake_bin("docker")
     monkeypatch.setenv("FAKE_RUNTIME_BROKEN", "1")
     [session_id] = session.create(image="img/x:1", cmd="true", runtime="auto")
-    assert session.find(session_id).extra["runtime"] == "host"
+    assert session.info(session_id, errors="raise")[0].extra["runtime"] == "host"
     assert "no container runtime" in capsys.readouterr().err
 
 
@@ -134,7 +135,10 @@ def test_docker_runs_the_image_with_env_passed_by_name_only(session, fake_bin, w
     )
     infos = wait_final(session, ids)
     assert {info.status for info in infos.values()} == {"Completed"}
-    assert [session.log_text(i) for i in ids] == ["1 s3cr3t-value\n", "2 s3cr3t-value\n"]
+    assert [session.logs(i, errors="raise")[i] for i in ids] == [
+        "1 s3cr3t-value\n",
+        "2 s3cr3t-value\n",
+    ]
     assert "Warning" not in capsys.readouterr().err
     runs = [c for c in calls(record) if c["argv"][0] == "run"]
     assert len(runs) == 2
@@ -156,7 +160,7 @@ def test_docker_runs_the_image_with_env_passed_by_name_only(session, fake_bin, w
 def test_deleting_a_docker_session_also_removes_its_container(session, fake_bin):
     record = fake_bin("docker")
     [session_id] = session.create(image="img/x:1", cmd="sleep", args=["300"], runtime="docker")
-    assert session.delete(session_id) == {session_id: None}
+    assert reasons_of(session.destroy, session_id) == {session_id: None}
     assert {"rm", "--force", f"canfar-{session_id}"} <= set(calls(record)[-1]["argv"])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,6 +200,7 @@ def test_without_cryptography_or_openssl_the_check_is_skipped_with_a_note(cert, 
     status = get_provider("x509").status(site, {})
     assert status.valid
     assert "install the cryptography package or openssl" in status.detail
+    assert f"({sys.executable} -m pip install cryptography)" in status.detail
 
 
 @can_parse_certificates

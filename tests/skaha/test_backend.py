@@ -13,6 +13,7 @@ from canfar_core.errors import (
     ConfigError,
     ConnectionFailed,
     LaunchError,
+    LaunchRequestError,
     NotFound,
     PermissionDenied,
     ServerError,
@@ -20,6 +21,7 @@ from canfar_core.errors import (
     ValidationError,
 )
 from canfar_plugins.skaha.client import MAX_CONCURRENCY, api_url
+from tests.failures import failure_of, reasons_of
 from tests.fakeskaha import FakeSkaha
 
 IMAGE = "images.canfar.net/skaha/astroml:latest"
@@ -97,8 +99,9 @@ def test_partial_failure_keeps_and_lists_the_launched_replicas(session, fake_ska
 
 def test_a_failed_create_is_never_sent_twice(session, fake_skaha):
     fake_skaha.inject("POST", r"/session$", status=500, body="unexpected exception: boom")
-    with pytest.raises(ServerError) as caught:
-        session.create(name="once", image="skaha/astroml", cmd="true")
+    with pytest.raises(LaunchRequestError) as caught:
+        session.create(name="once", image="skaha/astroml", cmd="true", errors="raise")
+    assert isinstance(caught.value.__cause__, ServerError)  # the server's own error, kept
     assert "boom" in str(caught.value)
     assert len(fake_skaha.requests_to("POST", r"/session$")) == 1
 
@@ -116,7 +119,7 @@ def test_resources_are_checked_against_the_server_offer(session, fake_skaha):
     fake_skaha.context["gpus"] = {"options": []}
     with pytest.raises(ValidationError, match="offers no GPUs"):
         Session(url=fake_skaha.url, token=fake_skaha.token).create(
-            name="g", image="skaha/astroml", cmd="true", gpus=1
+            name="g", image="skaha/astroml", cmd="true", gpu=1
         )
     assert fake_skaha.requests_to("POST") == []
 
@@ -130,28 +133,28 @@ def test_env_values_the_server_would_drop_are_refused_before_sending(session, fa
 def test_info_logs_events(session, fake_skaha):
     (sid,) = session.create(name="Job", image="skaha/astroml", cmd="true", ram=4)
     fake_skaha.set_logs(sid, "line one\n\tindented [bold]x[/bold]\n")
-    found = session.find(sid)
+    found = session.info(sid, errors="raise")[0]
     assert (found.id, found.name, found.kind, found.status) == (sid, "job", "headless", "Running")
     assert found.ram == 4.0
     assert found.image == IMAGE
     assert found.user == fake_skaha.user
-    assert session.log_text(sid) == "line one\n\tindented [bold]x[/bold]\n"
-    assert "Scheduled" in session.event_text(sid)
+    assert session.logs(sid, errors="raise")[sid] == "line one\n\tindented [bold]x[/bold]\n"
+    assert "Scheduled" in session.events(sid, errors="raise")[0][sid]
     gets = fake_skaha.requests_to("GET", sid)
     assert [r.param("view") for r in gets] == [None, "logs", "events"]
 
 
 def test_unknown_ids(session):
     with pytest.raises(NotFound, match="session zzzzzzzz not found"):
-        session.find("zzzzzzzz")
+        raise failure_of(session.info, "zzzzzzzz")
     with pytest.raises(NotFound, match=r"session zzzzzzzz not found\.$"):
-        session.event_text("zzzzzzzz")
-    assert session.log_text("zzzzzzzz") == ""  # as the service answers
+        raise failure_of(session.events, "zzzzzzzz")
+    assert session.logs("zzzzzzzz", errors="raise")["zzzzzzzz"] == ""  # as the service answers
 
 
 def test_ids_cannot_escape_the_session_path(session, fake_skaha):
     with pytest.raises(ValidationError):
-        session.delete(["../context"])
+        session.destroy(["../context"])
     with pytest.raises(ValidationError):
         session.backend.delete(["../context"])
     assert fake_skaha.requests == []
@@ -160,7 +163,7 @@ def test_ids_cannot_escape_the_session_path(session, fake_skaha):
 def test_delete_many_concurrently(session, fake_skaha):
     ids = [fake_skaha.add_session(name=f"j{i}") for i in range(20)]
     fake_skaha.inject("DELETE", r"/session/", delay=0.3, times=None)
-    outcome = session.delete(ids)
+    outcome = reasons_of(session.destroy, ids)
     assert outcome == dict.fromkeys(ids)
     assert fake_skaha.live_sessions() == []
     assert fake_skaha.max_in_flight >= 2
@@ -176,7 +179,7 @@ def test_delete_with_a_refused_token_is_an_error_not_a_result(canfar_home, fake_
 def test_delete_on_an_old_server_reports_unknown_ids(session, fake_skaha):
     fake_skaha.legacy_delete = True
     sid = fake_skaha.add_session()
-    outcome = session.delete([sid, "zzzzzzzz"])
+    outcome = reasons_of(session.destroy, [sid, "zzzzzzzz"])
     assert outcome[sid] is None
     assert "zzzzzzzz" in str(outcome["zzzzzzzz"])
 
@@ -184,11 +187,11 @@ def test_delete_on_an_old_server_reports_unknown_ids(session, fake_skaha):
 def test_renew(session, fake_skaha):
     notebook = fake_skaha.add_session(type="notebook", age=3 * 86400)
     done = fake_skaha.add_session(status="Completed")
-    before = session.find(notebook).expiry_time
-    outcome = session.extend([notebook, done])
+    before = session.info(notebook, errors="raise")[0].expiry_time
+    outcome = reasons_of(session.renew, [notebook, done])
     assert outcome[notebook] is None
     assert "No active job" in str(outcome[done])
-    assert session.find(notebook).expiry_time > before
+    assert session.info(notebook, errors="raise")[0].expiry_time > before
     renew = fake_skaha.requests_to("POST", notebook)[0]
     assert renew.params == [("action", "renew")]
 
@@ -216,14 +219,14 @@ def test_lifecycle_is_seen(session, fake_skaha):
     fake_skaha.pending_seconds = 30
     fake_skaha.run_seconds = 60
     (sid,) = session.create(name="life", image="skaha/astroml", cmd="true")
-    assert session.find(sid).status == "Pending"
+    assert session.info(sid, errors="raise")[0].status == "Pending"
     fake_skaha.advance(31)
-    assert session.find(sid).status == "Running"
+    assert session.info(sid, errors="raise")[0].status == "Running"
     fake_skaha.advance(60)
-    assert session.find(sid).status == "Completed"
+    assert session.info(sid, errors="raise")[0].status == "Completed"
     fake_skaha.advance(3600)
     with pytest.raises(NotFound):
-        session.find(sid)
+        raise failure_of(session.info, sid)
 
 
 def test_follow_logs_yields_output_until_the_session_ends(session, fake_skaha):
@@ -265,10 +268,10 @@ def test_stats_outage_is_retried_then_reported(session, fake_skaha):
 def test_open_url(session, fake_skaha):
     notebook = fake_skaha.add_session(type="notebook")
     batch = fake_skaha.add_session()
-    url = session.open_url(notebook)
+    url = session.urls(notebook, errors="raise")[notebook]
     assert url.endswith(f"?token={notebook}")
     with pytest.raises(Unsupported, match="headless"):
-        session.open_url(batch)
+        raise failure_of(session.urls, batch)
 
 
 def test_a_403_names_the_reason(canfar_home, fake_skaha):
@@ -305,7 +308,7 @@ def test_a_slow_create_is_not_resent(session, fake_skaha, monkeypatch):
     monkeypatch.setenv("CANFAR_HTTP_TIMEOUT", "1")
     fake_skaha.inject("POST", r"/session$", delay=3.0)
     with pytest.raises(LaunchError) as caught:
-        session.create(name="slow", image="skaha/astroml", cmd="true")
+        session.create(name="slow", image="skaha/astroml", cmd="true", errors="raise")
     # Not found by name when looked for at once: reported as may exist, never as failed.
     assert caught.value.ids == []
     assert caught.value.failures == {}

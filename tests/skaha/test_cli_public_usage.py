@@ -401,12 +401,17 @@ def test_prune_bad_regex_or_twice_given_kind_is_exit_2_and_deletes_nothing(run, 
     assert fake.requests_to("DELETE") == []
 
 
-def test_prune_without_a_terminal_needs_yes(run, fake):
-    fake.add_session(name="fit-1", status="Completed")
-    result = run("prune", "fit")
-    assert result.code == 2
-    assert "--yes" in result.err
+def test_prune_without_a_terminal_deletes_what_matches(run, fake):
+    done = fake.add_session(name="fit-1", status="Completed")
+    kept = fake.add_session(name="other-1", status="Completed")
+    dry = run("prune", "FIT", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert done in dry.out
+    assert kept not in dry.out
     assert fake.requests_to("DELETE") == []
+    result = run("prune", "fit")
+    assert (result.code, result.out.split()) == (0, [done]), result.err
+    assert [r.path.rsplit("/", 1)[-1] for r in fake.requests_to("DELETE")] == [done]
 
 
 def test_ps_accepts_the_public_status_and_kind_words(run, fake):

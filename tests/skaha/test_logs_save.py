@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from canfar_plugins.session_commands.show import LOG_CONCURRENCY
 from tests.fakeskaha import FakeSkaha
 from tests.fakeskaha.server import HEADLESS_TTL
 
@@ -25,7 +24,8 @@ def batch(fake_skaha: FakeSkaha, skaha_context: str) -> list[str]:
     return ids
 
 
-def test_a_batch_is_saved_concurrently_byte_exact(run, fake_skaha, batch, tmp_path):
+def test_a_batch_is_saved_concurrently_byte_exact(run, fake_skaha, batch, tmp_path, monkeypatch):
+    monkeypatch.setenv("CANFAR_CONCURRENCY", "4")  # followed, as the Python API follows it
     fake_skaha.inject("GET", r"/v1/session/[a-z0-9]+$", delay=0.05, times=None)
     fake_skaha.clear_requests()
     listed = run("ps", "-q", "--all").out.split()
@@ -37,7 +37,7 @@ def test_a_batch_is_saved_concurrently_byte_exact(run, fake_skaha, batch, tmp_pa
     for k, path in enumerate(files, 1):
         assert path.read_bytes() == f"{k}\n{LOG}".encode()
     assert len(result.err.splitlines()) == 12
-    assert 2 <= fake_skaha.max_in_flight <= LOG_CONCURRENCY
+    assert 2 <= fake_skaha.max_in_flight <= 4
     gets = fake_skaha.requests_to("GET", r"/v1/session/")
     assert sorted(r.param("view") or "" for r in gets) == ["logs"] * 12  # one request per log
 
@@ -82,3 +82,16 @@ def test_an_outage_of_some_logs_fails_those_ids_only(run, fake_skaha, batch, tmp
     assert line.startswith("Error: ")
     assert batch[1] in line
     assert "log store down" in line
+
+
+def test_several_ids_are_printed_fetching_concurrency_at_a_time(
+    run, fake_skaha, batch, monkeypatch
+):
+    """``canfar logs ID...`` follows CANFAR_CONCURRENCY, as ``Session.logs`` does."""
+    monkeypatch.setenv("CANFAR_CONCURRENCY", "2")
+    fake_skaha.inject("GET", r"/v1/session/[a-z0-9]+$", delay=0.05, times=None)
+    fake_skaha.clear_requests()
+    result = run("logs", *batch)
+    assert result.code == 0, result.err
+    assert result.out.count("==> ") == len(batch)
+    assert 1 <= fake_skaha.max_in_flight <= 2

@@ -86,7 +86,7 @@ def test_a_local_launch_gets_the_site_variables_and_is_logged(canfar_home) -> No
     )
     done = session.wait(ids, status="Completed", timeout=30, poll=0.05)
     assert [done[i].exit_code for i in ids] == [0, 0]
-    assert [session.log_text(i) for i in ids] == ["example-institute\n"] * 2
+    assert [session.logs(i, errors="raise")[i] for i in ids] == ["example-institute\n"] * 2
     (entry,) = _log_lines(canfar_home)
     assert entry["ids"] == ids
     assert (entry["name"], entry["kind"], entry["backend"], entry["replicas"]) == (

@@ -4,7 +4,6 @@ the fake controller of the fault tests (``fakeslurm``)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,14 @@ def _cluster_problem() -> str | None:
     for command in ("sbatch", "squeue", "scancel", "sinfo"):
         if shutil.which(command) is None:
             return f"Slurm's {command} is not installed"
+    from canfar_slurm.runner import controller_state
+
+    from canfar_core.errors import CanfarError
+
     try:
-        ping = subprocess.run(
-            ["scontrol", "ping"], capture_output=True, text=True, timeout=20, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"scontrol ping failed: {exc}"
-    if ping.returncode != 0 or "UP" not in ping.stdout:
-        return f"the Slurm controller does not answer: {(ping.stdout + ping.stderr).strip()}"
+        controller_state()
+    except CanfarError as exc:
+        return str(exc).splitlines()[0]  # one line in the skip summary, never Slurm's raw log
     return None
 
 

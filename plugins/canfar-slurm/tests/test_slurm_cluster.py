@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from canfar.sessions import Session
-from canfar_core.errors import CanfarError, NotFound
+from canfar_core.errors import CanfarError, NotFound, SessionRequestError
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("slurm_cluster", "canfar_home")]
 
@@ -80,7 +80,7 @@ def test_a_four_task_array_whose_replicas_print_their_id(session: Session) -> No
     assert {info.status for info in done.values()} == {"Completed"}
     assert [info.name for info in done.values()] == [f"echo-{k}" for k in range(1, 5)]
     for k, session_id in enumerate(ids, 1):
-        assert session.log_text(session_id) == f"replica {k} of 4\n"
+        assert session.logs(session_id, errors="raise")[session_id] == f"replica {k} of 4\n"
     result = canfar("logs", "--backend", "slurm", ids[2])
     assert result.returncode == 0, result.stderr
     assert result.stdout == "replica 3 of 4\n"
@@ -95,7 +95,7 @@ def test_chunk_shares_are_complete_and_disjoint(session: Session) -> None:
     )
     ids = session.create("shares", "python", replicas=4, cmd=sys.executable, args=["-c", program])
     session.wait(ids, "Completed", timeout=90, poll=0.5)
-    shares = [session.log_text(i).strip().split(",") for i in ids]
+    shares = [session.logs(i, errors="raise")[i].strip().split(",") for i in ids]
     assert [len(share) for share in shares] == [3, 3, 2, 2]
     flat = [item for share in shares for item in share]
     assert flat == [str(i) for i in range(10)]  # every item once, in order, none shared
@@ -127,15 +127,16 @@ def test_delete_cancels_a_running_array(session: Session) -> None:
     )
     assert states == {i: "CANCELLED" for i in ids}
     assert wait_until(lambda: not session.fetch(), timeout=30) is True
-    with pytest.raises(NotFound):
-        session.find(ids[0])
+    with pytest.raises(SessionRequestError) as caught:
+        session.info(ids[0], errors="raise")
+    assert isinstance(caught.value.errors[ids[0]], NotFound)
 
 
 def test_delete_one_replica_leaves_the_others(session: Session) -> None:
     ids = session.create("pair", "img", replicas=2, cmd="sleep", args=["300"])
     job = ids[0].split("_")[0]
     try:
-        assert session.delete([ids[0]]) == {ids[0]: None}
+        assert session.destroy([ids[0]], errors="raise") == {ids[0]: True}
         # A task cancelled before it started leaves squeue at once; a running one is CANCELLED.
         states = wait_until(
             lambda: (s := squeue_states(job)).get(ids[0], "CANCELLED") == "CANCELLED" and s
@@ -182,7 +183,7 @@ def test_site_defaults_from_a_prepare_session_hook(session: Session, canfar_plug
 
     canfar_plugin(Site())
     with pytest.raises(CanfarError, match="invalid partition specified: nosuchpartition"):
-        session.create("x", "img", cmd="true")
+        session.create("x", "img", cmd="true", errors="raise")
 
 
 def test_a_controller_that_does_not_answer(session: Session, tmp_path: Path) -> None:

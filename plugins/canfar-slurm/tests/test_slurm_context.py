@@ -69,3 +69,35 @@ def test_login_with_a_backend_takes_no_credentials() -> None:
     done = canfar("auth", "login", "--backend", "slurm", "--token-stdin")
     assert done.returncode == 2
     assert "takes no server or credentials" in done.stderr
+
+
+def _stand_ins(folder: Path, ping: str, code: int) -> str:
+    """A PATH holding Python and stand-ins of sbatch and scontrol (ping answers ``ping``)."""
+    folder.mkdir()
+    recorded = Path(__file__).parent / "recorded" / ping
+    for name, body in (
+        ("sbatch", "sys.exit(1)"),
+        ("scontrol", f"sys.stdout.write(open({str(recorded)!r}).read()); sys.exit({code})"),
+    ):
+        path = folder / name
+        path.write_text(f"#!{sys.executable}\nimport sys\n{body}\n")
+        path.chmod(0o755)
+    return f"{folder}{os.pathsep}{os.path.dirname(sys.executable)}"
+
+
+def test_login_refuses_when_the_controller_does_not_answer(
+    canfar_home: Path, tmp_path: Path
+) -> None:
+    path = _stand_ins(tmp_path / "down", "scontrol-ping-down.txt", 1)
+    done = canfar("auth", "login", "--backend", "slurm", path=path)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "Error: login failed, nothing was saved: the Slurm controller does not answer "
+        "(scontrol ping: ctl is DOWN); sessions cannot run on Slurm from here until it does"
+    )
+    up = _stand_ins(tmp_path / "up", "scontrol-ping-up.txt", 0)
+    assert canfar("auth", "login", "--backend", "slurm", path=up).returncode == 0
+    status = canfar("auth", "status", path=path)
+    assert status.returncode == 1
+    assert "the Slurm controller does not answer (scontrol ping: ctl is DOWN)" in status.stdout
+    assert "not valid" in status.stdout

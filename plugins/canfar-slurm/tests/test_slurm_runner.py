@@ -61,3 +61,33 @@ def test_canfar_secrets_are_not_passed_to_jobs() -> None:
     env = runner.submit_environment({"CANFAR_TOKEN": "s3cret", "PATH": "/bin", "HOME": "/h"})
     assert env == {"PATH": "/bin", "HOME": "/h"}
     assert os.environ is not env
+
+
+def test_the_controller_state_is_read_from_scontrol_ping(fake_bin) -> None:
+    fake_bin("scontrol", "scontrol-ping-up.txt", 0)
+    assert runner.controller_state() == "ctl is UP"
+
+
+def test_a_controller_that_is_down_is_one_line(fake_bin) -> None:
+    fake_bin("scontrol", "scontrol-ping-down.txt", 1)
+    with pytest.raises(ConnectionFailed) as caught:
+        runner.controller_state()
+    assert str(caught.value) == (
+        "the Slurm controller does not answer (scontrol ping: ctl is DOWN); "
+        "sessions cannot run on Slurm from here until it does"
+    )
+
+
+def test_no_slurm_configuration_is_one_line_not_the_resolver_log(fake_bin) -> None:
+    fake_bin("scontrol", "scontrol-no-config.txt", 1)
+    with pytest.raises(ConnectionFailed) as caught:
+        runner.controller_state()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "no Slurm configuration found on this machine" in message
+    assert "res_nsearch" not in message
+    fake_bin("sbatch", "scontrol-no-config.txt", 1)
+    with pytest.raises(ConnectionFailed) as submitted:
+        runner.run(["sbatch", "--parsable"])
+    assert "res_nsearch" not in str(submitted.value)
+    assert "no Slurm configuration found" in str(submitted.value)

@@ -233,6 +233,13 @@ def _discovery_settings(dev: bool, timeout: int | None) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _is_saved(context: Context) -> bool:
+    """Whether ``context`` is a saved one (not a server just found in the registries)."""
+    from canfar_plugins.auth.store import saved_names
+
+    return context.source == "config" and context.name in saved_names()
+
+
 def _already_logged_in(context: Context) -> str | None:
     """Who the saved credentials of ``context`` belong to, when they are still valid offline."""
     from canfar_core.auth import get_provider
@@ -307,6 +314,10 @@ def auth(ctx: click.Context, output: str | None) -> None:
     help="How to authenticate: token, x509, oidc (default: what the server uses).",
 )
 @click.option("--cert", metavar="PEM", help="Proxy certificate for x509 (~/.ssl/cadcproxy.pem).")
+@click.option("--username", metavar="NAME", help="Your CANFAR username, for a password login.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read your CANFAR password from standard input."
+)
 @click.option("--issuer", metavar="URL", help="OIDC issuer, for oidc.")
 @click.option("--client-id", metavar="ID", help="A registered OIDC client to use, for oidc.")
 @click.option("--no-verify", is_flag=True, help="Save without asking the server first.")
@@ -334,6 +345,8 @@ def login(
     name: str | None,
     auth_mode: str | None,
     cert: str | None,
+    username: str | None,
+    password_stdin: bool,
     issuer: str | None,
     client_id: str | None,
     no_verify: bool,
@@ -352,13 +365,15 @@ def login(
     canfar auth login                    the active server, or choose one
     canfar auth login -f                 a fresh login to the active server
     canfar auth login canfar             a known server or saved context, by name
+    canfar login cadc                    CANFAR: your username and password
+    canfar login cadc --username NAME --password-stdin < password-file
     echo "$TOKEN" | canfar auth login --url https://host/skaha --token-stdin
     canfar auth login --backend slurm    run sessions on a Slurm cluster, as yourself
     """
     from canfar_core.auth import get_provider
 
     if backend_name is not None and backend_name != "canfar":
-        if server or url or token_stdin or auth_mode or cert or issuer or client_id:
+        if server or url or token_stdin or auth_mode or cert or issuer or client_id or username:
             raise ValidationError(
                 f"--backend {backend_name} takes no server or credentials: "
                 "it runs sessions as the account canfar runs under"
@@ -371,11 +386,13 @@ def login(
         auth_mode = "oidc"
     elif auth_mode is None and token_stdin:
         auth_mode = "token"
-    interactive = sys.stdin.isatty() and not token_stdin
+    elif auth_mode is None and (username or password_stdin) and (url or server):
+        auth_mode = "x509"
+    interactive = sys.stdin.isatty() and not token_stdin and not password_stdin
     with _discovery_settings(dev, timeout):
         context, server_issuer = _target(server, url, name, auth_mode, interactive)
-    fresh_credentials = token_stdin or cert or issuer or client_id or url
-    if not force and not fresh_credentials and context.source == "config":
+    fresh_credentials = token_stdin or cert or issuer or client_id or url or password_stdin
+    if not force and not fresh_credentials and _is_saved(context):
         user = _already_logged_in(context)
         if user is not None:
             _stderr(
@@ -389,6 +406,11 @@ def login(
     provider = get_provider(context.auth or "token")
     if token_stdin and context.auth != "token":
         raise ValidationError(f"--token-stdin is for token logins, not {context.auth}")
+    if (password_stdin or username) and context.auth != "x509":
+        raise ValidationError(
+            f"--username and --password-stdin are for CANFAR password logins, not {context.auth}"
+        )
+    obtained = None
     options: dict[str, Any] = {}
     if context.auth == "token":
         if token_stdin:
@@ -396,12 +418,9 @@ def login(
         else:
             options["token"] = click.prompt("Token", hide_input=True, err=True)
     elif context.auth == "x509":
-        if cert is None and interactive:
-            from canfar_plugins.auth.x509 import DEFAULT_CERT
-
-            cert = click.prompt(
-                "Certificate", default=context.options.get("cert") or DEFAULT_CERT, err=True
-            )
+        if cert is None:
+            obtained = _password_login(context, force, username, password_stdin, interactive)
+            cert = str(obtained.path)
         options["cert"] = cert
     elif context.auth == "oidc":
         options.update(issuer=issuer or server_issuer, client_id=client_id, echo=_stderr)
@@ -411,9 +430,16 @@ def login(
     from canfar_plugins.auth.store import save_login
 
     moved_from = save_login(context, secrets)
+    if obtained is not None:
+        user = user or obtained.user
     who = f" as {user}" if user else ""
     shown = hide_url_passwords(context.url or "")
     _stderr(f"Logged in to {shown}{who}. Context '{context.name}' is active.")
+    if obtained is not None and obtained.fresh:
+        _stderr(
+            f"Certificate saved to {obtained.path} (mode 0600), "
+            f"valid until {obtained.expires or 'a date that could not be read'}."
+        )
     _say_registry_dropped(context, moved_from)
     if _unprotected(context.url):
         from canfar_core.output import warn
@@ -422,6 +448,28 @@ def login(
             f"{shown} is plain http: your credentials and sessions travel unencrypted "
             "(log in with its https URL if it has one)"
         )
+
+
+def _password_login(
+    context: Context, force: bool, username: str | None, password_stdin: bool, interactive: bool
+) -> Any:
+    """A certificate for an x509 login: the valid one already saved, else one obtained from
+    the CADC credential service with the user's CANFAR username and password."""
+    from pathlib import Path
+
+    from canfar_plugins.auth.password import obtain
+    from canfar_plugins.auth.x509 import DEFAULT_CERT
+
+    path = Path(str(context.options.get("cert") or DEFAULT_CERT)).expanduser()
+    return obtain(
+        context,
+        path,
+        force=force,
+        username=username,
+        password_stdin=password_stdin,
+        interactive=interactive,
+        echo=_stderr,
+    )
 
 
 def _unprotected(url: str | None) -> bool:

@@ -103,7 +103,12 @@ def read_certificate(path: str | os.PathLike[str]) -> CertificateInfo:
         if found is not None:
             info.expires, info.subject = found
             return info
-    info.note = "expiry not checked: install the cryptography package or openssl to check it"
+    from canfar_core.installer import installer
+
+    info.note = (
+        "expiry not checked: install the cryptography package or openssl to check it "
+        f"({installer().command('cryptography')})"
+    )
     return info
 
 

@@ -51,6 +51,7 @@ from canfar_core.errors import (
 )
 from canfar_core.models import (
     ACTIVE_STATUSES,
+    LIVE_STATUSES,
     Image,
     LaunchResult,
     PlatformStats,
@@ -64,8 +65,6 @@ from canfar_plugins.local.state import DamagedDatabase, DiskFull, Record, Store,
 
 #: Kinds that can run here; the others need the platform.
 LOCAL_KINDS = ("headless", "notebook")
-#: Statuses whose process may still be running.
-LIVE_STATUSES = (*ACTIVE_STATUSES, "Terminating")
 #: A record that never got its process after this many seconds was left by an interrupted launch.
 LAUNCH_TIMEOUT = 60.0
 #: Seconds between the transactions that record the process groups of a launch's replicas.
@@ -363,6 +362,11 @@ class LocalBackend(Backend):
             if launch.container:
                 extra["container"] = launch.container
         env = {**base_env, **replica_env, processes.MARKER: record.id}
+        if record.runtime == runtime.HOST and argv:
+            missing = _not_on_path(argv[0], env.get("PATH", ""))
+            if missing:  # the shell will say "not found" and exit 127; say why first
+                extra["not_found"] = missing
+                _log_line(str(self.store.log_path(record.id)), f"canfar: {missing}")
         proc = processes.spawn(
             argv,
             workdir=record.workdir,
@@ -435,7 +439,7 @@ class LocalBackend(Backend):
                 "status": "Completed" if code == 0 else "Failed",
                 "exit_code": code,
                 "ended": ended,
-                "reason": describe_exit(code),
+                "reason": _exit_reason(record, code),
             }
         if alive:
             port = record.extra.get("port")
@@ -472,7 +476,7 @@ class LocalBackend(Backend):
                 "status": "Completed" if code == 0 else "Failed",
                 "exit_code": code,
                 "ended": now,
-                "reason": describe_exit(code),
+                "reason": _exit_reason(record, code),
             }
         group = processes.adopt(marked) if marked else None
         if group is not None:
@@ -910,21 +914,58 @@ CANFAR_ONLY_VARIABLES = frozenset(
 )
 
 
+def _not_on_path(command: str, path: str) -> str | None:
+    """Why ``command`` cannot start when it is not on the replica's ``PATH``, else None."""
+    import shutil
+
+    entries = path.split(os.pathsep)
+    relative = any(not os.path.isabs(entry) for entry in entries)
+    if "/" in command or relative or shutil.which(command, path=path):
+        return None
+    from canfar_core.installer import installer
+
+    how = (
+        "canfar is installed with pipx, so a local job runs the commands on your own PATH, "
+        "not canfar's"
+        if installer().name == "pipx"
+        else "a local job runs the commands on your PATH"
+    )
+    return f"'{command}' is not on PATH ({how}): install it, or add its folder to PATH"
+
+
+def _log_line(log: str, line: str) -> None:
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as out:
+        out.write(line + "\n")
+
+
+def _exit_reason(record: Record, code: int) -> str:
+    """The exit code in words, and for 127 the command that was not found."""
+    missing = record.extra.get("not_found")
+    if code == 127 and isinstance(missing, str):
+        return f"exit code 127: {missing}"
+    return describe_exit(code)
+
+
 def _host_env() -> dict[str, str]:
     """This process's environment, with canfar's virtual environment on ``PATH``.
 
     Running ``.venv/bin/canfar`` without activating ``.venv`` gives replicas the environment
     they would have had with it activated, so ``python`` is the interpreter canfar runs in. An
     environment made by a tool installer (pipx, uv tool) is kept apart on purpose: it is not
-    added, and the ``python`` on ``PATH`` is used. canfar's own credentials and server choice
-    (``CANFAR_TOKEN``, ``CANFAR_URL``, ...) are left out, as the platform leaves them out of its
-    sessions: a job that needs a token gets it through ``--env``.
+    added, and the ``python`` on ``PATH`` (the user's own) is used, with a folder holding only
+    ``canfar.helpers.distributed`` and what it imports last on ``PYTHONPATH``. canfar's own
+    credentials and server choice (``CANFAR_TOKEN``, ``CANFAR_URL``, ...) are left out, as the
+    platform leaves them out of its sessions: a job that needs a token gets it through
+    ``--env``.
     """
     env = {key: value for key, value in os.environ.items() if key not in CANFAR_ONLY_VARIABLES}
-    if sys.prefix == sys.base_prefix or any(
-        os.path.exists(os.path.join(sys.prefix, marker)) for marker in TOOL_ENV_MARKERS
-    ):
+    if sys.prefix == sys.base_prefix:
         return env
+    if any(os.path.exists(os.path.join(sys.prefix, marker)) for marker in TOOL_ENV_MARKERS):
+        from canfar_plugins.local.helpers_path import with_helpers
+
+        return with_helpers(env)
     bindir = os.path.dirname(sys.executable)
     path = env.get("PATH", "")
     if bindir not in path.split(os.pathsep):

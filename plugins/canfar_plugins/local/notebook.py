@@ -20,7 +20,8 @@ from canfar_core.errors import Unsupported
 LOOPBACK = "127.0.0.1"
 #: The port JupyterLab listens on inside a container whose port is published.
 CONTAINER_PORT = 8888
-INSTALL_HINT = "pip install 'canfar[notebook]'"
+#: What the notebook extra adds: JupyterLab.
+JUPYTERLAB = "jupyterlab>=4,<5"
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,11 @@ def require_jupyter_lab() -> str:
     """The ``jupyter-lab`` executable, or a clear error saying how to install it."""
     found = find_jupyter_lab()
     if found is None:
+        from canfar_core.installer import installer
+
         raise Unsupported(
             "JupyterLab is not installed, so the local backend cannot start a notebook",
-            hint=f"install it with: {INSTALL_HINT}",
+            hint=f"install it with: {installer().command(JUPYTERLAB)}",
         )
     return found
 

@@ -64,14 +64,14 @@ def install(
     `pipx inject`; otherwise the pip of canfar's own Python installs them. The
     plugins they add are printed with their hooks.
     """
-    from canfar_plugins.plugin_commands.installer import installer
+    from canfar_plugins.plugin_commands.installer import plugin_installer
 
     options = (
         *(["--no-index"] if no_index else []),
         *(word for link in find_links for word in ("--find-links", link)),
         *(["--no-build-isolation"] if no_build_isolation else []),
     )
-    chosen = installer(tuple(options))
+    chosen = plugin_installer(tuple(options))
     listed = [*packages, *_requirement_lines(requirements)]
     if not listed and not editable:
         raise click.UsageError("name at least one PACKAGE, -e PATH or -r FILE")
@@ -96,11 +96,11 @@ def uninstall(names: tuple[str, ...]) -> None:
     switch one off with CANFAR_DISABLE_PLUGINS=NAME.
     """
     from canfar_core.manager import get_manager
-    from canfar_plugins.plugin_commands.installer import installer
+    from canfar_plugins.plugin_commands.installer import plugin_installer
 
     found = get_manager().statuses()
     distributions = [_distribution_of(name, found) for name in names]
-    chosen = installer()
+    chosen = plugin_installer()
     _run(chosen.uninstall_argv(*dict.fromkeys(distributions)), f"{chosen.name} could not remove")
     for distribution in dict.fromkeys(distributions):
         gone = [p.name for p in found if _same(p.distribution, distribution)]

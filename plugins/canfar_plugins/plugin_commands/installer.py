@@ -1,8 +1,9 @@
-"""Which installer owns the environment canfar runs from, and the command lines it takes.
+"""The command lines that install and remove plugin packages beside canfar.
 
-canfar installed with pipx lives in a virtual environment of pipx's (it holds a
-``pipx_metadata.json``): packages go in with ``pipx inject``, so that pipx keeps them on
-upgrades. Anywhere else, the pip of canfar's own interpreter installs beside canfar.
+Which installer owns canfar's environment is the core's one answer
+(:func:`canfar_core.installer.installer`, which the install hints use too). Under pipx, packages
+go in with ``pipx inject``, so that pipx keeps them on upgrades; anywhere else, the pip of
+canfar's own interpreter installs them.
 """
 
 from __future__ import annotations
@@ -15,11 +16,8 @@ from dataclasses import dataclass, field
 
 from canfar_core.errors import CanfarError
 
-PIPX_METADATA = "pipx_metadata.json"
-
-
 @dataclass(frozen=True)
-class Installer:
+class PluginInstaller:
     """One installer: ``name`` is ``pipx`` or ``pip``; ``argv`` builds its command lines."""
 
     name: str
@@ -57,15 +55,17 @@ class Installer:
         return [*_pip(), "uninstall", "--yes", "--disable-pip-version-check", *distributions]
 
 
-def installer(pip_options: tuple[str, ...] = ()) -> Installer:
-    """The installer of the environment this interpreter runs in.
+def plugin_installer(pip_options: tuple[str, ...] = ()) -> PluginInstaller:
+    """The installer of the environment canfar runs in, passing ``pip_options`` to pip.
 
-    A pipx environment is told by the ``pipx_metadata.json`` pipx writes at its root; its
-    name is the folder's name.
+    Under pipx, the environment's name is its folder's name (``canfar`` unless pipx was told
+    another with ``--suffix``).
     """
-    if os.path.isfile(os.path.join(sys.prefix, PIPX_METADATA)):
-        return Installer("pipx", os.path.basename(sys.prefix.rstrip(os.sep)), pip_options)
-    return Installer("pip", pip_options=pip_options)
+    from canfar_core.installer import installer
+
+    name = installer().name
+    environment = os.path.basename(sys.prefix.rstrip(os.sep)) if name == "pipx" else ""
+    return PluginInstaller(name, environment, pip_options)
 
 
 def _pipx() -> str:

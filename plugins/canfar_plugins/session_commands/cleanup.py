@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -19,6 +18,7 @@ from canfar_plugins.session_commands.common import (
     nothing_given,
     platform_dicts,
     ps_rows,
+    reasons,
     report_failure,
     report_results,
     session_for,
@@ -44,11 +44,11 @@ def destroy(session: Session, ids: list[str]) -> dict[str, str | None]:
     results: dict[str, str | None] = {}
     try:
         if len(ids) < PROGRESS_THRESHOLD or not sys.stderr.isatty():
-            return session.delete(ids)
+            return reasons(session.destroy, ids)
         with click.progressbar(length=len(ids), label="Deleting", file=sys.stderr) as bar:
             for start in range(0, len(ids), PROGRESS_BATCH):
                 batch = ids[start : start + PROGRESS_BATCH]
-                results.update(session.delete(batch))
+                results.update(reasons(session.destroy, batch))
                 bar.update(len(batch))
         return results
     except Interrupted as stop:
@@ -90,7 +90,8 @@ def report_interrupted_delete(
     "--all",
     "every_active",
     is_flag=True,
-    help="Every pending or running session (nothing to do is not an error).",
+    help="Every pending or running session, and any still terminating (nothing to do is not "
+    "an error).",
 )
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @backend_option
@@ -117,9 +118,9 @@ def delete(
       canfar delete --all --force
       canfar ps -q --status Failed | xargs -r canfar delete --force
     """
-    from canfar_core.models import ACTIVE_STATUSES
+    from canfar_core.models import LIVE_STATUSES
     from canfar_core.output import emit_json, info
-    from canfar_core.sessions import check_ids
+    from canfar_core.validation import check_ids
 
     if every_active and ids:
         raise click.UsageError("give session ids or --all, not both")
@@ -129,7 +130,7 @@ def delete(
         return
     session = session_for(ctx, backend)
     if every_active:
-        checked = [s.id for s in session.matching(status=list(ACTIVE_STATUSES))]
+        checked = [s.id for s in session.fetch(status=LIVE_STATUSES)]
         if not checked:
             if as_json:
                 emit_json([])
@@ -213,28 +214,6 @@ def ask_yes_no(question: str) -> bool | None:
         click.echo("Error: answer y or n.", err=True)
 
 
-#: Characters that make prune's PREFIX a regular expression.
-REGEX_CHARACTERS = frozenset(".^$*+?{}[]\\|()")
-
-
-def name_filter(prefix: str | None) -> Callable[[str], bool]:
-    """Whether a session name matches ``prefix``: a literal prefix, or, when it holds regex
-    characters, a regular expression searched in the name (as ``Session.destroy_with`` does);
-    case is ignored."""
-    import re
-
-    if not prefix:
-        return lambda name: True
-    if not REGEX_CHARACTERS & set(prefix):
-        lowered = prefix.lower()
-        return lambda name: name.lower().startswith(lowered)
-    try:
-        pattern = re.compile(prefix, re.IGNORECASE)
-    except re.error as exc:
-        raise ValidationError(f"'{prefix}' is not a regular expression: {exc}") from None
-    return lambda name: pattern.search(name) is not None
-
-
 def _one_of(word: str | None, option: object, what: str) -> None:
     if word is not None and option:
         raise click.UsageError(f"give the {what} once: as an argument or as --{what}")
@@ -258,7 +237,7 @@ def _one_of(word: str | None, option: object, what: str) -> None:
     help="Only sessions in this status; repeat for several (default: Completed).",
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("-y", "--yes", is_flag=True, help="Accepted and ignored: prune never asks.")
 @backend_option
 @json_option
 @click.pass_context
@@ -276,15 +255,16 @@ def prune(
 ) -> None:
     """Delete the sessions whose name starts with PREFIX: by default finished headless ones.
 
-    KIND and STATUS may follow PREFIX (as --kind and --status do); Succeeded means Completed.
-    A PREFIX holding regular-expression characters (. * ? [ ...) is a regular expression
-    searched in the name (anchor it with ^): quote it.
+    It deletes what matches without asking (--dry-run lists it instead). KIND and STATUS may
+    follow PREFIX (as --kind and --status do); Succeeded means Completed. A PREFIX holding
+    regular-expression characters (. * ? [ ...) is a regular expression searched in the name
+    (anchor it with ^): quote it. Case is ignored: the platform keeps names in lower case.
 
     \b
       canfar prune galaxy-batch --dry-run
-      canfar prune run headless Succeeded --yes
+      canfar prune run headless Succeeded
       canfar prune '^fit-(3|7)$' headless Failed
-      canfar prune --status Failed --yes
+      canfar prune --status Failed
     """
     from canfar_core.output import emit_json, info, table
     from canfar_core.public_names import canonical_status
@@ -294,12 +274,8 @@ def prune(
     kind = kind_word or kind or "headless"
     chosen = [status_word] if status_word is not None else list(statuses) or ["Completed"]
     wanted = list(dict.fromkeys(canonical_status(s) for s in chosen))
-    matches = name_filter(prefix)
-    literal = prefix if prefix and not REGEX_CHARACTERS & set(prefix) else None
     session = session_for(ctx, backend)
-    found = [
-        s for s in session.matching(prefix=literal, kind=kind, status=wanted) if matches(s.name)
-    ]
+    found = session.fetch(kind, wanted, name=prefix)
     if not found:
         if as_json:
             emit_json([])
@@ -313,15 +289,6 @@ def prune(
             table(ps_rows(found), headers=PS_HEADERS)
             info(f"{len(found)} session(s) would be deleted (dry run: nothing was).")
         return
-    if not yes:
-        if not sys.stdin.isatty():
-            raise ValidationError(
-                f"refusing to delete {len(found)} sessions without confirmation: add --yes"
-            )
-        table(ps_rows(found), headers=PS_HEADERS)
-        if not click.confirm(f"Delete these {len(found)} sessions?", err=True):
-            info("Nothing was deleted.")
-            return
     report_results(ctx, destroy(session, [s.id for s in found]), "deleted", as_json)
 
 
@@ -332,7 +299,7 @@ def prune(
 @click.pass_context
 def renew(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json: bool) -> None:
     """Extend the lifetime of interactive sessions."""
-    from canfar_core.sessions import check_ids
+    from canfar_core.validation import check_ids
 
     checked = check_ids(ids)
-    report_results(ctx, session_for(ctx, backend).extend(checked), "renewed", as_json)
+    report_results(ctx, reasons(session_for(ctx, backend).renew, checked), "renewed", as_json)

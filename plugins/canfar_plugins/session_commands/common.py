@@ -186,6 +186,24 @@ def detailed_dicts(sessions: Iterable[SessionInfo]) -> list[dict[str, Any]]:
     ]
 
 
+def per_id(act: Callable[..., Any], ids: list[str]) -> tuple[Any, dict[str, str]]:
+    """What ``act(ids, errors="raise")`` (a Session method about many ids) returned, and the
+    reason each failed id failed, by id: the command line reports every id."""
+    from canfar_core.errors import SessionRequestError
+
+    try:
+        return act(ids, errors="raise"), {}
+    except SessionRequestError as exc:
+        return exc.results, {str(sid): str(error) for sid, error in exc.errors.items()}
+
+
+def reasons(act: Callable[..., Any], ids: list[str]) -> dict[str, str | None]:
+    """``Session.destroy`` or ``renew`` as :func:`report_results` reads it: ``None`` for each
+    id done, else why not."""
+    done, failed = per_id(act, ids)
+    return {sid: failed.get(sid) for sid in done}
+
+
 def report_failure(session_id: str, reason: str) -> None:
     """One line on stderr for an id that failed: ``Error: ID: reason``, the id named once.
 

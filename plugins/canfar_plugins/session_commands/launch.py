@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from canfar_core.errors import CanfarError, ValidationError
 from canfar_core.machine import current_format, output_option
-from canfar_core.validation import MAX_CORES, MAX_GPUS, MAX_RAM_GB, MAX_REPLICAS
+from canfar_core.validation import (
+    ENV_KEY_PATTERN,
+    MAX_CORES,
+    MAX_GPUS,
+    MAX_RAM_GB,
+    MAX_REPLICAS,
+    check_env,
+)
 from canfar_plugins.session_commands.common import (
     Seconds,
     backend_option,
@@ -128,6 +135,25 @@ class CreateCommand(click.Command):
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return [*super().collect_usage_pieces(ctx), "[--] [CMD [ARGS]...]"]
+
+
+def parse_env_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """``["K=V", ...]`` as a dict; the value may itself contain ``=``."""
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValidationError(f"environment variable '{pair}' must be written KEY=VALUE")
+        if not key:
+            raise ValidationError(f"--env '{pair}' names no variable: write NAME=VALUE")
+        if not ENV_KEY_PATTERN.fullmatch(key):
+            raise ValidationError(
+                f"environment variable name '{key}' in --env '{pair}' is not valid "
+                "(letters, digits and _, not starting with a digit)"
+            )
+        env[key] = value
+    check_env(env)
+    return env
 
 
 def launched_entries(
@@ -342,9 +368,10 @@ def create(
     """
     from canfar_core.errors import LaunchError, LaunchInterrupted
     from canfar_core.machine import emit
+    from canfar_core.models import SessionSpec
     from canfar_core.output import echo, info, table
     from canfar_core.sessions import WaitTimeout
-    from canfar_core.validation import check_name, parse_env_pairs
+    from canfar_core.validation import check_name
 
     as_json = output is not None
     one_format(as_json, quiet)
@@ -357,23 +384,22 @@ def create(
     env = parse_env_pairs(env_pairs)
     chosen = parse_only_replicas(only_replicas, replicas)
     session = session_for(ctx, backend)
-    options = {"runtime": runtime} if runtime else {}
-    spec = session.build_spec(
-        image=image,
-        name=name,
-        kind=kind,
-        cores=cores,
-        ram=ram,
-        gpus=gpus,
+    spec = SessionSpec(
+        kind=kind or "",
+        image=image or "",
+        name=name or "",
         cmd=command[0] if command else None,
         args=command[1:],
         env=env,
         replicas=replicas,
         only_replicas=chosen,
-        **options,
+        cores=cores,
+        ram=ram,
+        gpus=gpus,
+        options={"runtime": runtime} if runtime else {},
     )
     if dry_run:
-        requests = session._preview(spec)
+        requests = session.preview(spec)
         emit(requests, output or "json")
         plural = "s" if len(requests) != 1 else ""
         info(f"Dry run: {len(requests)} request{plural} shown above; nothing was sent.")
@@ -383,17 +409,18 @@ def create(
     not_sent: list[int] = []
     stopped: LaunchInterrupted | None = None
     try:
-        ids = session.launch(spec)
+        ids = session.create(spec, errors="raise")
     except LaunchError as exc:
+        whole = exc.__cause__
+        if not exc.ids and isinstance(whole, CanfarError) and not isinstance(whole, LaunchError):
+            if current_format() is not None:  # the error says what happened to each replica
+                failed_all = dict.fromkeys(spec.replica_numbers(), str(whole))
+                with_details(whole, launch_document(session, spec, [], failed_all))
+            raise whole from None  # the backend refused the launch whole: one line says why
         ids, failures = list(exc.ids), dict(exc.failures)
         uncertain, not_sent = dict(exc.uncertain), list(exc.not_sent)
         if isinstance(exc, LaunchInterrupted):
             stopped = exc
-    except CanfarError as exc:
-        if current_format() is not None:  # the error object says what happened to each replica
-            failed_all = dict.fromkeys(spec.replica_numbers(), str(exc))
-            with_details(exc, launch_document(session, spec, [], failed_all))
-        raise
     unlaunched = {*failures, *uncertain, *not_sent}
     launched = launched_entries(spec, ids, unlaunched)
     if not as_json and not quiet and ids and not unlaunched and stopped is None:

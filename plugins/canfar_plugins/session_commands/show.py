@@ -6,7 +6,6 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -26,6 +25,7 @@ from canfar_plugins.session_commands.common import (
     json_option,
     nothing_given,
     one_format,
+    per_id,
     platform_dicts,
     ps_rows,
     quiet_option,
@@ -106,7 +106,7 @@ def ps(
       canfar ps -q | xargs canfar delete -f   # ids only, no header
     """
     from canfar_core.machine import emit
-    from canfar_core.models import ACTIVE_STATUSES
+    from canfar_core.models import ACTIVE_STATUSES, LIVE_STATUSES
     from canfar_core.output import echo, info, printable, table
 
     as_json = output is not None
@@ -116,10 +116,10 @@ def ps(
     session = session_for(ctx, backend)
 
     # Filtered by the backend: finished sessions that are not shown cost nothing.
-    wanted = status if status is not None or show_all else ACTIVE_STATUSES
+    wanted = status if status is not None or show_all else LIVE_STATUSES
 
     def current() -> list[SessionInfo]:
-        return session.matching(kind=kind, status=wanted)
+        return session.fetch(kind, wanted)
 
     def empty_note() -> str:
         if status or kind:
@@ -200,20 +200,12 @@ def _word(value: object) -> str:
 @click.pass_context
 def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json: bool) -> None:
     """Show everything known about sessions."""
-    from canfar_core.errors import NotFound
     from canfar_core.output import echo, emit_json, printable, style
-    from canfar_core.sessions import check_ids
+    from canfar_core.validation import check_ids
 
-    checked = check_ids(ids)
-    session = session_for(ctx, backend)
-    found: list[SessionInfo] = []
-    missing: list[str] = []
-    for sid in checked:
-        try:
-            found.append(session.find(sid))
-        except NotFound as exc:
-            missing.append(sid)
-            report_failure(sid, str(exc))
+    found, missing = per_id(session_for(ctx, backend).info, check_ids(ids))
+    for sid, reason in missing.items():
+        report_failure(sid, reason)
     if as_json:
         emit_json(detailed_dicts(found))
     else:
@@ -241,36 +233,32 @@ def events(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_jso
     ==> ID <== (as tail does); an id that failed is named on stderr (exit 1).
     """
     from canfar_core.output import emit_json
-    from canfar_core.sessions import check_ids
+    from canfar_core.validation import check_ids
 
     checked = check_ids(ids)
-    session = session_for(ctx, backend)
-    if len(checked) == 1:
-        text = session.event_text(checked[0])
+    answers, failures = per_id(session_for(ctx, backend).events, checked)
+    texts = {sid: text for answer in answers or [] for sid, text in answer.items()}
+    if len(checked) == 1 and not failures:
+        text = texts[checked[0]]
         if as_json:
             emit_json({"id": checked[0], "events": text})
         else:
             write_raw(text if not text or text.endswith("\n") else text + "\n")
         return
     found: list[dict[str, str]] = []
-    failed = False
-    for session_id, answer, error in _fetch_logs(session, checked, session.event_text):
-        if error is not None or answer is None:
-            failed = True
-            report_failure(session_id, str(error))
+    for session_id in checked:
+        if session_id in failures:
+            report_failure(session_id, failures[session_id])
             continue
+        answer = texts[session_id]
         found.append({"id": session_id, "events": answer})
         if not as_json:
             write_raw(("\n" if len(found) > 1 else "") + f"==> {session_id} <==\n")
             write_raw(answer if not answer or answer.endswith("\n") else answer + "\n")
     if as_json:
         emit_json(found)
-    if failed:  # each was named on its own line above
+    if failures:  # each was named on its own line above
         ctx.exit(EXIT_ERROR)
-
-
-#: Logs fetched at once by ``canfar logs`` with several ids.
-LOG_CONCURRENCY = 8
 
 
 @click.command(short_help="Print or save sessions' output.")
@@ -318,7 +306,7 @@ def logs(
     With -o and no ID (no session to save), a note and exit 0.
     """
     from canfar_core.output import emit_json
-    from canfar_core.sessions import check_ids
+    from canfar_core.validation import check_ids
 
     one_format(as_json, quiet)
     if follow and as_json:
@@ -342,15 +330,10 @@ def logs(
         return
     session_id = checked[0]
     if not follow:
-        pieces = getattr(session.backend, "iter_logs", None)
-        if pieces is not None and not as_json:  # straight through, never all in memory
-            write_bytes(pieces(session_id))
+        if not as_json:  # straight through, never all in memory
+            write_bytes(session.stream_logs(session_id))
             return
-        text = session.log_text(session_id)
-        if as_json:
-            emit_json({"id": session_id, "logs": text})
-        else:
-            write_raw(text)
+        emit_json({"id": session_id, "logs": _texts(session, [session_id])[session_id]})
         return
     try:
         for chunk in session.follow_logs(session_id):
@@ -358,33 +341,29 @@ def logs(
     except KeyboardInterrupt:
         state = "still running"
         with contextlib.suppress(Exception):  # a courtesy note; never fail the interrupt on it
-            state = f"still {session.find(session_id).status}"
+            state = f"still {session.info(session_id, errors='raise')[0].status}"
         interrupted(ctx, f"Stopped following; session {session_id} is {state}.")
 
 
-def _fetch_logs(
-    session: Session, ids: list[str], work: Callable[[str], T]
-) -> list[tuple[str, T | None, CanfarError | None]]:
-    """``work`` on each id, a few at a time; it stops sending once the server is unreachable or
-    refuses the credentials (the ids not tried fail with that error)."""
-    from canfar_core.concurrency import concurrently
-    from canfar_core.errors import AuthError, ConnectionFailed
-
-    return concurrently(ids, work, limit=LOG_CONCURRENCY, stop_on=(AuthError, ConnectionFailed))
+def _texts(session: Session, ids: list[str]) -> dict[str, str]:
+    """Each session's logs by id, raising the one failure of a single id as it is."""
+    texts, failures = per_id(session.logs, ids)
+    if len(ids) == 1 and failures:
+        raise CanfarError(failures[ids[0]])
+    return texts or {}
 
 
 def _print_logs(ctx: click.Context, session: Session, ids: list[str], as_json: bool) -> None:
     """Several sessions' output on stdout: after ``==> ID <==`` lines, or as a JSON list."""
     from canfar_core.output import emit_json
 
-    results = _fetch_logs(session, ids, session.log_text)
+    texts, failures = per_id(session.logs, ids)
     found: list[dict[str, str]] = []
-    failed = False
-    for session_id, text, error in results:
-        if error is not None or text is None:
-            failed = True
-            report_failure(session_id, str(error))
+    for session_id in ids:
+        if session_id in failures:
+            report_failure(session_id, failures[session_id])
             continue
+        text = texts[session_id]
         if as_json:
             found.append({"id": session_id, "logs": text})
             continue
@@ -393,26 +372,17 @@ def _print_logs(ctx: click.Context, session: Session, ids: list[str], as_json: b
         found.append({"id": session_id})
     if as_json:
         emit_json(found)
-    if failed:  # each was named on its own line above
+    if failures:  # each was named on its own line above
         ctx.exit(EXIT_ERROR)
 
 
 def _session_names(session: Session, ids: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     """The name of each session (one listing, ``info`` for ids it lacks), and why each id
     that has none was not found."""
-    from canfar_core.errors import NotFound
-
-    listed = {s.id: s.name for s in session.fetch()}
-    names: dict[str, str] = {}
-    missing: dict[str, str] = {}
-    for session_id in ids:
-        if session_id in listed:
-            names[session_id] = listed[session_id]
-            continue
-        try:
-            names[session_id] = session.find(session_id).name
-        except NotFound as exc:
-            missing[session_id] = str(exc)
+    names = {s.id: s.name for s in session.fetch() if s.id in ids}
+    others = [session_id for session_id in ids if session_id not in names]
+    found, missing = per_id(session.info, others) if others else ([], {})
+    names.update({s.id: s.name for s in found or []})
     return names, missing
 
 
@@ -426,6 +396,7 @@ def _save_logs(
     as_json: bool,
 ) -> None:
     """Each session's output to ``output/NAME.ID.log``; what was written, per id."""
+    import functools
     from pathlib import Path
 
     from canfar_core.output import echo, emit_json, info
@@ -441,24 +412,17 @@ def _save_logs(
     names, missing = _session_names(session, ids)
     mode = 0o666 & ~current_umask()
 
-    pieces = getattr(session.backend, "iter_logs", None)
-
-    def save(session_id: str) -> tuple[Path, int]:
+    def save(session_id: str) -> tuple[Path, int]:  # written as it downloads, never held
         path = folder / log_filename(names[session_id], session_id)
-        if pieces is not None:  # written as it downloads, never all in memory
-            return path, write_file(path, pieces(session_id), mode)
-        data = session.log_text(session_id).encode("utf-8", "surrogateescape")
-        return path, write_file(path, data, mode)
+        return path, write_file(path, session.stream_logs(session_id), mode)
 
-    saved = {
-        sid: (result, error)
-        for sid, result, error in _fetch_logs(session, [i for i in ids if i in names], save)
-    }
+    named = [i for i in ids if i in names]
+    saved, failures = per_id(functools.partial(session.for_each, work=save), named)
     rows: list[dict[str, object]] = []
     failed = False
     for session_id in ids:
-        result, error = saved.get(session_id, (None, None))
-        reason = missing.get(session_id) or (str(error) if error is not None else None)
+        result = (saved or {}).get(session_id)
+        reason = missing.get(session_id) or failures.get(session_id)
         if reason is not None or result is None:
             failed = True
             report_failure(session_id, reason or "not saved")
@@ -509,32 +473,35 @@ def open_(
     import webbrowser
 
     from canfar_core.output import echo, emit_json
-    from canfar_core.sessions import check_ids
+    from canfar_core.validation import check_ids
 
     checked = check_ids(ids)
     session = session_for(ctx, backend)
     kinds = session.kinds()
-    problems: list[str] = []
     opened: list[dict[str, str]] = []
     browser = not no_browser and not as_json and browser_available()
+    found, problems = per_id(session.info, checked)
+    openable = []
+    for state in found or []:
+        kind = kinds.get(state.kind)
+        if kind is not None and not kind.interactive:
+            problems[state.id] = (
+                f"session {state.id} is {state.kind}: it has no page to open "
+                f"(see: canfar logs {state.id})"
+            )
+        elif state.status != "Running":
+            problems[state.id] = (
+                f"session {state.id} is {state.status}; it can be opened once it is Running"
+            )
+        else:
+            openable.append(state.id)
+    urls, failures = per_id(session.urls, openable) if openable else ({}, {})
+    problems.update(failures)
     for sid in checked:
-        try:
-            state = session.find(sid)
-            kind = kinds.get(state.kind)
-            if kind is not None and not kind.interactive:
-                raise CanfarError(
-                    f"session {sid} is {state.kind}: it has no page to open "
-                    f"(see: canfar logs {sid})"
-                )
-            if state.status != "Running":
-                raise CanfarError(
-                    f"session {sid} is {state.status}; it can be opened once it is Running"
-                )
-            url = session.open_url(sid)
-        except CanfarError as exc:
-            report_failure(sid, str(exc))
-            problems.append(sid)
+        if sid in problems:
+            report_failure(sid, problems[sid])
             continue
+        url = urls[sid]
         opened.append({"id": sid, "url": url})
         if not as_json:
             echo(url)

@@ -143,7 +143,8 @@ def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
         parts.append(reason)
     if look:
         with contextlib.suppress(CanfarError):
-            lines = [line.strip() for line in session.event_text(state.id).splitlines()]
+            (events,) = session.events(state.id, errors="raise") or [{}]
+            lines = [line.strip() for line in events.get(state.id, "").splitlines()]
             lines = [line for line in lines if line and line != "<none>"]
             if lines:
                 parts.append(lines[-1])
@@ -201,7 +202,8 @@ def wait(
     a note, exit 0.
     """
     from canfar_core.output import echo, emit_json, table
-    from canfar_core.sessions import WaitTimeout, check_ids
+    from canfar_core.sessions import WaitTimeout
+    from canfar_core.validation import check_ids
 
     one_format(as_json, quiet)
     wanted = check_wanted(wanted)

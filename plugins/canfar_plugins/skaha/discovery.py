@@ -184,6 +184,10 @@ def _is_dev(uri: str, url: str) -> bool:
     return any(re.search(rf"(^|[^a-z]){re.escape(word)}", text) for word in _DEV)
 
 
+#: Why the last GET of each URL failed, for the line that says the list is the fallback.
+_why: dict[str, str] = {}
+
+
 def _get(url: str, timeout: float, accept: str) -> str | None:
     import requests
 
@@ -193,13 +197,28 @@ def _get(url: str, timeout: float, accept: str) -> str | None:
         response = redirects.request(
             "GET", url, timeout=(min(3.0, timeout), timeout), headers={"Accept": accept}
         )
+    except requests.exceptions.ProxyError:
+        from canfar_plugins.skaha.http import proxy_for
+
+        _why[url] = f"cannot connect to the proxy {proxy_for(url) or ''}".rstrip()
+        log.debug("GET %s failed: %s", url, _why[url])
+        return None
     except requests.RequestException as exc:
+        _why[url] = "no answer" if isinstance(exc, requests.Timeout) else _short(exc)
         log.debug("GET %s failed: %s", url, exc)
         return None
     if response.status_code != 200:
+        _why[url] = f"it answered {response.status_code}"
         log.debug("GET %s -> %d", url, response.status_code)
         return None
+    _why.pop(url, None)
     return response.content.decode("utf-8", "replace")
+
+
+def _short(exc: BaseException) -> str:
+    from canfar_plugins.skaha.http import _reason
+
+    return _reason(exc)
 
 
 def _services(source: RegistrySource, timeout: float, dev: bool) -> list[tuple[str, str]]:
@@ -257,4 +276,16 @@ def discover(environ: Mapping[str, str] | None = None, timeout: float = 5.0) -> 
             found.append(server)
     if not overridden and DEFAULT_SERVER.url not in seen:
         found.insert(0, DEFAULT_SERVER)
+    if not any(services for _, services in listed):
+        _say_fallback(sources, overridden)
     return found
+
+
+def _say_fallback(sources: list[RegistrySource], overridden: bool) -> None:
+    """One line: no registry listed a service, and why, so the list shown is not taken for
+    what the registries offer today."""
+    from canfar_core.output import warn
+
+    reasons = "; ".join(f"{s.url}: {_why.get(s.url, 'no service listed')}" for s in sources)
+    shown = "none are shown" if overridden else "showing the built-in server list"
+    warn(f"no server registry answered ({reasons}); {shown}")

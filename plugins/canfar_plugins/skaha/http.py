@@ -51,6 +51,7 @@ from canfar_core.errors import (
     PermissionDenied,
     ServerError,
     ValidationError,
+    hide_url_passwords,
 )
 
 if TYPE_CHECKING:
@@ -527,6 +528,11 @@ class HttpClient:
         if isinstance(exc, requests.exceptions.SSLError):
             reason = _reason(exc)
             return ConnectionFailed(f"secure connection to {self.label} failed: {reason}"), False
+        if isinstance(exc, requests.exceptions.ProxyError):
+            proxy = proxy_for(self.base_url) or "the proxy"
+            message = f"cannot connect to {proxy}, the proxy for {self.label}: {_reason(exc)}"
+            variable = f"{urlsplit(self.base_url).scheme.upper()}_PROXY"
+            return Unreachable(f"{message} (check {variable})"), True
         if isinstance(exc, requests.ConnectionError):
             if _never_sent(exc):
                 return Unreachable(f"cannot connect to {self.label}: {_reason(exc)}"), True
@@ -756,6 +762,14 @@ def _never_sent(exc: Exception) -> bool:
         nested = next((a for a in args if isinstance(a, BaseException)), None)
         current = nested or current.__cause__ or current.__context__
     return False
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment sets for ``url`` (its password hidden), if any."""
+    import requests.utils
+
+    proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
+    return hide_url_passwords(proxy) if proxy else None
 
 
 def _reason(exc: BaseException) -> str:

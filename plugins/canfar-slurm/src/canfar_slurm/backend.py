@@ -565,12 +565,17 @@ class SlurmBackend(Backend):
     # -- the cluster ---------------------------------------------------------------------
 
     def whoami(self) -> str | None:
-        """The user jobs run as: the account canfar runs under (no credentials are kept)."""
+        """The user jobs run as: the account canfar runs under (no credentials are kept).
+
+        The controller must answer (``scontrol ping``): a login, or ``auth status``, on a
+        machine whose controller is unreachable says so instead of that all is well.
+        """
         if not runner.available("sbatch"):
             raise runner.SlurmMissing(
                 "Slurm's sbatch command is not installed here",
                 hint="run canfar on a login node of the cluster, or load its Slurm module",
             )
+        runner.controller_state()
         return _user()
 
     def stats(self) -> PlatformStats:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -18,6 +19,15 @@ CONTROLLER_DOWN = (
     "Zero Bytes were transmitted or received",
     "Communication connection failure",
 )
+#: What Slurm's commands print when they find no configuration (no slurm.conf, no DNS record).
+NO_CONFIGURATION = (
+    "fetch_config",
+    "resolve_ctls_from_dns_srv",
+    "establish_config_source",
+    "Could not establish a configuration source",
+)
+#: How long ``scontrol ping`` may take.
+PING_TIMEOUT = 30.0
 #: canfar's own settings and secrets; a job never inherits them from the submitting shell.
 CANFAR_ONLY_VARIABLES = frozenset(
     {"CANFAR_TOKEN", "CANFAR_URL", "CANFAR_BACKEND", "CANFAR_CONTEXT", "CANFAR_DEBUG"}
@@ -82,6 +92,8 @@ def run(argv: list[str], *, stdin: str | None = None, env: Mapping[str, str] | N
     if done.returncode == 0:
         return done.stdout
     message = _message(command, done.stderr or done.stdout)
+    if _unconfigured(message):
+        raise ConnectionFailed(f"{command}: {NO_CONFIGURATION_TEXT}")
     if any(sign.lower() in message.lower() for sign in CONTROLLER_DOWN):
         raise ConnectionFailed(f"the Slurm controller does not answer: {message}")
     raise SlurmCommandFailed(
@@ -100,3 +112,53 @@ def _message(command: str, text: str) -> str:
         if line and line not in lines:
             lines.append(line)
     return "; ".join(lines)
+
+
+NO_CONFIGURATION_TEXT = (
+    "no Slurm configuration found on this machine (no slurm.conf, and no DNS record naming "
+    "the controller): run canfar on a login node of the cluster"
+)
+
+
+def _unconfigured(text: str) -> bool:
+    return any(sign.lower() in text.lower() for sign in NO_CONFIGURATION)
+
+
+def controller_state() -> str:
+    """The controller's state as ``scontrol ping`` reports it (``ctl is UP``).
+
+    Raises ``ConnectionFailed`` with one line when no controller answers, and
+    :class:`SlurmMissing` when ``scontrol`` is not installed.
+    """
+    try:
+        done = subprocess.run(
+            ["scontrol", "ping"],
+            capture_output=True,
+            text=True,
+            timeout=PING_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise SlurmMissing(
+            "Slurm's scontrol command is not installed here",
+            hint="run canfar on a login node of the cluster, or load its Slurm module",
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise SlurmTimeout(
+            f"the Slurm controller does not answer: scontrol ping took more than {PING_TIMEOUT:g} s"
+        ) from None
+    text = done.stdout + done.stderr
+    states = re.findall(r"at (\S+) is (UP|DOWN)", text)
+    if any(state == "UP" for _, state in states):
+        return "; ".join(f"{host} is {state}" for host, state in states)
+    if states:
+        shown = "; ".join(f"{host} is {state}" for host, state in states)
+        reason = f"scontrol ping: {shown}"
+    elif _unconfigured(text):
+        reason = NO_CONFIGURATION_TEXT
+    else:
+        reason = f"scontrol ping: {_message('scontrol', text)[:200] or f'exit {done.returncode}'}"
+    raise ConnectionFailed(
+        f"the Slurm controller does not answer ({reason}); sessions cannot run on Slurm "
+        "from here until it does"
+    )
