@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from canfar_core.errors import CanfarError
 
+
 @dataclass(frozen=True)
 class PluginInstaller:
     """One installer: ``name`` is ``pipx`` or ``pip``; ``argv`` builds its command lines."""
