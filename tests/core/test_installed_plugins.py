@@ -23,7 +23,7 @@ import pytest
 from canfar_core import __version__
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-PLUGINS = ("canfar-hello", "canfar-broken")
+PLUGINS = ("canfar-hello", "canfar-broken", "canfar-project-option")
 
 
 def canfar_script() -> str:
@@ -222,3 +222,16 @@ def test_console_script_usage_error_exits_2():
     result = canfar("definitely-not-a-command")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_an_installed_plugins_create_option_reaches_its_hook_and_the_backend(site, tmp_path):
+    helped = canfar("create", "--help", site=site)
+    assert "Options of plugin project-option:" in helped.stdout
+    assert "--project PROJECT  The allocation to charge." in helped.stdout
+    log = tmp_path / "launches.jsonl"
+    command = ("create", "headless", "img", "--backend", "recorded", "--project", "rrg-7")
+    done = canfar(*command, "--", "true", site=site, RECORDED_LAUNCHES=str(log))
+    assert done.returncode == 0, done.stderr
+    (launch,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert launch["options"] == {"project": "rrg-7"}
+    assert launch["env"]["PROJECT_AT_PREPARE"] == "rrg-7"
