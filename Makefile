@@ -56,7 +56,7 @@ test-lowest: $(UV)
 		'.[dev]' $(addprefix -e ./,$(EXAMPLES))
 	$(UV) pip install --quiet --python $(LOWEST)/bin/python $(TEST_TOOLS)
 	$(UV) pip list --python $(LOWEST)/bin/python --format freeze \
-		| grep -iE '^(canfar|pluggy|click|requests|platformdirs|tabulate|pyyaml|pytest|requests-mock|hypothesis|mypy)=' \
+		| grep -iE '^(canfar|pluggy|click|requests|platformdirs|tabulate|pyyaml|pytest|requests-mock|hypothesis|mypy|fsspec)=' \
 		| tr '\n' ' '; echo
 	@$(call PYTEST,$(LOWEST)/bin)
 

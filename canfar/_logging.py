@@ -1,4 +1,4 @@
-"""``canfar.configure_logging`` and ``canfar.get_logger``: canfar_core's logging set-up, with
+"""``canfar.configure_logging`` and ``canfar.get_logger``: canfar's logging set-up, with
 the keyword names of the platform client's documentation accepted too."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import os
 
-from canfar_core import log as _log
-from canfar_core.log import get_logger
+from canfar_plugins._support import logs as _log
+from canfar_plugins._support.logs import get_logger
 
 
 def configure_logging(

@@ -24,17 +24,21 @@ Science Platform after ``canfar auth login``::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
-from canfar_core import async_sessions, sessions
+from canfar._asynchronous import asynchronous
+from canfar_core import sessions
+from canfar_core.auth import REGISTRY_LOGIN
+from canfar_core.errors import ValidationError
 from canfar_core.sessions import WaitTimeout
 
 
-def plain_config(config: object) -> Mapping[str, Any] | None:
-    """The platform client's ``config=`` (a ``Configuration`` whose ``registry`` has a
-    ``username`` and a ``secret``, plain or a pydantic ``SecretStr``; or a mapping of that
-    shape) as the plain mapping the core takes: ``{"registry": {"username", "secret"}}``."""
+def registry_login(config: object) -> dict[str, str] | None:
+    """The container-registry login of the platform client's ``config=`` (a ``Configuration``
+    whose ``registry`` has a ``username`` and a ``secret``, plain or a pydantic ``SecretStr``;
+    or a mapping of that shape), ``None`` when it holds none; half a login is refused."""
 
     def field(holder: object, name: str) -> Any:
         value = holder.get(name) if isinstance(holder, Mapping) else getattr(holder, name, None)
@@ -44,9 +48,12 @@ def plain_config(config: object) -> Mapping[str, Any] | None:
     registry = None if config is None else field(config, "registry")
     if registry is None:
         return None
-    return {
-        "registry": {"username": field(registry, "username"), "secret": field(registry, "secret")}
-    }
+    login = {"username": field(registry, "username"), "secret": field(registry, "secret")}
+    if not any(login.values()):
+        return None
+    if not all(isinstance(value, str) and value for value in login.values()):
+        raise ValidationError("a registry login needs both a username and a secret")
+    return login
 
 
 class Session(sessions.Session):
@@ -59,16 +66,50 @@ class Session(sessions.Session):
         url: a Skaha service URL, used with ``token`` instead of any saved context.
         token: a bearer token for ``url`` (or replacing the context's own).
         certificate: an X.509 proxy certificate file, instead of a token.
-        timeout, concurrency, errors: see the configuration page; they read back as given.
+        timeout: seconds a request may wait for an answer (1 to 300; ``CANFAR_TIMEOUT``).
+        concurrency: requests in flight at once for one call (1 to 128;
+            ``CANFAR_CONCURRENCY``).
+        errors: ``"ignore"`` (the default: a failure is logged and left out of the result) or
+            ``"raise"`` (:class:`~canfar.errors.SessionRequestError`); ``CANFAR_ERRORS``.
+            The three read back as given (``None`` where nobody chose one).
         config: the platform client's ``Configuration`` (``config.registry.username`` and
             ``.secret``) or ``{"registry": {"username": ..., "secret": ...}}``: a private
             image's registry login, sent with launches only.
     """
 
-    _plain_config = staticmethod(plain_config)
+    def __init__(
+        self,
+        *,
+        context: str | None = None,
+        backend: str | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        certificate: str | os.PathLike[str] | None = None,
+        timeout: float | None = None,
+        concurrency: int | None = None,
+        errors: sessions.ErrorMode | None = None,
+        config: Any = None,
+    ) -> None:
+        super().__init__(
+            context=context,
+            backend=backend,
+            url=url,
+            token=token,
+            certificate=certificate,
+            timeout=timeout,
+            concurrency=concurrency,
+            errors=errors,
+        )
+        login = registry_login(config)
+        if login is not None:
+            self.context.env_secrets[REGISTRY_LOGIN] = login
 
 
-class AsyncSession(async_sessions.AsyncSession):
+#: Every public method of :class:`Session` as a coroutine.
+_Asynchronous: Any = asynchronous(Session)
+
+
+class AsyncSession(_Asynchronous):
     """:class:`Session`'s methods as coroutines (``follow_logs`` and ``stream_logs`` as async
     generators), derived from it method by method: the same names, signatures and behaviour,
     each call run in a worker thread so that many awaited together overlap. It takes
@@ -79,8 +120,6 @@ class AsyncSession(async_sessions.AsyncSession):
             ids = await session.create(image="skaha/astroml:latest", cmd="python", args=["a.py"])
             infos = await session.info(ids)
     """
-
-    sync_class = Session
 
 
 __all__ = ["AsyncSession", "Session", "WaitTimeout"]

@@ -1,8 +1,8 @@
 """The ``canfar`` command: a click group that plugins fill through ``canfar_register_commands``.
 
-Only the shell lives here: the entry point with its error handling, ``version`` and
-``plugins``. Everything else (``create``, ``ps``, ``auth``, ``config``, ...) is contributed by
-plugins, the built-in ones included.
+Only the shell lives here: the entry point with its error handling, ``--debug``,
+``--context`` and ``plugins``. Everything else (``create``, ``ps``, ``auth``, ``version``, the
+logging options, ...) is contributed by plugins, the built-in ones included.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from canfar_core.errors import (
 
 #: Who added the commands that no plugin added.
 CORE = "canfar core"
+#: The ``ctx.meta`` key of a function that makes canfar log at debug level (``--debug`` given
+#: after the command), left there by the plugin that configures logging.
+DEBUG_LOGGING = "canfar.debug_logging"
 _TRUE_WORDS = ("1", "true", "t", "yes", "y", "on")
 
 
@@ -93,26 +96,8 @@ def _who(owner: str) -> str:
     envvar="CANFAR_CONTEXT",
     help="Use this saved context for this command.",
 )
-@click.option(
-    "--log-level",
-    metavar="LEVEL",
-    help="Log at LEVEL: debug, info, warning, error or critical (default: $CANFAR_LOGLEVEL).",
-)
-@click.option("-v", "--verbose", "verbosity", count=True, help="Log more: -v info, -vv debug.")
-@click.option(
-    "--log-file",
-    metavar="FILE",
-    help="Also write the log to FILE, one JSON object per line.",
-)
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    debug: bool,
-    context_name: str | None,
-    log_level: str | None,
-    verbosity: int,
-    log_file: str | None,
-) -> None:
+def cli(ctx: click.Context, debug: bool, context_name: str | None) -> None:
     """canfar: run code on the CANFAR Science Platform, or on this machine.
 
     With no login, sessions run on this machine (the local backend); after
@@ -128,17 +113,6 @@ def cli(
     ctx.obj["context"] = context_name
     if "NO_COLOR" in os.environ:
         ctx.color = False
-    setup_logging(log_level, verbosity, debug, log_file)
-
-
-def setup_logging(log_level: str | None, verbosity: int, debug: bool, log_file: str | None) -> None:
-    """Configure logging when an option or ``CANFAR_LOGLEVEL`` asks for it (else leave
-    Python's defaults, and the ``logging`` module unimported)."""
-    from canfar_core.log import choose_level, configure_logging
-
-    level = choose_level(log_level, verbosity, debug)
-    if level is not None or log_file is not None:
-        configure_logging(level, log_file)
 
 
 #: Set when ``--debug`` comes after a command (``canfar ps --debug``).
@@ -152,9 +126,9 @@ def _debug_after_command(ctx: click.Context, param: click.Parameter, value: bool
         obj = ctx.find_root().obj
         if isinstance(obj, dict):
             obj["debug"] = True
-        from canfar_core.log import lower_level_to
-
-        lower_level_to("debug")
+        debug_logging = ctx.meta.get(DEBUG_LOGGING)  # left by the plugin that sets up logging
+        if callable(debug_logging):
+            debug_logging()
 
 
 def accept_debug_anywhere(command: click.Command) -> None:
@@ -192,25 +166,6 @@ def _context_after_command(ctx: click.Context, param: click.Parameter, value: st
         obj = ctx.find_root().obj
         if isinstance(obj, dict):
             obj["context"] = value
-
-
-@cli.command(short_help="Show the versions of canfar, Python and plugins.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def version(as_json: bool) -> None:
-    """Show the version of canfar, Python and the third-party plugins."""
-    import platform
-
-    from canfar_core.manager import get_manager
-    from canfar_core.output import echo, emit_json
-
-    plugins = {p.name: p.version for p in get_manager().plugins() if not p.builtin}
-    data = {"canfar": __version__, "python": platform.python_version(), "plugins": plugins}
-    if as_json:
-        emit_json(data)
-        return
-    echo(f"canfar {__version__} (Python {data['python']})")
-    for name, plugin_version in plugins.items():
-        echo(f"  plugin {name} {plugin_version or ''}".rstrip())
 
 
 @cli.group(
@@ -332,18 +287,13 @@ def _check_utf8(args: list[str]) -> None:
     They could not be saved in the config, the local database or a request. The words after
     ``--`` are a replica's own command and are passed on byte for byte.
     """
+    from canfar_core.validation import check_utf8
+
     own = args[: args.index("--")] if "--" in args else args
     for arg in own:
         if "\x00" in arg:
             raise ValidationError(f"the argument {arg!r} holds a NUL byte")
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:
-            raw = arg.encode("utf-8", "surrogateescape")
-            shown = raw.decode("utf-8", "backslashreplace")
-            raise ValidationError(
-                f"the argument '{shown}' is not UTF-8 text; give it in UTF-8"
-            ) from None
+        check_utf8("the argument", arg)
 
 
 def _exit_code(code: object) -> int:
@@ -374,13 +324,12 @@ def main(argv: list[str] | None = None) -> int:
     _late_debug = False
     args = sys.argv[1:] if argv is None else list(argv)
     debug = _debug_requested(args)
-    from canfar_core import machine
-    from canfar_core.output import forget_warnings
+    from canfar_core import output
 
-    forget_warnings()
+    output.forget_warnings()
     stdout = sys.stdout
     try:
-        machine.set_format(machine.format_in_argv(args))
+        output.set_machine_format(output.format_in_argv(args))
         _check_utf8(args)
         group = build_cli()
         result = group.main(args=args, prog_name="canfar", standalone_mode=False)
@@ -397,8 +346,8 @@ def main(argv: list[str] | None = None) -> int:
             _tell(exc, "Aborted.")
         return EXIT_ERROR
     except click.ClickException as exc:
-        if machine.current_format():
-            machine.report_error(exc)
+        if output.machine_format():
+            output.report_error(exc)
         else:
             exc.show()
         return exc.exit_code
@@ -415,16 +364,16 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         return _exit_code(exc.code)
     except Exception as exc:  # every failure is one line unless --debug
-        if machine.current_format():
+        if output.machine_format():
             if debug:
                 import traceback
 
                 traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-            machine.report_error(exc)
+            output.report_error(exc)
             return exc.exit_code if isinstance(exc, CanfarError) else EXIT_ERROR
         return report(exc, debug)
     finally:
-        machine.set_format(None)
+        output.set_machine_format(None)
     if isinstance(result, int) and not isinstance(result, bool):
         return result
     return EXIT_OK
@@ -432,11 +381,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _tell(exc: BaseException, human: str) -> None:
     """``human`` on stderr, or the error object in machine mode."""
-    from canfar_core import machine
+    from canfar_core import output
 
-    if machine.current_format():
+    if output.machine_format():
         message = human.removeprefix("Error: ").rstrip(".")
-        machine.report_error(exc, message[:1].lower() + message[1:])
+        output.report_error(exc, message[:1].lower() + message[1:])
     else:
         click.echo(human, err=True)
 

@@ -116,16 +116,3 @@ def client_context(
     elif cert and chosen.backend != "local":
         chosen.auth, chosen.options["cert"] = "x509", cert
     return chosen
-
-
-def registry_login(config: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """The container-registry login of ``config`` (``{"registry": {"username", "secret"}}``)."""
-    if config is not None and not isinstance(config, Mapping):
-        raise ValidationError(f"config must be a mapping, not {type(config).__name__}")
-    registry = (config or {}).get("registry") or {}
-    login = {"username": registry.get("username"), "secret": registry.get("secret")}
-    if not any(login.values()):
-        return None
-    if not all(isinstance(value, str) and value for value in login.values()):
-        raise ValidationError("a registry login needs both a username and a secret")
-    return login  # type: ignore[return-value]  # both checked to be strings just above

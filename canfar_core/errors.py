@@ -23,9 +23,14 @@ def hide_url_passwords(text: str) -> str:
 
 
 class CanfarError(Exception):
-    """Base class of every error canfar reports to its user."""
+    """Base class of every error canfar reports to its user.
+
+    ``code`` names its kind in the ``{code, message, hint}`` object ``-o json`` reports it as;
+    codes are stable (a script may branch on them), messages and hints are for people.
+    """
 
     exit_code = EXIT_ERROR
+    code = "command.failed"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -42,10 +47,13 @@ class ValidationError(CanfarError, ValueError):
     """A value given by the user is not acceptable; nothing was sent or changed."""
 
     exit_code = EXIT_USAGE
+    code = "command.validation_failed"
 
 
 class ConfigError(CanfarError):
     """The configuration or credentials file cannot be read or written."""
+
+    code = "config.invalid"
 
 
 class PluginError(CanfarError):
@@ -59,25 +67,37 @@ class RegistryError(PluginError):
 class PolicyError(CanfarError):
     """A plugin refused a session request (raised from ``canfar_prepare_session``)."""
 
+    code = "session.refused"
+
 
 class AuthError(CanfarError):
     """Credentials are missing, expired or refused by the server."""
+
+    code = "authentication.required"
 
 
 class PermissionDenied(AuthError):
     """The server knows who you are but refuses the request (HTTP 403)."""
 
+    code = "authentication.forbidden"
+
 
 class NotFound(CanfarError):
     """A session, context, image or other named thing does not exist."""
+
+    code = "not_found"
 
 
 class Unsupported(CanfarError):
     """The backend in use cannot do what was asked (for example a desktop on ``local``)."""
 
+    code = "command.unsupported"
+
 
 class ServerError(CanfarError):
     """The server answered with an error that is not the caller's fault (HTTP 5xx, bad body)."""
+
+    code = "server.error"
 
     def __init__(self, message: str, *, status: int | None = None, hint: str | None = None):
         super().__init__(message, hint=hint)
@@ -86,6 +106,8 @@ class ServerError(CanfarError):
 
 class ConnectionFailed(ServerError):
     """The server could not be reached, or did not answer in time."""
+
+    code = "transport.failure"
 
 
 class LaunchError(CanfarError):
@@ -98,6 +120,8 @@ class LaunchError(CanfarError):
     lists the replicas never sent (they certainly do not exist). ``names`` maps the replica
     numbers above to their session names, so a caller can look for them (``canfar ps``).
     """
+
+    code = "session.launch_failed"
 
     def __init__(
         self,

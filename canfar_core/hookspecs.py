@@ -211,6 +211,25 @@ def canfar_session_launched(spec: SessionSpec, ids: list[str]) -> None:
     """
 
 
+@hookspec
+def canfar_register_storage(register: Register) -> None:
+    """Add storages that ``canfar data`` and ``canfar.storage`` reach as ``NAME:/PATH``.
+
+    Call ``register(name, factory)``. ``factory(context)`` is called with the active
+    :class:`canfar_core.contexts.Context` when the storage is first used and returns an fsspec
+    filesystem (``fsspec.AbstractFileSystem``), or ``None`` when the storage does not exist for
+    that context. Several plugins may register one name for different contexts: the first
+    factory that returns a filesystem wins, third-party plugins first. Building the filesystem
+    must not touch the network. ``local`` (this machine), ``arc`` and ``vault`` are built in.
+
+    Example::
+
+        @hookimpl
+        def canfar_register_storage(register):
+            register("scratch", lambda context: fsspec.filesystem("file"))
+    """
+
+
 @hookspec(firstresult=True)
 def canfar_replica_position(environ: Mapping[str, str]) -> tuple[int, int | None] | None:
     """Tell ``distributed`` which replica this process is, under another engine's array jobs.

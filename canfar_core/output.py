@@ -5,6 +5,10 @@ Every machine-readable document, whether asked for with ``--json`` or ``-o json|
 through :func:`dumps`: JSON with a 2-space indent and non-ASCII text as it is (UTF-8), or the
 same data in a format a plugin adds (``canfar_register_output_formats``; the built-in
 ``yaml_output`` plugin writes YAML). ``tabulate`` and ``json`` are imported only when used.
+
+Under ``-o FORMAT`` an error is one ``{code, message, hint}`` object on stderr, in that format
+(:func:`report_error`), and stdout stays empty; the code is the error's
+:attr:`~canfar_core.errors.CanfarError.code`.
 """
 
 from __future__ import annotations
@@ -99,6 +103,68 @@ def dumps(data: Any, fmt: str = "json") -> str:
 def emit(data: Any, fmt: str = "json") -> None:
     """Print ``data`` on stdout as one document in ``fmt``."""
     click.echo(dumps(data, fmt), nl=False)
+
+
+#: The machine format this run prints in (``-o FORMAT``), once known; ``None``: for people.
+_format: str | None = None
+
+
+def machine_format() -> str | None:
+    return _format
+
+
+def set_machine_format(fmt: str | None) -> None:
+    global _format
+    _format = fmt.lower() if fmt else None
+
+
+def format_in_argv(args: list[str]) -> str | None:
+    """The ``-o``/``--output`` format the command line asks for, read before parsing so that a
+    usage error is already reported in that format. Only a known format counts (``logs -o DIR``
+    names a folder), and nothing after ``--`` (the user's command's own flags)."""
+    own = args[: args.index("--")] if "--" in args else args
+    for index, word in enumerate(own):
+        value = None
+        if word in ("-o", "--output") and index + 1 < len(own):
+            value = own[index + 1]
+        elif word.startswith("--output="):
+            value = word.split("=", 1)[1]
+        elif word.startswith("-o") and not word.startswith("--") and len(word) > 2:
+            value = word[2:].lstrip("=")
+        if value is not None and value.lower() in formats():
+            return value.lower()
+    return None
+
+
+def report_error(exc: BaseException, message: str | None = None) -> None:
+    """Write ``exc`` on stderr as one ``{code, message, hint}`` object, in the run's format."""
+    from canfar_core.errors import CanfarError
+
+    code, hint = "internal.error", getattr(exc, "hint", None)
+    if isinstance(exc, CanfarError):
+        code, message = exc.code, message or exc.message
+    elif isinstance(exc, click.UsageError):
+        code, message = "command.validation_failed", message or exc.format_message()
+        if hint is None and exc.ctx is not None:
+            hint = f"see: {exc.ctx.command_path} --help"
+    elif isinstance(exc, (KeyboardInterrupt, click.Abort)):
+        code, message = "command.cancelled", message or "interrupted"
+    elif isinstance(exc, click.ClickException):
+        message = message or exc.format_message()
+    else:
+        message = message or f"unexpected {type(exc).__name__}: {exc}".strip().rstrip(":")
+    record = {"code": code, "message": message, "hint": hint}
+    if getattr(exc, "details", None) is not None:
+        record["details"] = exc.details  # type: ignore[attr-defined]
+    fmt = _format or "json"
+    if fmt == "json":  # one line
+        import json
+
+        text = json.dumps(record, ensure_ascii=False) + "\n"
+    else:
+        text = dumps(record, fmt)
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 def emit_json(data: Any) -> None:

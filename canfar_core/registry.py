@@ -122,6 +122,26 @@ class OptionRegistry(Registry[Any]):
         super().add(name, thing, owner)
 
 
+class StorageRegistry(Registry[Any]):
+    """Storage factories: one name may have one factory per plugin, for different contexts."""
+
+    def add(self, name: str, thing: Any, owner: str) -> None:
+        factories = self._items.setdefault(name, [])
+        if owner in self._owners.get(name, "").split(","):
+            raise RegistryError(f"storage '{name}' is registered twice by plugin '{owner}'")
+        factories.append(thing)
+        self._owners[name] = ",".join(filter(None, [self._owners.get(name), owner]))
+
+    def filesystem(self, name: str, context: Any) -> Any:
+        """The filesystem of the first factory for ``name`` that has one in ``context``;
+        plugins are asked in the reverse of registration order, so built-ins come last."""
+        for factory in reversed(self._items.get(name, [])):
+            found = factory(context)
+            if found is not None:
+                return found
+        return None
+
+
 #: What the manager builds, by attribute name: (label in messages, hook, registry class).
 REGISTRIES: dict[str, tuple[str, str, Callable[..., Registry[Any]]]] = {
     "strategies": ("strategy", "canfar_register_strategies", Registry),
@@ -130,4 +150,5 @@ REGISTRIES: dict[str, tuple[str, str, Callable[..., Registry[Any]]]] = {
     "session_kinds": ("session kind", "canfar_register_session_kinds", KindRegistry),
     "output_formats": ("output format", "canfar_register_output_formats", Registry),
     "create_options": ("create option", "canfar_register_create_options", OptionRegistry),
+    "storage": ("storage", "canfar_register_storage", StorageRegistry),
 }

@@ -4,7 +4,7 @@
 registry and runs the plugin hooks around every launch. Its methods are the platform client's
 (``create``, ``fetch``, ``info``, ``logs``, ``events``, ``destroy``, ``destroy_with``, ``renew``,
 ``connect``, ``stats``) and this project's own (``wait``, ``follow_logs``, ...), one
-implementation each; :mod:`canfar_core.async_sessions` derives ``AsyncSession`` from it. A network
+implementation each; the ``canfar`` package derives ``AsyncSession`` from it. A network
 exception a backend lets escape (``requests``, ``ConnectionError``) becomes
 :class:`~canfar_core.errors.ConnectionFailed` here.
 """
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from canfar_core import validation as checks
 from canfar_core.backend import Backend, adapted, translated
-from canfar_core.client_settings import check_errors, client_context, registry_login, resolve
+from canfar_core.client_settings import check_errors, client_context, resolve
 from canfar_core.errors import (
     AuthError,
     CanfarError,
@@ -87,8 +87,6 @@ class Session:
         token: a bearer token for ``url`` (or replacing the context's own).
         certificate: an X.509 proxy certificate file, instead of a token.
         timeout, concurrency, errors: see the configuration page; they read back as given.
-        config: ``{"registry": {"username": ..., "secret": ...}}``, a private image's
-            registry login, sent with launches only.
     """
 
     def __init__(
@@ -102,7 +100,6 @@ class Session:
         timeout: float | None = None,
         concurrency: int | None = None,
         errors: ErrorMode | None = None,
-        config: Any = None,
     ) -> None:
         self.timeout, self.concurrency, self.errors = resolve(timeout, concurrency, errors)
         certificate = certificate or os.environ.get("CANFAR_CERTIFICATE", "").strip() or None
@@ -110,17 +107,8 @@ class Session:
         for setting in ("timeout", "concurrency"):
             if getattr(self, setting) is not None:
                 self.context.options[setting] = getattr(self, setting)
-        registry = registry_login(self._plain_config(config))
-        if registry is not None:
-            from canfar_core.auth import REGISTRY_LOGIN
-
-            self.context.env_secrets[REGISTRY_LOGIN] = registry
         self._backend: Backend | None = None
         self._lock = threading.Lock()
-
-    @staticmethod
-    def _plain_config(config: Any) -> Mapping[str, Any] | None:
-        return config  # canfar.sessions.Session translates the platform client's Configuration
 
     def __repr__(self) -> str:
         return f"Session(context={self.context.name!r}, backend={self.context.backend!r})"

@@ -13,7 +13,7 @@ import click
 
 from canfar_core import hookimpl
 from canfar_core.errors import ValidationError
-from canfar_core.machine import output_option
+from canfar_plugins._support.machine import output_option
 
 #: Numeric settings that must be more than zero (the others may be zero).
 POSITIVE = frozenset({"defaults.cores", "defaults.ram"})
@@ -38,8 +38,8 @@ def config_show(output: str | None) -> None:
     import json
 
     from canfar_core.config import config_file
-    from canfar_core.machine import emit
     from canfar_core.output import echo
+    from canfar_plugins._support.machine import emit
 
     data = config_file().read()
     if output:
@@ -72,8 +72,8 @@ def config_get(key: str, output: str | None) -> None:
     """
     from canfar_core.config import config_file, get_path
     from canfar_core.errors import NotFound
-    from canfar_core.machine import emit
     from canfar_core.output import echo, emit_json
+    from canfar_plugins._support.machine import emit
 
     try:
         value = get_path(config_file().read(), key)

@@ -39,7 +39,7 @@ def test_async_session_has_every_method_of_session_with_its_signature():
 
 
 def test_a_method_added_to_session_appears_on_the_async_session():
-    from canfar_core.async_sessions import asynchronous
+    from canfar._asynchronous import asynchronous
 
     class Mine(Session):
         def hello(self, who: str, *, loud: bool = False) -> str:

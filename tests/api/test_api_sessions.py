@@ -325,7 +325,7 @@ def test_async_follow_logs_and_wait_timeout(world):
 def test_async_session_is_importable_from_every_documented_place():
     import canfar.sessions
     import canfar_core.sessions
-    from canfar_core.async_sessions import AsyncSession as Defined
+    from canfar.sessions import _Asynchronous as Defined
 
     assert issubclass(canfar.sessions.AsyncSession, Defined)
     assert canfar.sessions.AsyncSession.sync_class is canfar.sessions.Session

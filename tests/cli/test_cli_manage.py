@@ -389,6 +389,11 @@ def test_completion_offers_session_kinds(world, capsys):
     assert complete(capsys, "canfar ps --kind no", 3) == ["plain,notebook"]
 
 
+def test_completion_offers_backend_names(world, capsys):
+    assert complete(capsys, "canfar ps --backend lo", 3) == ["plain,local"]
+    assert complete(capsys, "canfar ps --backend mem", 3) == ["plain,memory"]
+
+
 @pytest.mark.parametrize(
     ("key", "label"),
     [

@@ -151,10 +151,10 @@ def test_a_command_name_taken_twice_is_one_warning_naming_both_plugins(capsys, c
 
 
 def test_a_plugin_may_not_replace_a_core_command(capsys, canfar_plugin):
-    canfar_plugin(Commands(command("version", lambda: click.echo("fake"))), name="imposter")
-    code, out, err = run(capsys, "version")
+    canfar_plugin(Commands(command("plugins", lambda: click.echo("fake"))), name="imposter")
+    code, out, err = run(capsys, "plugins")
     assert code == 0
-    assert out.startswith("canfar ")
+    assert out.startswith("NAME ")
     assert "'imposter'" in err
     assert "canfar core" in err
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from canfar_core.errors import ValidationError
-from canfar_core.log import choose_level, configure_logging, get_logger, parse_level
+from canfar_plugins._support.logs import choose_level, configure_logging, get_logger, parse_level
 
 
 @pytest.mark.parametrize("name", ["debug", "INFO", "Warning", " error ", "critical"])

@@ -61,10 +61,17 @@ def entry_point_modules() -> set[str]:
     }
 
 
+#: Shared helpers a command needs where it is declared (the ``-o`` option decorator): light.
+DECLARING = {"canfar_plugins._support", "canfar_plugins._support.machine"}
+
+
 def allowed_plugin_module(name: str, entry_points: set[str]) -> bool:
-    """A built-in plugin's entry-point module, a package above one, or a small ``commands``
-    module (or package, with its modules) that lists a plugin's commands."""
+    """A built-in plugin's entry-point module, a package above one, a small ``commands``
+    module (or package, with its modules) that lists a plugin's commands, or what declaring
+    a command needs (:data:`DECLARING`)."""
     if name in entry_points or any(ep.startswith(name + ".") for ep in entry_points):
+        return True
+    if name in DECLARING:
         return True
     return any(part == "commands" or part.endswith("_commands") for part in name.split(".")[1:])
 

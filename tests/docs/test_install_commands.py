@@ -24,6 +24,7 @@ COMMAND = re.compile(r"(?:\S*/)?(pipx? (?:install|inject)) ([^`#)\n]*)")
 #: Names from the package index that a page installs on purpose, and why.
 FROM_THE_INDEX = {
     "jupyterlab": "JupyterLab itself",
+    "fsspec": "the filesystem interface of canfar data, injected beside a pipx install",
     "canfar==1.5.2": "the public client, installed as the peer the benchmarks compare with",
     "canfar-slurm": "said of the day canfar-slurm is published",
     "canfar[slurm]": "an extra the Slurm plugin's README explains does not exist",

@@ -369,6 +369,27 @@ def test_a_plugins_output_format_writes_the_machine_documents(
     assert given == [{"defaults": {"image": "images.example.org/é:1"}}]
 
 
+# -- storage ------------------------------------------------------------------------------------
+
+
+@wires("canfar_register_storage")
+def test_a_storage_plugin_is_reached_by_the_commands_and_the_python_api(
+    canfar_home, canfar_plugin, run, tmp_path
+) -> None:
+    from canfar import storage
+    from tests.data.memory_storage import MemoryStorage, clear_memory
+
+    clear_memory()
+    canfar_plugin(MemoryStorage())
+    assert "mem" in storage.identifiers()
+    (tmp_path / "table.csv").write_text("a,b\n1,2\n")
+    result = run("data", "cp", str(tmp_path / "table.csv"), "mem:/site/")
+    assert result.code == 0, result.err
+    assert storage.filesystem("mem").cat("/site/table.csv") == b"a,b\n1,2\n"
+    assert run("data", "cat", "mem:/site/table.csv").out == "a,b\n1,2\n"
+    clear_memory()
+
+
 # -- the meta-test ------------------------------------------------------------------------------
 
 

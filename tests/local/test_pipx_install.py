@@ -111,7 +111,7 @@ def test_a_missing_command_says_it_is_not_on_path(session):
     [session_id] = session.create(image="img/x:1", cmd="no-such-command-here")
     info = wait_final(session, [session_id])[session_id]
     assert info.exit_code == 127
-    assert "'no-such-command-here' is not on PATH" in session.log_text(session_id)
+    assert "'no-such-command-here' is not on PATH" in session.logs(session_id)[session_id]
     reason = info.extra["reason"]
     assert reason.startswith("exit code 127: 'no-such-command-here' is not on PATH")
 

@@ -27,6 +27,7 @@ HEAVY = {
     "sqlite3": "a database (the local backend's state)",
     "asyncio": "an event loop (the async API)",
     "importlib.metadata": "about 25 ms of imports (email, zipfile, csv, ...) to find plugins",
+    "fsspec": "the storage interface, for canfar data only",
 }
 
 #: Each command and the heavy modules it does use.
@@ -37,6 +38,8 @@ COMMANDS = {
     # version: that is why pyproject.toml keeps tabulate below 0.10.)
     "plugins": {"tabulate"},
     "config path": set(),
+    # Its subcommands are listed without loading them (or fsspec).
+    "data --help": set(),
 }
 
 #: Runs the ``canfar`` console script's function (named by CONSOLE_SCRIPT, ``module:function``)

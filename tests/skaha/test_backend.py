@@ -17,6 +17,7 @@ from canfar_core.errors import (
     NotFound,
     PermissionDenied,
     ServerError,
+    SessionRequestError,
     Unsupported,
     ValidationError,
 )
@@ -324,6 +325,24 @@ def test_connection_refused_names_the_server(canfar_home, monkeypatch):
     with pytest.raises(ConnectionFailed) as caught:
         Session(url=f"http://127.0.0.1:{port}/skaha", token="t").fetch()
     assert str(caught.value) == f"cannot connect to 127.0.0.1:{port}: connection refused"
+
+
+@pytest.mark.parametrize("act", ["info", "events", "destroy", "renew"])
+def test_an_unreachable_server_is_each_ids_failure_as_errors_says(canfar_home, monkeypatch, act):
+    # errors= is one rule: a server that cannot be reached fails every id of the call, which
+    # "ignore" logs and leaves out (False for destroy and renew) and "raise" reports id by id.
+    monkeypatch.setenv("CANFAR_HTTP_RETRIES", "1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    session = Session(url=f"http://127.0.0.1:{port}/skaha", token="t")
+    ids = ["aaaaaaaa", "bbbbbbbb"]
+    ignored = getattr(session, act)(ids)
+    assert ignored == ({sid: False for sid in ids} if act in ("destroy", "renew") else [])
+    with pytest.raises(SessionRequestError) as caught:
+        getattr(session, act)(ids, errors="raise")
+    assert sorted(caught.value.errors) == ids
+    assert all("connection refused" in str(error) for error in caught.value.errors.values())
 
 
 def test_non_json_answer_is_a_server_error(session, fake_skaha):

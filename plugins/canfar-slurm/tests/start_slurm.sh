@@ -65,7 +65,7 @@ mkdir -p /run/munge /var/log/munge /var/lib/munge
 chown munge:munge /run/munge /var/log/munge /var/lib/munge
 if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     log "starting munged"
-    runuser -u munge -- munged
+    runuser -u munge -- munged 9>&-   # no daemon keeps the lock: a second run would wait forever
     for _ in $(seq 50); do
         munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break
         sleep 0.1
@@ -148,12 +148,12 @@ started=$SECONDS
 while ((SECONDS - started < 60)); do
     if ! running /run/slurmctld.pid; then
         log "starting slurmctld"
-        slurmctld -i   # -i: ignore state left by an earlier run that no longer matches
+        slurmctld -i 9>&-   # -i: ignore state left by an earlier run that no longer matches
         for _ in $(seq 50); do quick scontrol ping >/dev/null 2>&1 && break; sleep 0.1; done
     fi
     if ! running /run/slurmd.pid; then
         log "starting slurmd"
-        slurmd
+        slurmd 9>&-
     fi
     if ready; then
         log "up: node $node, $cpus CPUs, ${memory_mb} MB"

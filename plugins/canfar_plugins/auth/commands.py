@@ -22,7 +22,7 @@ from canfar_core.errors import (
     ValidationError,
     hide_url_passwords,
 )
-from canfar_core.machine import output_option
+from canfar_plugins._support.machine import output_option
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
@@ -292,7 +292,7 @@ def auth(ctx: click.Context, output: str | None) -> None:
     """
     if ctx.invoked_subcommand is None:
         if output:
-            from canfar_core.machine import set_format
+            from canfar_plugins._support.machine import set_format
 
             set_format(output)
         ctx.invoke(status, name=None, output=output.lower() if output else None)
@@ -616,8 +616,8 @@ def status(ctx: click.Context, name: str | None, output: str | None) -> None:
     """Who you are, on which server, and until when (exit 1 when not valid).
     Also: canfar auth show, canfar auth."""
     from canfar_core.contexts import active_context, get_context
-    from canfar_core.machine import emit
     from canfar_core.output import echo
+    from canfar_plugins._support.machine import emit
 
     name = name or _root_option("context")
     context = get_context(name) if name else active_context()
@@ -680,8 +680,8 @@ def context_rows() -> list[tuple[Context, bool]]:
 @output_option
 def list_contexts(output: str | None) -> None:
     """The saved contexts; the active one is marked with *. Also: canfar auth ls."""
-    from canfar_core.machine import emit
     from canfar_core.output import table
+    from canfar_plugins._support.machine import emit
 
     rows = context_rows()
     if output:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from canfar_core.errors import NotFound, ValidationError, hide_url_passwords
-from canfar_core.machine import output_option
+from canfar_plugins._support.machine import output_option
 from canfar_plugins.auth.commands import (
     _stderr,
     auth,
@@ -97,8 +97,8 @@ def server() -> None:
 @output_option
 def server_ls(output: str | None) -> None:
     """The servers you are logged in to; without any, the servers the registries offer."""
-    from canfar_core.machine import emit
     from canfar_core.output import info, table
+    from canfar_plugins._support.machine import emit
 
     rows = [(c, active) for c, active in context_rows() if c.backend != "local"]
     if not rows:

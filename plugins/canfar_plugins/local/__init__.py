@@ -5,6 +5,9 @@ It is the active backend whenever no CANFAR context is logged in, so that
 a detached process group whose output goes to a log file and whose exit code is recorded even
 after ``canfar`` has exited; sessions are kept in a SQLite database under canfar's state folder.
 
+It also adds the storages ``local`` (this machine's files) and, with the local backend, ``arc``
+(a folder here, mounted at ``/arc`` in container sessions).
+
 This module is imported at start-up, so it only registers a factory: the implementation
 (SQLite, process control, runtime probes) is imported when a local backend is first built.
 """
@@ -40,3 +43,11 @@ def canfar_register_create_options(register: Register) -> None:
 @hookimpl
 def canfar_register_backends(register: Register) -> None:
     register(BACKEND_NAME, create_backend)
+
+
+@hookimpl
+def canfar_register_storage(register: Register) -> None:
+    from canfar_plugins.local.storage import arc_storage, local_storage
+
+    register("local", local_storage)
+    register("arc", arc_storage)

@@ -62,6 +62,7 @@ from canfar_core.models import (
 from canfar_core.workdir import working_directory
 from canfar_plugins.local import machine, notebook, processes, runtime
 from canfar_plugins.local.state import DamagedDatabase, DiskFull, Record, Store, new_id
+from canfar_plugins.local.storage import arc_folder
 
 #: Kinds that can run here; the others need the platform.
 LOCAL_KINDS = ("headless", "notebook")
@@ -356,6 +357,7 @@ class LocalBackend(Backend):
                 ram=record.ram,
                 gpus=record.gpus,
                 publish=publish,
+                arc=str(arc_folder(create=True)),
             )
             argv = launch.argv
             extra["image_reference"] = runtime.image_reference(record.image)

@@ -3,8 +3,9 @@
 Installed with pipx, canfar lives in an environment of its own that a job's ``python`` (the
 user's) cannot import from, and must not: putting that environment on ``sys.path`` would put
 canfar's dependencies in front of the user's. ``distributed`` needs none of them (it imports
-only ``canfar_core.distribution``), so a job gets, on ``PYTHONPATH``, a folder holding copies of
-just those few modules, and nothing else.
+only ``canfar_core.distribution`` and the strategies of ``canfar_plugins._support.shares``), so
+a job gets, on ``PYTHONPATH``, a folder holding copies of just those few modules, and nothing
+else.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 LIGHT_MODULES = {
     "canfar": ("__init__.py", "helpers/__init__.py", "helpers/distributed.py"),
     "canfar_core": ("__init__.py", "_version.py", "distribution.py", "errors.py"),
+    "canfar_plugins": ("__init__.py", "_support/__init__.py", "_support/shares.py"),
 }
 FOLDER = "job-pythonpath"
 
@@ -25,10 +27,12 @@ def _sources() -> dict[str, bytes]:
     """The light modules' text, by their path under the folder (``canfar/__init__.py``)."""
     import canfar
     import canfar_core
+    import canfar_plugins
 
     roots = {
         "canfar": Path(canfar.__file__).parent,
         "canfar_core": Path(canfar_core.__file__).parent,
+        "canfar_plugins": Path(canfar_plugins.__file__).parent,
     }
     return {
         f"{package}/{name}": (roots[package] / name).read_bytes()

@@ -139,17 +139,21 @@ def container_command(
     ram: float | None,
     gpus: int | None,
     publish: tuple[int, int] | None = None,
+    arc: str | None = None,
 ) -> Launch:
     """The command line that runs ``command`` in ``image`` with ``runtime``.
 
     Environment values are never put on the command line: ``env_names`` are passed by name and
     the runtime reads their values from its own environment. The working directory is mounted at
     the same path, so relative paths in ``command`` mean what they mean on this machine.
-    ``publish`` maps a loopback port to a container port (for notebooks).
+    ``publish`` maps a loopback port to a container port (for notebooks); ``arc`` is the folder
+    mounted at ``/arc``, as the platform mounts its storage.
     """
     ref = image_reference(image)
     if runtime == "apptainer":
         argv = ["apptainer", "exec" if command else "run", "--bind", workdir, "--pwd", workdir]
+        if arc:
+            argv += ["--bind", f"{arc}:/arc"]
         if gpus:
             argv.append("--nv")
         return Launch([*argv, f"docker://{ref}", *command])
@@ -158,6 +162,8 @@ def container_command(
     name = f"canfar-{session_id}"  # see container_name
     argv = [runtime, "run", "--rm", "--name", name, "--label", f"canfar.session={session_id}"]
     argv += ["--workdir", workdir, "--volume", f"{workdir}:{workdir}"]
+    if arc:
+        argv += ["--volume", f"{arc}:/arc"]
     if runtime == "docker" and hasattr(os, "getuid"):
         # Files the session writes belong to you, as on the platform (podman maps this itself).
         argv += ["--user", f"{os.getuid()}:{os.getgid()}"]

@@ -163,9 +163,9 @@ def _requirement_lines(files: tuple[str, ...]) -> list[str]:
 
 def _run(argv: list[str], failure: str) -> None:
     """Run the installer; its output is shown only when it fails."""
-    from canfar_core.log import get_logger
+    import logging
 
-    get_logger("plugins").debug("running %s", argv)
+    logging.getLogger("canfar.plugins").debug("running %s", argv)
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

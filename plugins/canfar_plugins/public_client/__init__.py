@@ -5,6 +5,7 @@ run (no saved active context, nothing in the environment), this plugin answers
 ``canfar_default_context``: it imports that login as a saved context, or refuses a broken one
 with the command that fixes it, so that a user of the public client never sees their jobs run
 quietly on their own machine. With no such file it answers nothing, and sessions run locally.
+It also adds the public client's ``canfar version``.
 
 This module is imported at start-up; the reading (and PyYAML) is imported only when asked.
 """
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING
 from canfar_core import hookimpl
 
 if TYPE_CHECKING:
+    import click
+
     from canfar_core.contexts import Context
 
 
@@ -25,3 +28,10 @@ def canfar_default_context() -> Context | None:
 
     login = read_public_login()
     return None if login is None else import_public_login(login)
+
+
+@hookimpl
+def canfar_register_commands(cli: click.Group) -> None:
+    from canfar_plugins.public_client.commands import version
+
+    cli.add_command(version)

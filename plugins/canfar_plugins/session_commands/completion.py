@@ -20,26 +20,25 @@ if TYPE_CHECKING:
 COMPLETION_TIMEOUT = 2.0
 
 
-def complete_backends(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Registered backend names, for ``--backend``."""
+def _registered(registry: str, incomplete: str) -> list[str]:
+    """The names in one of the plugins' registries that start with ``incomplete``."""
     try:
         from canfar_core.manager import get_manager
 
-        names = get_manager().registry("backends").names()
+        names = get_manager().registry(registry).names()
     except Exception:
         return []
     return [name for name in names if name.startswith(incomplete)]
+
+
+def complete_backends(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Registered backend names, for ``--backend``."""
+    return _registered("backends", incomplete)
 
 
 def complete_kinds(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Registered session kinds, for ``create KIND`` and ``--kind``."""
-    try:
-        from canfar_core.manager import get_manager
-
-        names = get_manager().registry("session_kinds").names()
-    except Exception:
-        return []
-    return [name for name in names if name.startswith(incomplete)]
+    return _registered("session_kinds", incomplete)
 
 
 def complete_session_ids(

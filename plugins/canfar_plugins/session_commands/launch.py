@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from canfar_core.errors import CanfarError, ValidationError
-from canfar_core.machine import current_format, output_option
 from canfar_core.validation import (
     ENV_KEY_PATTERN,
     MAX_CORES,
@@ -18,6 +17,7 @@ from canfar_core.validation import (
     MAX_REPLICAS,
     check_env,
 )
+from canfar_plugins._support.machine import current_format, output_option
 from canfar_plugins.session_commands.common import (
     Seconds,
     backend_option,
@@ -371,11 +371,11 @@ def create(
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
     """
     from canfar_core.errors import LaunchError, LaunchInterrupted
-    from canfar_core.machine import emit
     from canfar_core.models import SessionSpec
     from canfar_core.output import echo, info, table
     from canfar_core.sessions import WaitTimeout
     from canfar_core.validation import check_name
+    from canfar_plugins._support.machine import emit
 
     as_json = output is not None
     one_format(as_json, quiet)

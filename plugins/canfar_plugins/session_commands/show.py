@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from canfar_core.errors import EXIT_ERROR, CanfarError
-from canfar_core.machine import output_option
+from canfar_plugins._support.machine import output_option
 from canfar_plugins.session_commands.common import (
     PS_HEADERS,
     STATUS_COLOURS,
@@ -105,9 +105,9 @@ def ps(
     \b
       canfar ps -q | xargs canfar delete -f   # ids only, no header
     """
-    from canfar_core.machine import emit
     from canfar_core.models import ACTIVE_STATUSES, LIVE_STATUSES
     from canfar_core.output import echo, info, printable, table
+    from canfar_plugins._support.machine import emit
 
     as_json = output is not None
     one_format(as_json, quiet)

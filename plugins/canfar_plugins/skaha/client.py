@@ -553,17 +553,11 @@ class SkahaBackend(Backend):
 
     @staticmethod
     def _outcome(results: _Outcomes) -> dict[str, str | None]:
-        """Per-id outcomes; an error that concerns the whole server is raised instead."""
-        errors = [error for _, error in results if error is not None]
-        for error in errors:
+        """Per-id outcomes; refused credentials are raised instead. A server that cannot be
+        reached is each id's failure, as in ``info``: ``errors=`` decides what the caller hears."""
+        for _, error in results:
             if isinstance(error, AuthError) and not isinstance(error, PermissionDenied):
                 raise error
-        if (
-            errors
-            and len(errors) == len(results)
-            and all(isinstance(e, ConnectionFailed) for e in errors)
-        ):
-            raise errors[0]
         return {session_id: None if error is None else str(error) for session_id, error in results}
 
     # -- the platform ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The session API as coroutines: :class:`AsyncSession`, derived from
+"""The session API as coroutines: ``AsyncSession``, derived from
 :class:`~canfar_core.sessions.Session` by :func:`asynchronous`, so the two cannot drift.
 
 Every public method of ``Session`` is here with the same name, signature and behaviour: a
@@ -84,7 +84,4 @@ def asynchronous(sync_class: type[Session]) -> type:
     return type(f"Async{sync_class.__name__}", (), namespace)
 
 
-#: :class:`~canfar_core.sessions.Session`'s methods as coroutines.
-AsyncSession: Any = asynchronous(Session)
-
-__all__ = ["AsyncSession", "asynchronous"]
+__all__ = ["asynchronous"]

@@ -2,8 +2,9 @@
 
 Every logger of canfar and of its built-in plugins is a child of ``canfar`` (``canfar.http``,
 ``canfar.discovery``, ...), so :func:`configure_logging` sets them all. Nothing is configured
-until it is called: the CLI calls it only when asked (``--log-level``, ``-v``, ``--debug``,
-``--log-file`` or ``CANFAR_LOGLEVEL``), and a Python program calls it itself. The standard
+until it is called: the built-in ``logging_options`` plugin calls it only when asked
+(``--log-level``, ``-v``, ``--debug``, ``--log-file`` or ``CANFAR_LOGLEVEL``), and a Python
+program calls it itself (``canfar.configure_logging``). The standard
 library's ``logging`` is imported inside the functions, so importing this module costs nothing.
 """
 
