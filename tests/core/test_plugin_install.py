@@ -95,6 +95,17 @@ def test_uninstalling_what_is_not_installed_is_one_error_line(canfar_home, capsy
     assert "no plugin or package named 'canfar-nothing-like-this'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["install", "uninstall"])
+def test_an_empty_name_is_one_error_line(canfar_home, capsys, command):
+    assert main(["plugins", command, ""]) == 2
+    assert capsys.readouterr().err.startswith("Error: a ")
+
+
+def test_a_name_no_distribution_can_have_is_not_found(canfar_home, capsys):
+    assert main(["plugins", "uninstall", "/"]) == 1
+    assert "no plugin or package named '/'" in capsys.readouterr().err
+
+
 def test_install_needs_something_to_install(canfar_home, capsys):
     assert main(["plugins", "install"]) == 2
     assert "name at least one PACKAGE" in capsys.readouterr().err

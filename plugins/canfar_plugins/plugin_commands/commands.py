@@ -72,6 +72,8 @@ def install(
         *(["--no-build-isolation"] if no_build_isolation else []),
     )
     chosen = plugin_installer(tuple(options))
+    if any(not package.strip() for package in (*packages, *editable)):
+        raise ValidationError("a package to install is required, not an empty one")
     listed = [*packages, *_requirement_lines(requirements)]
     if not listed and not editable:
         raise click.UsageError("name at least one PACKAGE, -e PATH or -r FILE")
@@ -112,6 +114,8 @@ def _distribution_of(name: str, found: list[Any]) -> str:
     """The pip name of what ``name`` names: a plugin (by its name) or a distribution."""
     from importlib.metadata import PackageNotFoundError, distribution
 
+    if not name.strip():
+        raise ValidationError("a plugin or package name is required, not an empty one")
     plugin = next((p for p in found if p.name == name), None)
     if plugin is None:
         plugin = next((p for p in found if _same(p.name, name)), None)
@@ -126,7 +130,7 @@ def _distribution_of(name: str, found: list[Any]) -> str:
         return str(plugin.distribution)
     try:
         return str(distribution(name).metadata["Name"])
-    except PackageNotFoundError:
+    except (PackageNotFoundError, ValueError):  # ValueError: not a distribution's name at all
         raise NotFound(
             f"no plugin or package named '{name}' is installed beside canfar "
             "(`canfar plugins` lists the plugins)"
