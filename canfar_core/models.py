@@ -133,6 +133,8 @@ class SessionInfo(PlatformRecord):
     user: str | None = None
     #: Fields the backend knows beyond these (kept verbatim from the server).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: A copy kept on this machine of a finished session the server has forgotten.
+    kept: bool = False
 
     def platform_dict(self) -> dict[str, Any]:
         """This session shaped as the Skaha service sends it (``GET /v1/session/{id}``).

@@ -37,6 +37,7 @@ from canfar_core.manager import get_manager
 from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
 from canfar_core.ordering import natural_order
 from canfar_core.public_names import canonical_kind
+from canfar_core.runs import request, run
 
 if TYPE_CHECKING:
     from canfar_core.models import Image, PlatformStats, ResourceContext, SessionKind
@@ -196,21 +197,10 @@ class Session:
         Companion: :meth:`preview`, what it would send.
         """
         mode = self._errors(errors)
-        if isinstance(name, SessionSpec):
-            given = (image, cores, ram, kind, gpu, cmd, args, env, only_replicas, options)
-            given = (*given, *keywords.values())
-            if replicas != 1 or any(value is not None for value in given):
-                raise ValidationError("give the request's fields in the SessionSpec, not beside it")
-            spec = name
-        else:
-            checks.check_types(str, "a string", name=name, image=image, cmd=cmd)
-            if env is not None and not isinstance(env, Mapping):
-                raise ValidationError(f"env must be a mapping of names to values, not {env!r}")
-            spec = SessionSpec(kind=kind or "", image=image or "", name=name or "", cmd=cmd)
-            spec.args, spec.env, spec.replicas = checks.words(args), dict(env or {}), replicas
-            spec.cores, spec.ram, spec.gpus = cores, ram, gpu
-            spec.only_replicas = checks.replica_list(only_replicas)
-            spec.options = {**keywords, **(options or {})}
+        given = {**keywords, **(options or {})}  # a backend keyword is a create option too
+        spec = request(
+            name, image, cores, ram, kind, gpu, cmd, args, env, replicas, only_replicas, given
+        )
         self._prepare(spec)
         try:
             return self._launch(spec)
@@ -226,6 +216,8 @@ class Session:
             for replica, reason in sorted({**launch.failures, **launch.uncertain}.items()):
                 log.warning("create: replica %s of %s failed: %s", replica, spec.name, reason)
             return list(launch.ids)
+
+    run = run  # a job to its end, retries and all: canfar_core.runs
 
     def preview(self, spec: SessionSpec) -> list[dict[str, Any]]:
         """What :meth:`create` would send for ``spec`` (completed in place, as ``create``
@@ -363,7 +355,7 @@ class Session:
         them. One that cannot be read is logged and left out, or with ``errors="raise"``
         :class:`~canfar_core.errors.SessionRequestError` names each (a missing one as
         :class:`~canfar_core.errors.NotFound`)."""
-        return self._each("info", ids, self.backend.info, errors, _values)
+        return self._each("info", ids, self.backend.info, errors, lambda r: list(r.values()))
 
     def logs(
         self, ids: IdOrIds, verbose: bool = False, *, errors: ErrorMode | None = None
@@ -390,7 +382,7 @@ class Session:
         """Each session's scheduling events: ``[{id: text}, ...]`` in the order given;
         ``verbose`` and failures as for :meth:`logs`."""
         checks.check_types(bool, "True or False", verbose=verbose)
-        texts = self._each("events", ids, self.backend.events, errors, _each_alone)
+        texts = self._each("events", ids, self.backend.events, errors, _one_by_one)
         return _logged(texts, verbose)
 
     def stats(self) -> PlatformStats:
@@ -461,7 +453,7 @@ class Session:
         """
         mode = self._errors(errors)
         checks.check_types(str, "a string", prefix=prefix)
-        found = self.fetch(kind, status, name=prefix)
+        found = [s for s in self.fetch(kind, status, name=prefix) if not s.kept]  # live ones
         return self.destroy([s.id for s in found], errors=mode) if found else {}  # type: ignore[arg-type]
 
     # -- waiting -----------------------------------------------------------------------------
@@ -543,12 +535,7 @@ def _report(what: str, mode: str, results: object, failures: Mapping[Any, Canfar
         )
 
 
-def _values(results: dict[str, Any]) -> list[Any]:
-    return list(results.values())
-
-
-def _each_alone(results: dict[str, str]) -> list[dict[str, str]]:
-    return [{sid: text} for sid, text in results.items()]
+_one_by_one = lambda results: [{sid: text} for sid, text in results.items()]  # noqa: E731
 
 
 def _logged(results: Any, verbose: bool) -> Any:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.offline import checkout_copy
+
 from .wheelhouse import repack, wheelhouse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +43,7 @@ def pipx_canfar(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     wheels = wheelhouse(work / "wheels", "canfar")
     repack(distribution("setuptools"), wheels)  # to build plugins from source, offline
     built = run(
-        [*PIP_WHEEL, "--no-build-isolation", "-w", str(wheels), str(ROOT)],
+        [*PIP_WHEEL, "--no-build-isolation", "-w", str(wheels), str(checkout_copy(work / "src"))],
         dict(os.environ),
     )
     assert built.returncode == 0, built.stderr

@@ -366,6 +366,15 @@ class FakeSkaha:
         self.pending_seconds = pending_seconds
         #: Seconds a headless session runs before it completes (``None``: it runs on).
         self.run_seconds = run_seconds
+        #: How each launch of a headless session NAME ends, in order: ``{"fit-2": ["Failed",
+        #: "Completed"]}`` fails its first launch and completes the next; the last one repeats.
+        #: A scripted session's log says how it ended (``fit-2: Failed``).
+        self.outcomes: dict[str, list[str]] = {}
+        #: Seconds after which a finished headless session is gone, log and all (the
+        #: platform's ``ttlSecondsAfterFinished``).
+        self.headless_ttl: float = HEADLESS_TTL
+        #: Why a pending session waits, as its events say (a FailedScheduling message).
+        self.pending_reason: str | None = None
         #: The platform statistics backend is down: ``view=stats`` answers 503.
         self.stats_outage = False
         self.available = True
@@ -641,7 +650,7 @@ class FakeSkaha:
             return False
         status, final_at = self._timeline(session, now)
         if status in FINAL and final_at is not None:
-            ttl = HEADLESS_TTL if session.type == "headless" else INTERACTIVE_TTL
+            ttl = self.headless_ttl if session.type == "headless" else INTERACTIVE_TTL
             return now < final_at + ttl
         return True
 
@@ -966,6 +975,11 @@ class FakeSkaha:
             run_seconds=self.run_seconds if kind == "headless" else None,
             deadline=HEADLESS_DEADLINE if kind == "headless" else INTERACTIVE_DEADLINE,
         )
+        with self._lock:
+            script = self.outcomes.get(session.name) if kind == "headless" else None
+            if script:
+                session.outcome = script.pop(0) if len(script) > 1 else script[0]
+                session.logs = f"{session.name}: {session.outcome}\n"
         self.sessions[session.id] = session
         return Response(200, f"{session.id}\n".encode(), "text/plain")
 
@@ -984,9 +998,14 @@ class FakeSkaha:
 
     def _events(self, session: FakeSession) -> str:
         status = self._status(session, self.now())
+        when = instant(session.created)
+        if status == "Pending" and self.pending_reason:
+            return (
+                "TYPE      REASON             MESSAGE   FIRST-TIME   LAST-TIME\n"
+                f"Warning   FailedScheduling   {self.pending_reason}   {when}   {when}\n"
+            )
         if status == "Pending":
             return "<none>\n"
-        when = instant(session.created)
         pod = f"skaha-{session.type}-{session.userid}-{session.id}"
         rows = [
             ("TYPE", "REASON", "MESSAGE", "FIRST-TIME", "LAST-TIME"),

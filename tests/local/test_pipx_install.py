@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from canfar_core.installer import installer
+from canfar_plugins._support.installer import installer
 from tests.offline import checkout_copy, offline_wheels
 
 PIPX = Path(sys.executable).with_name("pipx")

@@ -225,7 +225,10 @@ def test_lifecycle_is_seen(session, fake_skaha):
     assert session.info(sid, errors="raise")[0].status == "Running"
     fake_skaha.advance(60)
     assert session.info(sid, errors="raise")[0].status == "Completed"
-    fake_skaha.advance(3600)
+    fake_skaha.advance(3600)  # the server has forgotten it: the copy kept here answers
+    (kept,) = session.info(sid, errors="raise")
+    assert (kept.status, kept.kept) == ("Completed", True)
+    assert session.destroy(sid, errors="raise") == {sid: True}  # removes the kept copy
     with pytest.raises(NotFound):
         raise failure_of(session.info, sid)
 

@@ -103,7 +103,7 @@ def read_certificate(path: str | os.PathLike[str]) -> CertificateInfo:
         if found is not None:
             info.expires, info.subject = found
             return info
-    from canfar_core.installer import installer
+    from canfar_plugins._support.installer import installer
 
     info.note = (
         "expiry not checked: install the cryptography package or openssl to check it "

@@ -35,7 +35,7 @@ def install_command() -> str:
     """The command that adds fsspec to the environment canfar runs from: ``pipx inject`` under
     pipx, else canfar's own pip (a bare ``pip install canfar[data]`` would fetch the public
     client of the same name)."""
-    from canfar_core.installer import installer
+    from canfar_plugins._support.installer import installer
 
     return installer().command(FSSPEC)
 

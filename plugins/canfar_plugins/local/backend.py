@@ -924,7 +924,7 @@ def _not_on_path(command: str, path: str) -> str | None:
     relative = any(not os.path.isabs(entry) for entry in entries)
     if "/" in command or relative or shutil.which(command, path=path):
         return None
-    from canfar_core.installer import installer
+    from canfar_plugins._support.installer import installer
 
     how = (
         "canfar is installed with pipx, so a local job runs the commands on your own PATH, "

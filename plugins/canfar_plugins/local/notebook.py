@@ -49,7 +49,7 @@ def require_jupyter_lab() -> str:
     """The ``jupyter-lab`` executable, or a clear error saying how to install it."""
     found = find_jupyter_lab()
     if found is None:
-        from canfar_core.installer import installer
+        from canfar_plugins._support.installer import installer
 
         raise Unsupported(
             "JupyterLab is not installed, so the local backend cannot start a notebook",

@@ -1,9 +1,9 @@
 """The command lines that install and remove plugin packages beside canfar.
 
-Which installer owns canfar's environment is the core's one answer
-(:func:`canfar_core.installer.installer`, which the install hints use too). Under pipx, packages
-go in with ``pipx inject``, so that pipx keeps them on upgrades; anywhere else, the pip of
-canfar's own interpreter installs them.
+Which installer owns canfar's environment is the one answer the install hints use too
+(:func:`canfar_plugins._support.installer.installer`). Under pipx, packages go in with
+``pipx inject``, so that pipx keeps them on upgrades; anywhere else, the pip of canfar's own
+interpreter installs them.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def plugin_installer(pip_options: tuple[str, ...] = ()) -> PluginInstaller:
     Under pipx, the environment's name is its folder's name (``canfar`` unless pipx was told
     another with ``--suffix``).
     """
-    from canfar_core.installer import installer
+    from canfar_plugins._support.installer import installer
 
     name = installer().name
     environment = os.path.basename(sys.prefix.rstrip(os.sep)) if name == "pipx" else ""

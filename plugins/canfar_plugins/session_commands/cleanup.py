@@ -237,6 +237,11 @@ def _one_of(word: str | None, option: object, what: str) -> None:
     help="Only sessions in this status; repeat for several (default: Completed).",
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@click.option(
+    "--kept",
+    is_flag=True,
+    help="Also remove the copies kept here of sessions the platform has forgotten.",
+)
 @click.option("-y", "--yes", is_flag=True, help="Accepted and ignored: prune never asks.")
 @backend_option
 @json_option
@@ -249,6 +254,7 @@ def prune(
     kind: str | None,
     statuses: tuple[str, ...],
     dry_run: bool,
+    kept: bool,
     yes: bool,
     backend: str | None,
     as_json: bool,
@@ -275,7 +281,7 @@ def prune(
     chosen = [status_word] if status_word is not None else list(statuses) or ["Completed"]
     wanted = list(dict.fromkeys(canonical_status(s) for s in chosen))
     session = session_for(ctx, backend)
-    found = session.fetch(kind, wanted, name=prefix)
+    found = [s for s in session.fetch(kind, wanted, name=prefix) if kept or not s.kept]
     if not found:
         if as_json:
             emit_json([])

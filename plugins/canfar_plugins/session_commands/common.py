@@ -155,7 +155,11 @@ def write_bytes(pieces: Iterable[bytes]) -> None:
 
 def ps_rows(sessions: Iterable[SessionInfo]) -> list[tuple[Any, ...]]:
     """The rows of a ``canfar ps`` table, in :data:`PS_HEADERS` order."""
-    return [(s.id, s.name, s.kind, s.status, s.image, s.start_time or "-") for s in sessions]
+    return [
+        (s.id, s.name, s.kind, f"{s.status} (kept)" if s.kept else s.status, s.image,
+         s.start_time or "-")
+        for s in sessions
+    ]  # fmt: skip
 
 
 def dicts(records: Iterable[Any]) -> list[dict[str, Any]]:
@@ -167,7 +171,7 @@ def dicts(records: Iterable[Any]) -> list[dict[str, Any]]:
 
 def platform_dicts(sessions: Iterable[SessionInfo]) -> list[dict[str, Any]]:
     """Sessions as ``ps -o json`` prints them: shaped as the platform sends them."""
-    return [s.platform_dict() for s in sessions]
+    return [{**s.platform_dict(), **({"kept": True} if s.kept else {})} for s in sessions]
 
 
 def detailed_dicts(sessions: Iterable[SessionInfo]) -> list[dict[str, Any]]:
@@ -180,6 +184,7 @@ def detailed_dicts(sessions: Iterable[SessionInfo]) -> list[dict[str, Any]]:
             **s.platform_dict(),
             "backend": s.backend,
             "exitCode": s.exit_code,
+            "kept": s.kept,
             "extra": {k: v for k, v in s.extra.items() if k not in PLATFORM_KEYS},
         }
         for s in sessions

@@ -33,6 +33,7 @@ from canfar_plugins.session_commands.waiting import (
     default_wanted,
     ended_elsewhere,
     report_not_reached,
+    run_with_retries,
     wait_for,
 )
 
@@ -305,6 +306,14 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
     "it is Running); exit 1 if one failed.",
 )
 @click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="With --wait (which it implies): launch each replica that Failed again, up to N "
+    "times, with its name and REPLICA_ID.",
+)
+@click.option(
     "--until",
     metavar="STATUS",
     help="With --wait (which it implies): wait for this status instead (e.g. Running).",
@@ -332,6 +341,7 @@ def create(
     gpus: int | None,
     env_pairs: tuple[str, ...],
     wait: bool,
+    retries: int,
     until: str | None,
     timeout: float | None,
     dry_run: bool,
@@ -366,6 +376,11 @@ def create(
     Completed (exit 1, naming it, if it Failed), an interactive one until it is Running. Add
     --until Running to stop as soon as headless replicas run; `canfar wait` waits later.
 
+    With --retries N (which implies --wait), each replica that ends Failed is launched again,
+    with its name, REPLICA_ID and REPLICA_COUNT, up to N times; a line names each replica that
+    needed retries, and the exit code is 0 only when every replica finally completed (-o json:
+    one object per replica, with its attempts). See the Batch results page.
+
     Each replica gets REPLICA_ID (1..N) and REPLICA_COUNT in its environment. To re-run
     replicas that failed, repeat the command with the same --name and --replicas and add
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
@@ -380,7 +395,9 @@ def create(
     as_json = output is not None
     one_format(as_json, quiet)
     wanted = None if until is None else check_wanted(until, "--until")
-    wait = wait or wanted is not None
+    wait = wait or wanted is not None or retries > 0
+    if retries and wanted is not None:
+        raise ValidationError("--retries waits for every replica to end: leave out --until")
     if kind is not None and not kind.strip():
         raise ValidationError("a session kind is required (for example headless)")
     if name is not None:  # an empty --name is a slip, not a request for a made-up name
@@ -407,6 +424,11 @@ def create(
         emit(requests, output or "json")
         plural = "s" if len(requests) != 1 else ""
         info(f"Dry run: {len(requests)} request{plural} shown above; nothing was sent.")
+        return
+    if retries:
+        if default_wanted(session, spec.kind) != "Completed":
+            raise ValidationError(f"--retries is for batch sessions, not {spec.kind}")
+        run_with_retries(ctx, session, spec, retries, timeout, output, quiet)
         return
     failures: dict[int, str] = {}
     uncertain: dict[int, str] = {}

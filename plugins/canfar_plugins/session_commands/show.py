@@ -183,6 +183,8 @@ def info_lines(state: SessionInfo) -> list[tuple[str, str]]:
     for key, value in state.extra.items():
         if value is not None and value != "" and not isinstance(value, (dict, list)):
             lines.append((field_label(str(key)), _word(value)))
+    if state.kept:
+        lines.append(("kept", "a copy kept here: the server has forgotten this session"))
     return lines
 
 
@@ -203,22 +205,35 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
     from canfar_core.output import echo, emit_json, printable, style
     from canfar_core.validation import check_ids
 
-    found, missing = per_id(session_for(ctx, backend).info, check_ids(ids))
+    session = session_for(ctx, backend)
+    found, missing = per_id(session.info, check_ids(ids))
     for sid, reason in missing.items():
         report_failure(sid, reason)
+    waiting = _why_pending(session, found)
     if as_json:
-        emit_json(detailed_dicts(found))
+        emit_json([{**d, "waiting": waiting.get(d["id"])} for d in detailed_dicts(found)])
     else:
         for number, state in enumerate(found):
             if number:
                 echo()
-            for label, value in info_lines(state):
+            extra = [("waiting", waiting[state.id])] if state.id in waiting else []
+            for label, value in [*info_lines(state), *extra]:
                 label, value = printable(label), printable(value)
                 if label == "status":
                     value = style(value, fg=STATUS_COLOURS.get(value))
                 echo(f"{label + ':':<{INFO_WIDTH}} {value}")
     if missing:  # each was named on its own line above
         ctx.exit(EXIT_ERROR)
+
+
+def _why_pending(session: Session, found: list[SessionInfo]) -> dict[str, str]:
+    """Why each pending session waits, from its events (at most PENDING_EXPLAINED read)."""
+    from canfar_plugins.session_commands.waiting import PENDING_EXPLAINED, pending_reason
+
+    pending = [s.id for s in found if s.status == "Pending"][:PENDING_EXPLAINED]
+    texts = (session.events(pending, errors="ignore") or []) if pending else []
+    reasons = {sid: pending_reason(text) for entry in texts for sid, text in entry.items()}
+    return {sid: reason for sid, reason in reasons.items() if reason}
 
 
 @click.command(short_help="Show sessions' scheduling events.")
@@ -332,6 +347,7 @@ def logs(
     if not follow:
         if not as_json:  # straight through, never all in memory
             write_bytes(session.stream_logs(session_id))
+            _note_kept(session, [session_id])
             return
         emit_json({"id": session_id, "logs": _texts(session, [session_id])[session_id]})
         return
@@ -343,6 +359,16 @@ def logs(
         with contextlib.suppress(Exception):  # a courtesy note; never fail the interrupt on it
             state = f"still {session.info(session_id, errors='raise')[0].status}"
         interrupted(ctx, f"Stopped following; session {session_id} is {state}.")
+
+
+def _note_kept(session: Session, ids: list[str]) -> None:
+    """On stderr: which logs came from the copy kept here (the server forgot the session)."""
+    journal = getattr(session.backend, "journal", None)  # a backend whose server forgets
+    if journal is None:
+        return
+    for session_id in ids:
+        if journal.log_path(session_id) is not None:
+            click.echo(f"Note: the log of {session_id} is the copy kept here.", err=True)
 
 
 def _texts(session: Session, ids: list[str]) -> dict[str, str]:

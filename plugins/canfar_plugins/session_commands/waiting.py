@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -25,8 +26,8 @@ from canfar_plugins.session_commands.common import (
 )
 
 if TYPE_CHECKING:
-    from canfar_core.models import SessionInfo
-    from canfar_core.sessions import Session
+    from canfar_core.models import SessionInfo, SessionSpec
+    from canfar_core.sessions import Progress, Session
 
 #: The events of at most this many sessions are looked up to say why they did not get there.
 FAILURES_EXPLAINED = 10
@@ -72,12 +73,15 @@ def ended_elsewhere(states: Iterable[SessionInfo], wanted: str) -> list[SessionI
 
 
 class WaitProgress:
-    """The progress line on stderr: rewritten on a terminal, else one line per change."""
+    """The progress line on stderr. On a terminal, one line rewritten in place: the count in
+    each status of N, the time elapsed and, once some have ended, an estimate of the time left
+    (from the pace at which they ended); on a pipe, one line per change."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last = ""
         self.current: dict[str, SessionInfo] = {}
+        self.started = time.monotonic()
 
     def __call__(self, current: dict[str, SessionInfo]) -> None:
         from canfar_core.models import STATUSES
@@ -89,17 +93,36 @@ class WaitProgress:
         order = [*STATUSES, *sorted(set(counts) - set(STATUSES))]
         line = "Waiting: " + ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
         if self.tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
+            sys.stderr.write("\r" + line + self.pace(counts, len(current)) + "\x1b[K")
             sys.stderr.flush()
         elif line != self.last:
             click.echo(line, err=True)
         self.last = line
+
+    def pace(self, counts: dict[str, int], total: int) -> str:
+        """`` of N, 2m05s, about 4m left``: what the terminal line adds to the counts."""
+        elapsed = time.monotonic() - self.started
+        ended = counts.get("Completed", 0) + counts.get("Failed", 0)
+        text = f" of {total}, {duration(elapsed)}"
+        if 0 < ended < total:
+            text += f", about {duration(elapsed / ended * (total - ended))} left"
+        return text
 
     def done(self) -> None:
         if self.tty and self.last:
             sys.stderr.write("\n")
             sys.stderr.flush()
         self.last = ""
+
+
+def duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``2h07m``."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def wait_for(
@@ -116,7 +139,11 @@ def wait_for(
     progress = WaitProgress()
     try:
         return session.wait(
-            ids, status=wanted, timeout=timeout, progress=progress, poll=POLL_SECONDS
+            ids,
+            status=wanted,
+            timeout=timeout,
+            progress=keeping_logs(session, progress),
+            poll=POLL_SECONDS,
         )
     except KeyboardInterrupt:
         progress.done()
@@ -135,6 +162,30 @@ def wait_for(
         progress.done()
 
 
+def keeping_logs(session: Session, progress: Progress) -> Progress:
+    """``progress``, and on a backend that keeps finished sessions (a ``journal``: the server
+    forgets them), each session's log read once as it ends, so that a copy is kept."""
+    if getattr(session.backend, "journal", None) is None:
+        return progress
+    read: set[str] = set()
+
+    def drain(session_id: str) -> None:
+        for _ in session.stream_logs(session_id):
+            pass
+
+    def watch(current: dict[str, SessionInfo]) -> None:
+        from canfar_core.models import FINAL_STATUSES
+
+        progress(current)
+        ended = [sid for sid, s in current.items() if s.status in FINAL_STATUSES]
+        ended = [sid for sid in ended if sid not in read]
+        read.update(ended)
+        if ended:
+            session.for_each(ended, drain, errors="ignore")
+
+    return watch
+
+
 def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
     """The exit code and the last scheduling event of a failed session, as far as known."""
     parts = [] if state.exit_code is None else [f"exit code {state.exit_code}"]
@@ -150,6 +201,33 @@ def why_failed(session: Session, state: SessionInfo, look: bool) -> str:
                 parts.append(lines[-1])
     parts.append(f"see: canfar logs {state.id}; canfar events {state.id}")
     return "; ".join(parts)
+
+
+#: What a pending session's events say, and how ``info`` says it: the first that matches.
+PENDING_REASONS = (
+    ("insufficient cpu", "not enough free CPU cores on the platform"),
+    ("insufficient memory", "not enough free memory on the platform"),
+    ("insufficient nvidia.com/gpu", "no free GPU on the platform"),
+    ("imagepullbackoff", "the image cannot be pulled"),
+    ("errimagepull", "the image cannot be pulled"),
+    ("pulling image", "pulling the image"),
+    ("queue", "queued"),
+    ("quota", "queued: over quota"),
+    ("failedscheduling", "no node can take it yet"),
+)
+#: The events of at most this many pending sessions are read by ``info``.
+PENDING_EXPLAINED = 10
+
+
+def pending_reason(events: str) -> str | None:
+    """Why a pending session waits, from its events (the latest that says): a few words, then
+    the event's own message; ``None`` when they do not say."""
+    for line in reversed([line.strip() for line in events.splitlines() if line.strip()]):
+        lowered = line.lower()
+        for needle, words in PENDING_REASONS:
+            if needle in lowered:
+                return f"{words} ({' '.join(line.split())})"
+    return None
 
 
 def report_not_reached(session: Session, states: list[SessionInfo], wanted: str) -> None:
@@ -249,3 +327,92 @@ def wait(
         raise gave_up
     if failed:
         raise CanfarError(f"{len(failed)} of {len(ordered)} sessions did not reach {wanted}")
+
+
+def run_with_retries(
+    ctx: click.Context,
+    session: Session,
+    spec: SessionSpec,
+    retries: int,
+    timeout: float | None,
+    output: str | None,
+    quiet: bool,
+) -> None:
+    """``create --wait --retries N``: :meth:`Session.run`, with the progress line; a line per
+    replica that needed retries (how each attempt ended), the log tail of each that never
+    completed, and exit 1 unless every replica finally completed."""
+    from canfar_core.models import ACTIVE_STATUSES
+    from canfar_core.output import echo, table
+    from canfar_core.sessions import WaitTimeout
+    from canfar_plugins._support.machine import emit
+
+    progress = WaitProgress()
+    gave_up: WaitTimeout | None = None
+    try:
+        results = session.run(
+            spec, retries=retries, timeout=timeout, poll=POLL_SECONDS, progress=progress
+        )
+    except WaitTimeout as exc:
+        results, gave_up = exc.results, exc  # type: ignore[attr-defined]
+    except KeyboardInterrupt:
+        progress.done()
+        still = [s.id for s in progress.current.values() if s.status in ACTIVE_STATUSES]
+        interrupted(
+            ctx,
+            f"Interrupted: {len(still)} sessions are still pending or running and keep going "
+            f"(no more retries): {' '.join(still)}\n"
+            f"Stop them with: canfar delete {' '.join(still)}",
+        )
+        raise  # not reached: interrupted() exits
+    finally:
+        progress.done()
+    if output is not None:
+        emit([result.to_dict() for result in results], output)
+    elif quiet:
+        for result in results:
+            echo(result.id or "-")
+    else:
+        table(
+            [
+                (r.replica, r.id or "-", r.name, r.status, _or_dash(r.exit_code), len(r.attempts))
+                for r in results
+            ],
+            headers=("REPLICA", "ID", "NAME", "STATUS", "EXIT CODE", "ATTEMPTS"),
+        )
+    for result in results:
+        if len(result.attempts) > 1:
+            tried = ", ".join(f"{a.id or '-'} {a.status}" for a in result.attempts)
+            click.echo(f"Retried replica {result.replica} ({result.name}): {tried}", err=True)
+    missed = [r for r in results if not r.ok]
+    for result in missed if gave_up is None else ():
+        last = result.attempts[-1] if result.attempts else None
+        why = "; ".join(
+            str(part)
+            for part in (
+                None if last is None or last.exit_code is None else f"exit code {last.exit_code}",
+                last.reason if last else None,
+            )
+            if part
+        )
+        plural = "s" if len(result.attempts) != 1 else ""
+        click.echo(
+            f"Error: replica {result.replica} ({result.name}) ended {result.status} after "
+            f"{len(result.attempts)} attempt{plural}" + (f": {why}" if why else ""),
+            err=True,
+        )
+        for line in result.log_tail.splitlines():
+            click.echo(f"  | {line}", err=True)
+        if result.status == "Unknown":  # its launch's answer was lost: it may be running
+            click.echo(
+                f"Look for {result.name} with: canfar ps -a; launch it again only if it is not "
+                "listed.",
+                err=True,
+            )
+    if gave_up is not None:
+        raise gave_up
+    if missed:
+        raise CanfarError(f"{len(missed)} of {len(results)} replicas did not complete")
+
+
+def _or_dash(value: object) -> object:
+    return "-" if value is None else value

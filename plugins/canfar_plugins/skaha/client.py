@@ -11,7 +11,7 @@ import contextlib
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ from canfar_plugins.skaha.http import (
 
 if TYPE_CHECKING:
     from canfar_core.contexts import Context
+    from canfar_plugins._support.journal import Journal
 
 #: Aliases for use inside the backend class, where ``list`` names a method.
 _Ids = list[str]
@@ -197,6 +198,7 @@ class SkahaBackend(Backend):
         self._http_lock = threading.Lock()
         self._resources: ResourceContext | None = None
         self._resources_at = 0.0
+        self._journal: Journal | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -468,16 +470,59 @@ class SkahaBackend(Backend):
         self.http.secrets.update({value, str(login["secret"])})
         return {wire.REGISTRY_HEADER: value}
 
+    @property
+    def journal(self) -> Journal:
+        """Finished sessions kept here: the service forgets them an hour after they end."""
+        if self._journal is None:
+            from urllib.parse import urlsplit
+
+            from canfar_plugins._support.journal import Journal
+
+            # the server too: the ad hoc contexts (a URL and a token) share one name
+            where = f"{self.context.name}@{urlsplit(self.api).netloc}"
+            self._journal = Journal(self.name, where)
+        return self._journal
+
     def list(self, kind: str | None = None, status: str | None = None) -> _Sessions:
+        return self.list_matching(kind, None if status is None else [status])
+
+    def list_matching(
+        self, kind: str | None = None, statuses: Collection[str] | None = None
+    ) -> _Sessions:
+        """The server's sessions, then the finished ones kept here that it no longer lists
+        (read only when a finished status is asked for: ``canfar ps`` pays nothing for them)."""
         params: _Params = []
         if kind:
             params.append(("type", kind))
-        if status:
-            params.append(("status", status))
-        return parse.sessions(self.http.get_json("session", params=params))
+        if statuses is not None and len(statuses) == 1:
+            params.append(("status", next(iter(statuses))))
+        live = parse.sessions(self.http.get_json("session", params=params))
+        new = self.journal.keep(live)
+        for session_id in new[: self.journal.logs_per_listing()] if new else ():
+            for _ in self.iter_logs(session_id):  # read through: the journal keeps it
+                pass
+        seen = {s.id for s in live}
+        if statuses is not None:
+            live = [s for s in live if s.status in statuses]
+            if not set(statuses) & set(FINAL_STATUSES):
+                return live
+        kept = self.journal.kept(besides=seen)
+        return live + [
+            s
+            for s in kept
+            if (not kind or s.kind == kind) and (statuses is None or s.status in statuses)
+        ]
 
     def info(self, session_id: str) -> SessionInfo:
-        return parse.session(self.http.get_json(f"session/{quote_id(session_id)}"))
+        try:
+            found = parse.session(self.http.get_json(f"session/{quote_id(session_id)}"))
+        except NotFound:
+            kept = self.journal.get(session_id)
+            if kept is None:
+                raise
+            return kept
+        self.journal.keep([found])
+        return found
 
     def logs(self, session_id: str) -> str:
         # The service answers an unknown id with an empty 200: so do we. Streamed, so that a
@@ -485,8 +530,19 @@ class SkahaBackend(Backend):
         return b"".join(self.iter_logs(session_id)).decode("utf-8", "replace")
 
     def iter_logs(self, session_id: str) -> Iterator[bytes]:
-        """The output so far, piece by piece as it downloads (never all of it in memory)."""
-        return self.http.iter_bytes(f"session/{quote_id(session_id)}", params={"view": "logs"})
+        """The output so far, piece by piece as it downloads (never all of it in memory); a
+        finished session's is kept as it passes, and answered from there once forgotten."""
+        journal = self.journal
+        kept = journal.log_path(session_id)
+        if kept is not None and session_id in journal:
+            try:
+                live = self.info(session_id)
+            except NotFound:
+                live = None
+            if live is None or live.kept:
+                return iter([kept.read_bytes()])
+        pieces = self.http.iter_bytes(f"session/{quote_id(session_id)}", params={"view": "logs"})
+        return journal.keep_log(session_id, pieces)
 
     def follow_logs(self, session_id: str, poll: float = 1.0) -> Iterator[str]:
         """The output as it grows; ends after the session has finished or vanished.
@@ -534,7 +590,12 @@ class SkahaBackend(Backend):
         return self.http.get_text(f"session/{quote_id(session_id)}", params={"view": "events"})
 
     def delete(self, session_ids: _Ids) -> dict[str, str | None]:
-        return self._each(session_ids, "DELETE", None)
+        """Delete sessions; a kept copy goes with its session (and alone once forgotten)."""
+        done = self._each(session_ids, "DELETE", None)
+        for session_id in done:
+            if self.journal.forget(session_id):
+                done[session_id] = None
+        return done
 
     def renew(self, session_ids: _Ids) -> dict[str, str | None]:
         return self._each(session_ids, "POST", [("action", "renew")])

@@ -1,0 +1,213 @@
+"""A job run to the end: :meth:`Session.run <canfar_core.sessions.Session.run>` launches the
+replicas, waits with :meth:`~canfar_core.sessions.Session.wait` and relaunches each replica that
+ends Failed, with the same name, ``REPLICA_ID`` and ``REPLICA_COUNT``. A replica is relaunched
+only once its attempt is final (Failed), never after it Completed, never when its launch's answer
+was lost (it may run), and at most ``retries`` times. ``canfar create --wait --retries`` is this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from canfar_core import validation as checks
+from canfar_core.errors import AuthError, CanfarError, LaunchError, ValidationError
+from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
+
+if TYPE_CHECKING:
+    from canfar_core.sessions import Session
+
+#: Lines of a failed replica's log its result keeps.
+LOG_TAIL_LINES = 20
+ENDED = (*FINAL_STATUSES, "Terminating")
+
+
+@dataclass
+class Attempt:
+    """One launch of a replica: its session id, and how it ended (``Completed``, ``Failed``,
+    ``Terminating``; ``Refused``: not launched, ``reason`` says why; ``Unknown``: the launch's
+    answer was lost, so it may run and is never relaunched; ``Pending``/``Running``: not over)."""
+
+    id: str | None
+    status: str
+    exit_code: int | None = None
+    reason: str | None = None
+
+
+@dataclass
+class ReplicaResult:
+    """What became of one replica: its final ``status`` and ``exit_code`` (its last attempt's),
+    every attempt in order, and the last lines of its log when it did not complete."""
+
+    replica: int
+    name: str
+    attempts: list[Attempt] = field(default_factory=list)
+    log_tail: str = ""
+
+    @property
+    def id(self) -> str | None:
+        return self.attempts[-1].id if self.attempts else None
+
+    @property
+    def status(self) -> str:
+        return self.attempts[-1].status if self.attempts else "Pending"
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.attempts[-1].exit_code if self.attempts else None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the replica finally completed."""
+        return self.status == "Completed"
+
+    def to_dict(self) -> dict[str, Any]:
+        fields = {"id": self.id, "status": self.status, "exit_code": self.exit_code}
+        return {
+            "replica": self.replica,
+            "name": self.name,
+            **fields,
+            "retried": len(self.attempts) > 1,
+            "attempts": [dataclasses.asdict(a) for a in self.attempts],
+            "log_tail": self.log_tail,
+        }
+
+
+def request(*fields: Any) -> SessionSpec:
+    """:meth:`Session.create`'s arguments as a request (``name`` may be one already)."""
+    name, image, cores, ram, kind, gpu, cmd, args, env, replicas, only, options = fields
+    if isinstance(name, SessionSpec):
+        given = (image, cores, ram, kind, gpu, cmd, args, env, only, *options.values())
+        if replicas != 1 or any(value is not None for value in given):
+            raise ValidationError("give the request's fields in the SessionSpec, not beside it")
+        return name
+    checks.check_types(str, "a string", name=name, image=image, cmd=cmd)
+    if env is not None and not isinstance(env, Mapping):
+        raise ValidationError(f"env must be a mapping of names to values, not {env!r}")
+    spec = SessionSpec(kind=kind or "", image=image or "", name=name or "", cmd=cmd)
+    spec.args, spec.env, spec.replicas = checks.words(args), dict(env or {}), replicas
+    spec.cores, spec.ram, spec.gpus = cores, ram, gpu
+    spec.only_replicas, spec.options = checks.replica_list(only), dict(options)
+    return spec
+
+
+class _Relaunch(Exception):
+    """From the wait's progress callback: a replica failed and is to be launched again now."""
+
+
+def run(
+    self: Session,
+    name: str | SessionSpec | None = None,
+    image: str | None = None,
+    cores: float | None = None,
+    ram: float | None = None,
+    kind: str | None = None,
+    gpu: int | None = None,
+    cmd: str | None = None,
+    args: str | Iterable[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    replicas: int = 1,
+    *,
+    only_replicas: Iterable[int] | None = None,
+    retries: int = 0,
+    timeout: float | None = None,
+    poll: float = 2.0,
+    progress: Callable[[dict[str, SessionInfo]], None] | None = None,
+    **options: Any,
+) -> list[ReplicaResult]:
+    """Launch a job as :meth:`create` does (the same arguments), wait until every replica has
+    ended, relaunch each that Failed up to ``retries`` times, and return one
+    :class:`~canfar_core.runs.ReplicaResult` per replica, in replica order.
+
+    A replica is relaunched with its name, ``REPLICA_ID`` and ``REPLICA_COUNT``, once its
+    attempt has Failed; never one that completed, nor one whose launch may have happened (its
+    answer lost: ``Unknown``). A launch refused whole raises as :meth:`create` with
+    ``errors="raise"`` does. ``progress`` is called with the current session of every replica
+    after each poll. After ``timeout`` seconds, :class:`~canfar_core.sessions.WaitTimeout` is
+    raised with ``results`` (the replicas as they are) set on it.
+    """
+    from canfar_core.validation import check_seconds
+
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise ValidationError(f"retries must be a whole number, 0 or more, not {retries!r}")
+    check_seconds(timeout=timeout, poll=poll)
+    spec = request(
+        name, image, cores, ram, kind, gpu, cmd, args, env, replicas, only_replicas, options
+    )
+    self._prepare(spec)
+    results = {k: ReplicaResult(k, spec.replica_name(k)) for k in spec.replica_numbers()}
+    running: dict[str, int] = {}  # session id -> replica number
+    latest: dict[int, SessionInfo] = {}
+    tails: dict[str, list[str]] = {}  # the last lines of each attempt's log, read as it ended
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def again(k: int) -> bool:
+        return results[k].status in ("Failed", "Refused") and len(results[k].attempts) <= retries
+
+    def launch(numbers: list[int]) -> None:
+        failures: dict[int, str] = {}
+        uncertain: dict[int, str] = {}
+        try:
+            ids = self._launch(dataclasses.replace(spec, only_replicas=numbers))
+        except LaunchError as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            ids, failures, uncertain = list(exc.ids), dict(exc.failures), dict(exc.uncertain)
+        except (AuthError, ValidationError, KeyboardInterrupt):
+            raise
+        except CanfarError as exc:  # refused whole: the first time, as create says it
+            if not any(r.attempts for r in results.values()):
+                raise
+            ids, failures = [], dict.fromkeys(numbers, str(exc))
+        launched = [k for k in numbers if k not in failures and k not in uncertain]
+        for k, session_id in zip(launched, ids, strict=False):
+            running[session_id] = k
+            results[k].attempts.append(Attempt(session_id, "Pending"))
+        for k, reason in failures.items():
+            results[k].attempts.append(Attempt(None, "Refused", reason=reason))
+        for k, reason in uncertain.items():
+            results[k].attempts.append(Attempt(None, "Unknown", reason=reason))
+
+    def seen(states: dict[str, SessionInfo]) -> None:
+        ended = [sid for sid, state in states.items() if state.status in ENDED and sid not in tails]
+        texts = (self.logs(ended, errors="ignore") or {}) if ended else {}  # a journal keeps them
+        tails.update({sid: texts.get(sid, "").splitlines()[-LOG_TAIL_LINES:] for sid in ended})
+        for session_id, state in states.items():
+            k = running[session_id]
+            latest[k], attempt = state, results[k].attempts[-1]
+            attempt.status, attempt.exit_code = state.status, state.exit_code
+            attempt.reason = attempt.reason or state.extra.get("reason")
+        if progress is not None:
+            progress({s.id: s for _, s in sorted(latest.items())})
+        if any(state.status == "Failed" and again(running[sid]) for sid, state in states.items()):
+            raise _Relaunch
+
+    todo = list(results)
+    while todo or running:
+        while todo:
+            launch(todo)
+            todo = [k for k in todo if results[k].status == "Refused" and again(k)]
+        if not running:
+            break
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            self.wait(list(running), FINAL_STATUSES, timeout=left, poll=poll, progress=seen)
+        except _Relaunch:
+            pass
+        except TimeoutError as exc:
+            exc.results = list(results.values())  # type: ignore[attr-defined]
+            raise
+        for session_id, k in list(running.items()):
+            if results[k].status in ENDED:
+                del running[session_id]
+                if again(k):
+                    todo.append(k)
+    for result in results.values():
+        result.log_tail = "" if result.ok else "\n".join(tails.get(str(result.id), []))
+    return list(results.values())
+
+
+__all__ = ["LOG_TAIL_LINES", "Attempt", "ReplicaResult", "request", "run"]
