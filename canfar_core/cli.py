@@ -168,33 +168,54 @@ def _context_after_command(ctx: click.Context, param: click.Parameter, value: st
             obj["context"] = value
 
 
-@cli.command()
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print as JSON: name, version, hooks, builtin."
+@cli.group(
+    invoke_without_command=True,
+    subcommand_metavar="[COMMAND]",
+    short_help="List, install and remove plugins.",
 )
-def plugins(as_json: bool) -> None:
-    """List the loaded plugins and the hooks each implements.
-
-    A plugin that failed to load is named in a warning on stderr, not here.
-    """
-    from canfar_core.manager import get_manager
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print as JSON: name, version, hooks, builtin, status, reason.",
+)
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List the plugins: each loaded one with the hooks it implements, and those disabled
+    (CANFAR_DISABLE_PLUGINS, CANFAR_LOAD_PLUGINS) or failed, with the reason."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from canfar_core.manager import LOADED, get_manager
     from canfar_core.output import emit_json, table
 
-    found = get_manager().plugins()
+    found = get_manager().statuses()
     if as_json:
         emit_json(
             [
-                {"name": p.name, "version": p.version, "hooks": p.hooks, "builtin": p.builtin}
+                {
+                    "name": p.name,
+                    "version": p.version,
+                    "hooks": p.hooks,
+                    "builtin": p.builtin,
+                    "status": p.status,
+                    "reason": p.reason,
+                }
                 for p in found
             ]
         )
         return
     table(
         [
-            (p.name, p.version or "-", "yes" if p.builtin else "no", ", ".join(p.hooks) or "-")
+            (
+                p.name,
+                p.version or "-",
+                "yes" if p.builtin else "no",
+                p.status if p.status == LOADED else f"{p.status}: {p.reason}",
+                ", ".join(p.hooks) or "-",
+            )
             for p in found
         ],
-        headers=["NAME", "VERSION", "BUILTIN", "HOOKS"],
+        headers=["NAME", "VERSION", "BUILTIN", "STATUS", "HOOKS"],
     )
 
 
@@ -210,6 +231,8 @@ def build_cli() -> click.Group:
     group = cli
     assert isinstance(group, CanfarGroup)
     group.remove_plugin_commands()
+    assert isinstance(plugins, click.Group)
+    plugins.commands.clear()  # its subcommands (install, ...) come from plugins too
     for impl in get_manager().pm.hook.canfar_register_commands.get_hookimpls():
         if impl.hookwrapper or getattr(impl, "wrapper", False):
             continue
@@ -303,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = _debug_requested(args)
     from canfar_core import output
 
+    output.forget_warnings()
     stdout = sys.stdout
     try:
         output.set_machine_format(output.format_in_argv(args))

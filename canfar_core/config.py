@@ -25,7 +25,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -262,12 +262,23 @@ def credentials_file() -> JsonFile:
     return JsonFile(config_dir() / CREDENTIALS_NAME, mode=0o600)
 
 
-def plugin_settings(name: str) -> dict[str, Any]:
-    """A plugin's own settings, ``plugins.NAME.*`` in the config (``{}`` when there are none);
-    users set them with ``canfar config set plugins.NAME.KEY VALUE``."""
+def plugin_settings(name: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A plugin's own settings: ``plugins.NAME.*`` in the config, each overridden by its
+    variable ``CANFAR_<NAME>_<KEY>`` (upper case, ``-`` and ``.`` as ``_``), given as text.
+
+    Users set them with ``canfar config set plugins.NAME.KEY VALUE`` or the variable; ``{}``
+    when there are none. A variable's key is its name after the prefix, in lower case.
+    """
+    import re
+
     section = config_file().read().get("plugins")
     mine = section.get(name) if isinstance(section, dict) else None
-    return mine if isinstance(mine, dict) else {}
+    settings = dict(mine) if isinstance(mine, dict) else {}
+    prefix = f"CANFAR_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}_"
+    for variable, value in (os.environ if environ is None else environ).items():
+        if variable.startswith(prefix) and len(variable) > len(prefix):
+            settings[variable[len(prefix) :].lower()] = value
+    return settings
 
 
 _KINDS_OF_VALUE = {str: "text", int: "a whole number", float: "a number"}

@@ -70,6 +70,7 @@ def key() -> str | None:
         sys.prefix,
         sys.version.split()[0],
         os.environ.get("CANFAR_DISABLE_PLUGINS", ""),
+        repr(os.environ.get("CANFAR_LOAD_PLUGINS")),  # unset and empty differ
         str(terminal_width()),
     ]
     folders: set[str] = set()

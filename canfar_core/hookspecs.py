@@ -116,6 +116,27 @@ def canfar_register_output_formats(register: Register) -> None:
 
 
 @hookspec
+def canfar_register_create_options(register: Register) -> None:
+    """Add options to ``canfar create``: ``--NAME``, in a help section named after your plugin.
+
+    Call ``register(name, option)`` with a ``canfar_core.models.CreateOption(help=...,
+    type=str|int|float|bool, default=None)``. The value the user gives is in
+    ``spec.options[name]`` when ``canfar_prepare_session`` runs and when the backend creates the
+    sessions; from Python it is ``Session.create(..., options={name: value})``. A plugin that
+    uses its option itself (in ``canfar_prepare_session``) pops it from ``spec.options``: an
+    option left there that the chosen backend does not use is a warning. A name canfar's
+    ``create`` or another plugin already has is reported and skipped. Declare options cheaply:
+    this runs at start-up.
+
+    Example::
+
+        @hookimpl
+        def canfar_register_create_options(register):
+            register("project", CreateOption(help="The allocation to charge."))
+    """
+
+
+@hookspec
 def canfar_register_commands(cli: click.Group) -> None:
     """Add click commands or groups to the ``canfar`` command.
 

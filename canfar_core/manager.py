@@ -4,7 +4,9 @@ Plugins come from the entry-point group ``canfar``; the built-ins are found ther
 registered first so that a third-party plugin is called before them (pluggy calls the most recently
 registered implementation first). Each entry point is loaded on its own: one that fails to import
 or register is reported once on stderr, with its name and the error, and everything else goes on.
-``CANFAR_DISABLE_PLUGINS=a,b`` skips entry points, by entry-point name or distribution name.
+``CANFAR_DISABLE_PLUGINS=a,b`` skips entry points, by entry-point name or distribution name;
+``CANFAR_LOAD_PLUGINS=a,b`` loads only those besides the built-ins (set but empty: the built-ins
+only). Each plugin not loaded is remembered with the reason, for ``canfar plugins``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
 DISABLE_VARIABLE = "CANFAR_DISABLE_PLUGINS"
+LOAD_VARIABLE = "CANFAR_LOAD_PLUGINS"
+#: What ``canfar plugins`` says of each plugin.
+LOADED, DISABLED, FAILED = "loaded", "disabled", "failed"
 #: The entry-point group in which a distribution names its plugins that answer
 #: ``canfar_replica_position``; a batch replica loads only those of that distribution.
 POSITION_GROUP = "canfar.replica_position"
@@ -39,6 +44,9 @@ class PluginInfo:
     builtin: bool
     distribution: str | None = None
     module: str | None = None
+    #: ``loaded``, ``disabled`` or ``failed``; ``reason`` says why when it is not loaded.
+    status: str = LOADED
+    reason: str | None = None
 
 
 @dataclass
@@ -66,6 +74,28 @@ def disabled_names(environ: Mapping[str, str] | None = None) -> set[str]:
     return {_normalise(part) for part in value.split(",") if part.strip()}
 
 
+def load_only_names(environ: Mapping[str, str] | None = None) -> set[str] | None:
+    """The plugin names ``CANFAR_LOAD_PLUGINS`` lists, normalised; ``None`` when it is unset."""
+    value = (os.environ if environ is None else environ).get(LOAD_VARIABLE)
+    if value is None:
+        return None
+    return {_normalise(part) for part in value.split(",") if part.strip()}
+
+
+def _skip_reason(
+    name: str, origin: _Origin, disabled: set[str], load_only: set[str] | None
+) -> str | None:
+    """Why the entry point ``name`` is not to be loaded, or ``None``."""
+    names = {_normalise(name)} | (
+        {_normalise(origin.distribution)} if origin.distribution else set()
+    )
+    if names & disabled:
+        return f"listed in {DISABLE_VARIABLE}"
+    if load_only is not None and not origin.builtin and not names & load_only:
+        return f"not listed in {LOAD_VARIABLE}"
+    return None
+
+
 def _first_line(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -79,6 +109,8 @@ class PluginManager:
         self.pm.add_hookspecs(hookspecs)
         self.hook = self.pm.hook
         self.failures: list[PluginFailure] = []
+        #: The plugins found but not loaded (disabled or failed), in the order they were met.
+        self.not_loaded: list[PluginInfo] = []
         self._origins: dict[str, _Origin] = {}
         self._registries: dict[str, Registry[Any]] = {}
 
@@ -95,11 +127,12 @@ class PluginManager:
         has only those loaded (one that lists none has all of its plugins loaded).
         """
         disabled = disabled_names(environ)
+        load_only = load_only_names(environ)
         wanted = _position_plugins() if position_only else {}
         for ep, origin in self._entry_points():
-            if _normalise(ep.name) in disabled or (
-                origin.distribution and _normalise(origin.distribution) in disabled
-            ):
+            reason = _skip_reason(ep.name, origin, disabled, load_only)
+            if reason is not None:
+                self.not_loaded.append(_info(ep.name, origin, DISABLED, reason))
                 continue
             listed = wanted.get(_normalise(origin.distribution or ""))
             if listed is not None and ep.name not in listed:
@@ -111,13 +144,14 @@ class PluginManager:
                     f"the name is taken by the plugin of distribution "
                     f"'{other.distribution if other else '?'}'; "
                     f"rename the entry point of '{origin.distribution}'",
+                    origin,
                 )
                 continue
             try:
                 plugin = ep.load()
                 self.register(plugin, name=ep.name, origin=origin)
             except (Exception, SystemExit) as exc:  # SystemExit: a plugin calling sys.exit
-                self._fail(ep.name, _first_line(exc))
+                self._fail(ep.name, _first_line(exc), origin)
 
     def _entry_points(self) -> list[tuple[EntryPoint, _Origin]]:
         from canfar_core._entrypoints import entry_points  # not importlib.metadata: see there
@@ -178,8 +212,9 @@ class PluginManager:
         self._origins.pop(name, None)
         self._registries.clear()
 
-    def _fail(self, name: str, message: str) -> None:
+    def _fail(self, name: str, message: str, origin: _Origin | None = None) -> None:
         self.failures.append(PluginFailure(name, message))
+        self.not_loaded.append(_info(name, origin, FAILED, message))
         sys.stderr.write(f"canfar: warning: plugin '{name}' was not loaded: {message}\n")
 
     # -- what was loaded -------------------------------------------------------------------
@@ -204,6 +239,10 @@ class PluginManager:
             )
         return infos
 
+    def statuses(self) -> list[PluginInfo]:
+        """Every plugin found: those loaded, then those disabled or failed, with the reason."""
+        return [*self.plugins(), *self.not_loaded]
+
     def registry(self, which: str) -> Registry[Any]:
         """The registry ``which`` (``strategies``, ``backends``, ``auth_providers``,
         ``session_kinds``, ``output_formats``), filled on first use."""
@@ -211,6 +250,18 @@ class PluginManager:
             what, hook, cls = REGISTRIES[which]
             self._registries[which] = cls(what, hook).fill(self.pm)
         return self._registries[which]
+
+
+def _info(name: str, origin: _Origin | None, status: str, reason: str) -> PluginInfo:
+    return PluginInfo(
+        name=name,
+        version=origin.version if origin else None,
+        hooks=[],
+        builtin=bool(origin and origin.builtin),
+        distribution=origin.distribution if origin else None,
+        status=status,
+        reason=reason,
+    )
 
 
 def _position_plugins() -> dict[str, set[str]]:

@@ -21,6 +21,17 @@ FINAL_STATUSES = ("Completed", "Failed")
 LIVE_STATUSES = (*ACTIVE_STATUSES, "Terminating")
 
 
+@dataclass(frozen=True)
+class CreateOption:
+    """An option a plugin adds to ``canfar create`` (``canfar_register_create_options``):
+    ``--NAME`` with ``help``, its value of ``type`` (``str``, ``int``, ``float`` or ``bool``,
+    a flag) in ``spec.options[NAME]`` when given; ``default`` is shown in the help."""
+
+    help: str
+    type: type = str
+    default: Any = None
+
+
 @dataclass
 class SessionSpec:
     """A request to launch sessions, as plugins see it in ``canfar_prepare_session``.
@@ -43,7 +54,8 @@ class SessionSpec:
     ram: float | None = None
     gpus: int | None = None
     backend: str = ""
-    #: Backend-specific choices (``runtime`` for local, for example). Unknown keys are ignored.
+    #: The values of create options (``runtime`` of the local backend, ``partition`` of Slurm,
+    #: a site's own): ``canfar create --NAME``, ``Session.create(options={NAME: value})``.
     options: dict[str, Any] = field(default_factory=dict)
 
     def replica_numbers(self) -> list[int]:

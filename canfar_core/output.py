@@ -51,6 +51,34 @@ def warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True, color=False)
 
 
+#: The messages :func:`warn_once` has printed during this command.
+_warned: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """Warn the person (``Warning: message`` on stderr) once per command however often it is
+    given, and not at all when the command was given ``-q``/``--quiet``: the door for
+    plugins' warnings."""
+    if message in _warned or _quiet():
+        return
+    _warned.add(message)
+    warn(message)
+
+
+def forget_warnings() -> None:
+    """Let :func:`warn_once` print every message again (each command starts afresh)."""
+    _warned.clear()
+
+
+def _quiet() -> bool:
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.params.get("quiet"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
 def formats() -> list[str]:
     """The machine formats: ``json``, then those plugins add."""
     from canfar_core.manager import get_manager

@@ -108,6 +108,20 @@ class KindRegistry(Registry[Any]):
         return kind.name, kind
 
 
+class OptionRegistry(Registry[Any]):
+    """Create options: a name taken already is reported once, naming both plugins, and the
+    later one is skipped, so that ``create`` still works."""
+
+    def add(self, name: str, thing: Any, owner: str) -> None:
+        if name in self._items:
+            sys.stderr.write(
+                f"canfar: warning: plugin '{owner}' could not add the create option '{name}': "
+                f"plugin '{self._owners[name]}' has it already\n"
+            )
+            return
+        super().add(name, thing, owner)
+
+
 class StorageRegistry(Registry[Any]):
     """Storage factories: one name may have one factory per plugin, for different contexts."""
 
@@ -135,5 +149,6 @@ REGISTRIES: dict[str, tuple[str, str, Callable[..., Registry[Any]]]] = {
     "auth_providers": ("auth provider", "canfar_register_auth_providers", Registry),
     "session_kinds": ("session kind", "canfar_register_session_kinds", KindRegistry),
     "output_formats": ("output format", "canfar_register_output_formats", Registry),
+    "create_options": ("create option", "canfar_register_create_options", OptionRegistry),
     "storage": ("storage", "canfar_register_storage", StorageRegistry),
 }

@@ -175,7 +175,8 @@ class Session:
         *,
         only_replicas: Iterable[int] | None = None,
         errors: ErrorMode | None = None,
-        **options: Any,
+        options: Mapping[str, Any] | None = None,
+        **keywords: Any,
     ) -> list[str]:
         """Launch ``replicas`` sessions and return their ids, in replica order.
 
@@ -184,8 +185,8 @@ class Session:
         is named ``NAME-k`` and gets ``REPLICA_ID=k`` and ``REPLICA_COUNT``; with no name, one
         is made from the image. ``args`` is a list of words (a string is split as a shell
         would), ``ram`` is in GB, ``gpu`` the number of GPUs; what is left out comes from
-        ``canfar config set defaults.*``. Other keywords are the backend's own options
-        (``runtime``, ``workdir`` for the local backend); any other is a :class:`TypeError`.
+        ``canfar config set defaults.*``. ``options`` holds create options (``canfar create
+        --NAME``); the backend's own may be keywords too (``runtime=``), others a TypeError.
         ``only_replicas`` launches just those replica numbers, each with the name and
         environment it has in the full launch.
 
@@ -196,8 +197,9 @@ class Session:
         Companion: :meth:`preview`, what it would send.
         """
         mode = self._errors(errors)
+        given = {**keywords, **(options or {})}  # a backend keyword is a create option too
         spec = request(
-            name, image, cores, ram, kind, gpu, cmd, args, env, replicas, only_replicas, options
+            name, image, cores, ram, kind, gpu, cmd, args, env, replicas, only_replicas, given
         )
         self._prepare(spec)
         try:
@@ -227,13 +229,8 @@ class Session:
         """Make ``spec`` what a launch sends: config defaults, plugins, a name, every check."""
         from canfar_core.config import config_file, saved_setting
 
-        known = self.backend.option_names
-        unknown = sorted(set(spec.options) - set(known)) if known is not None else []
-        if unknown:
-            raise TypeError(
-                f"create() got an unexpected keyword argument '{unknown[0]}' "
-                f"(the {self.context.backend} backend's own options: {', '.join(known or ())})"
-            )
+        used, registered = self.backend.option_names, get_manager().registry("create_options")
+        checks.check_options(spec.options, self.context.backend, used, list(registered))
         saved = config_file().read()  # every default is read: a broken one is named
         for key, value in [(k, saved_setting(saved, f"defaults.{k}")) for k in DEFAULTED]:
             if getattr(spec, key) in (None, ""):
@@ -241,6 +238,7 @@ class Session:
         spec.kind = spec.kind.lower() if isinstance(spec.kind, str) else spec.kind or "headless"
         spec.image, spec.backend = spec.image or "", self.context.backend
         get_manager().hook.canfar_prepare_session(spec=spec)  # may fill in a site's image
+        checks.check_options(spec.options, spec.backend, used, [], prepared=True)
         if not spec.image:
             raise ValidationError(
                 "an image is required (for example skaha/astroml:latest), or a default one: "

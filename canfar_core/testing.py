@@ -10,6 +10,12 @@ Fixtures:
         def test_cap(canfar_plugin):
             canfar_plugin(MyPolicy())
             ...
+
+Classes:
+
+``BackendContract``
+    The backend contract as tests, for a backend package to subclass with a ``backend``
+    fixture (see :mod:`canfar_core.testing_backend`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from canfar_core.testing_backend import BackendContract
+
+__all__ = ["BackendContract", "canfar_home", "canfar_plugin"]
 
 
 @pytest.fixture
@@ -42,6 +52,7 @@ def canfar_home(
         "CANFAR_BACKEND",
         "CANFAR_CONTEXT",
         "CANFAR_DISABLE_PLUGINS",
+        "CANFAR_LOAD_PLUGINS",
         "CANFAR_DEBUG",
         "REPLICA_ID",
         "REPLICA_COUNT",

@@ -257,3 +257,33 @@ def default_name(image: str) -> str:
     import secrets  # here: it imports hashlib and hmac, which only a launch needs
 
     return f"{base}-{secrets.token_hex(2)}"
+
+
+def check_options(
+    options: Mapping[str, Any],
+    backend: str,
+    used: Sequence[str] | None,
+    registered: Sequence[str],
+    *,
+    prepared: bool = False,
+) -> None:
+    """Check a request's create options against what the backend ``used`` (``None``: any).
+
+    Before the plugins are asked (``prepared`` false), a name that is neither the backend's
+    nor a registered create option is a :class:`TypeError`, as an unknown keyword argument is.
+    After (``prepared``), one the backend does not use is a warning naming it and the backend.
+    """
+    if used is None:
+        return
+    if not prepared:
+        unknown = sorted(set(options) - set(used) - set(registered))
+        if unknown:
+            raise TypeError(
+                f"create() got an unexpected keyword argument '{unknown[0]}' "
+                f"(the {backend} backend's own options: {', '.join(used) or 'none'})"
+            )
+        return
+    from canfar_core.output import warn_once
+
+    for name in sorted(set(options) - set(used)):
+        warn_once(f"the option '{name}' is not used by the {backend} backend; it is ignored")

@@ -75,18 +75,21 @@ def test_version_command_names_python_and_third_party_plugins(capsys, canfar_plu
     assert "kinds" not in data["plugins"]  # built-ins are part of canfar's own version
 
 
-def test_plugins_json_lists_builtins_and_third_party_with_exactly_four_keys(capsys, canfar_plugin):
+def test_plugins_json_lists_builtins_and_third_party_with_exactly_six_keys(capsys, canfar_plugin):
     canfar_plugin(Commands(), name="site-tools")
     code, out, _ = run(capsys, "plugins", "--json")
     assert code == 0
     listed = json.loads(out)
-    assert all(set(item) == {"name", "version", "hooks", "builtin"} for item in listed)
+    keys = {"name", "version", "hooks", "builtin", "status", "reason"}
+    assert all(set(item) == keys for item in listed)
     by_name = {item["name"]: item for item in listed}
     assert by_name["site-tools"] == {
         "name": "site-tools",
         "version": "3.1",
         "hooks": ["canfar_register_commands"],
         "builtin": False,
+        "status": "loaded",
+        "reason": None,
     }
     assert by_name["kinds"]["builtin"] is True
     assert by_name["kinds"]["version"] == __version__
@@ -98,8 +101,8 @@ def test_plugins_table(capsys, canfar_plugin):
     code, out, err = run(capsys, "plugins")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["NAME", "VERSION", "BUILTIN", "HOOKS"]
-    assert ["site-tools", "3.1", "no", "canfar_register_commands"] in [
+    assert lines[0].split() == ["NAME", "VERSION", "BUILTIN", "STATUS", "HOOKS"]
+    assert ["site-tools", "3.1", "no", "loaded", "canfar_register_commands"] in [
         line.split() for line in lines
     ]
 

@@ -23,7 +23,7 @@ import pytest
 from canfar_core import __version__
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-PLUGINS = ("canfar-hello", "canfar-broken")
+PLUGINS = ("canfar-hello", "canfar-broken", "canfar-project-option")
 
 
 def canfar_script() -> str:
@@ -104,6 +104,8 @@ def test_the_installed_plugin_is_listed_with_its_version_and_hooks(site):
         "version": "1.2.3",
         "hooks": ["canfar_register_commands", "canfar_register_strategies"],
         "builtin": False,
+        "status": "loaded",
+        "reason": None,
     }
 
 
@@ -149,7 +151,10 @@ def test_disabling_the_good_plugin_removes_its_command(site):
     listed = json.loads(
         canfar("plugins", "--json", site=site, CANFAR_DISABLE_PLUGINS="hello").stdout
     )
-    assert "hello" not in {item["name"] for item in listed}
+    assert "hello" not in {item["name"] for item in listed if item["status"] == "loaded"}
+    hello = next(item for item in listed if item["name"] == "hello")
+    assert (hello["status"], hello["reason"]) == ("disabled", "listed in CANFAR_DISABLE_PLUGINS")
+    assert hello["hooks"] == []
 
 
 def test_ctrl_c_exits_130_without_a_traceback(site):
@@ -217,3 +222,16 @@ def test_console_script_usage_error_exits_2():
     result = canfar("definitely-not-a-command")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_an_installed_plugins_create_option_reaches_its_hook_and_the_backend(site, tmp_path):
+    helped = canfar("create", "--help", site=site)
+    assert "Options of plugin project-option:" in helped.stdout
+    assert "--project PROJECT  The allocation to charge." in helped.stdout
+    log = tmp_path / "launches.jsonl"
+    command = ("create", "headless", "img", "--backend", "recorded", "--project", "rrg-7")
+    done = canfar(*command, "--", "true", site=site, RECORDED_LAUNCHES=str(log))
+    assert done.returncode == 0, done.stderr
+    (launch,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert launch["options"] == {"project": "rrg-7"}
+    assert launch["env"]["PROJECT_AT_PREPARE"] == "rrg-7"

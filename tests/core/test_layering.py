@@ -7,6 +7,7 @@ the packages installed separately (``plugins/canfar-*``) import nothing of ``can
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,3 +81,73 @@ def test_separately_installed_plugins_use_only_the_documented_core():
         if module.split(".")[0] == "canfar_plugins"
     }
     assert not offending, sorted(offending)
+
+
+def documented_names() -> set[str]:
+    """The names the table "What a plugin may use" of docs/plugins.md gives plugin authors:
+    ``canfar_core.models`` (a module: all of it), ``canfar_core.backend.Backend`` (one name),
+    and the bare names that follow a dotted one in a cell (``save_context`` after
+    ``canfar_core.contexts.Context``), which live beside it."""
+    page = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = page.split("## What a plugin may use", 1)[1].split("\n## ", 1)[0]
+    names: set[str] = set()
+    for row in section.splitlines():
+        if not row.startswith("| `"):
+            continue
+        parent = ""
+        for token in re.findall(r"`([^`]+)`", row.split("|")[1]):
+            token = token.split("(", 1)[0]
+            if token.startswith("canfar_core"):
+                names.add(token)
+                parent = token.rsplit(".", 1)[0]
+            elif parent:
+                names.add(f"{parent}.{token}")
+    return names
+
+
+def core_imports(path: Path) -> set[str]:
+    """What a file takes from ``canfar_core``: ``canfar_core.config.plugin_settings`` for
+    ``from canfar_core.config import plugin_settings``, the module for ``import canfar_core.x``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "canfar_core")
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and not node.level
+            and node.module.split(".")[0] == "canfar_core"
+        ):
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def allowed(name: str, documented: set[str]) -> bool:
+    """``name`` is documented, or lives in a module documented whole."""
+    return name in documented or any(name.startswith(f"{d}.") for d in documented)
+
+
+def test_separately_installed_plugins_import_only_what_the_guide_names():
+    documented = documented_names()
+    assert {"canfar_core.hookimpl", "canfar_core.models", "canfar_core.contexts.save_context"} <= (
+        documented
+    )
+    offending = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "plugins").glob("canfar-*/src/**/*.py")
+        for name in core_imports(path)
+        if not allowed(name, documented)
+    }
+    assert not offending, sorted(offending)
+
+
+def test_the_guide_check_sees_an_undocumented_import(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from canfar_core.config import private_dir, config_file\n"
+        "from canfar_core.models import SessionSpec\nimport canfar_core.sessions\n",
+        encoding="utf-8",
+    )
+    documented = documented_names()
+    refused = sorted(name for name in core_imports(sample) if not allowed(name, documented))
+    assert refused == ["canfar_core.config.config_file", "canfar_core.sessions"]

@@ -82,6 +82,8 @@ def test_canfar_plugins_lists_the_installed_examples(canfar_home: Path) -> None:
             "version": version(distribution),
             "hooks": hooks,
             "builtin": False,
+            "status": "loaded",
+            "reason": None,
         }
     assert done.stderr == ""  # nothing failed to load
 
@@ -102,9 +104,11 @@ def test_disable_plugins_removes_them_by_entry_point_or_distribution_name(
     canfar_home: Path, disable: str
 ) -> None:
     listed = json.loads(canfar("plugins", "--json", disable=disable).stdout)
-    names = {entry["name"] for entry in listed}
+    names = {entry["name"] for entry in listed if entry["status"] == "loaded"}
     assert not names & set(EXAMPLES)
     assert {"strategies", "local", "sessions"} <= names  # the built-ins stay
+    disabled = {entry["name"] for entry in listed if entry["status"] == "disabled"}
+    assert disabled >= set(EXAMPLES)
 
     helped = canfar("--help", disable=disable)
     assert helped.returncode == 0

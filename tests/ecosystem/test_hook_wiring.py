@@ -393,6 +393,31 @@ def test_a_storage_plugin_is_reached_by_the_commands_and_the_python_api(
 # -- the meta-test ------------------------------------------------------------------------------
 
 
+class ProjectOption:
+    @hookimpl
+    def canfar_register_create_options(self, register):
+        from canfar_core.models import CreateOption
+
+        register("project", CreateOption(help="The allocation to charge."))
+
+
+@wires("canfar_register_create_options", "canfar_prepare_session")
+def test_a_plugins_create_option_reaches_the_backend(
+    canfar_home, memory_backend, canfar_plugin, capsys
+) -> None:
+    canfar_plugin(ProjectOption(), name="project-option")
+    command = ["create", "gpu-batch", "img", "--backend", "memory", "--project", "rrg"]
+    assert main([*command, "--", "train"]) == 0, capsys.readouterr().err
+    Session(backend="memory").create(
+        image="img", kind="gpu-batch", cmd="train", options={"project": "rrg-py"}
+    )
+    assert [spec.options for spec in memory_backend.launched] == [
+        {"project": "rrg"},
+        {"project": "rrg-py"},
+    ]
+    assert [spec.env["SITE_NAME"] for spec in memory_backend.launched] == ["example-institute"] * 2
+
+
 def test_every_hook_is_proved_wired_by_a_test() -> None:
     missing = [hook for hook in hookspecs.hook_names() if hook not in WIRED]
     assert not missing, f"no test proves these hooks are called: {missing}"

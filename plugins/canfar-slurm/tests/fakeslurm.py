@@ -45,7 +45,8 @@ if command == "sbatch":
     for part in option("array").split(","):
         first, _, last = part.partition("-")
         tasks += range(int(first), int(last or first) + 1)
-    state["jobs"][job] = {"comment": option("comment"), "tasks": {str(t): "RUNNING" for t in tasks}}
+    state["jobs"][job] = {"comment": option("comment"), "tasks": {str(t): "RUNNING" for t in tasks},
+                          "args": args}
     save()
     print(job)
 elif command == "squeue":

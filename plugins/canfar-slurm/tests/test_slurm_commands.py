@@ -97,6 +97,23 @@ def test_settings_take_the_request_first_then_context_then_user() -> None:
     )
 
 
+def test_the_user_settings_are_the_config_file_overridden_by_variables(
+    canfar_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canfar_core.cli import main
+
+    assert main(["config", "set", "plugins.slurm.partition", "cpu"]) == 0
+    assert main(["config", "set", "plugins.slurm.account", "rrg-file"]) == 0
+    monkeypatch.setenv("CANFAR_SLURM_PARTITION", "gpu")
+    monkeypatch.setenv("CANFAR_SLURM_LOG_DIR", "/scratch/logs")
+    chosen = settings.resolve({}, {}, settings.user_settings())
+    assert (chosen.partition, chosen.account, chosen.log_dir) == (
+        "gpu",
+        "rrg-file",
+        "/scratch/logs",
+    )
+
+
 def test_unknown_container_setting_is_refused() -> None:
     with pytest.raises(ValidationError, match="container 'docker'"):
         settings.resolve({"container": "docker"})

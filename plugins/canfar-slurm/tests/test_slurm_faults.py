@@ -230,3 +230,28 @@ def test_a_damaged_record_is_named_and_slurm_still_answers_for_its_job(canfar, f
     assert fake_slurm.cancelled == [[job]]
     assert not record.exists()
     assert canfar("ps", "--all", "-q").text == ""
+
+
+# -- create options: --partition, --time, --account, --qos -------------------------------------
+
+
+def test_the_create_options_of_the_slurm_plugin_reach_sbatch(canfar, fake_slurm) -> None:
+    helped = canfar("create", "--help")
+    section = helped.text.split("Options of plugin slurm:", 1)[1]
+    assert all(f"--{name}" in section for name in ("partition", "time", "account", "qos"))
+    made = canfar(
+        "create", "headless", "img/x:1", "-q", "--partition", "gpu", "--time", "2:00:00",
+        "--account", "rrg-astro", "--qos", "high", "--", "sleep", "60",
+    )  # fmt: skip
+    assert made.code == 0, made.err
+    job = made.text.strip().split("_")[0]
+    args = fake_slurm.read()["jobs"][job]["args"]
+    assert {"--partition=gpu", "--time=2:00:00", "--account=rrg-astro", "--qos=high"} <= set(args)
+    assert made.err == ""  # the slurm backend uses them all: no warning
+
+
+def test_a_bad_time_given_on_the_command_line_is_refused_before_sbatch(canfar, fake_slurm) -> None:
+    made = canfar("create", "headless", "img/x:1", "--time", "1h", "--", "true")
+    assert made.code == 2
+    assert "time" in made.err
+    assert fake_slurm.read()["jobs"] == {}

@@ -34,6 +34,13 @@ def create_backend(context: Context) -> LocalBackend:
 
 
 @hookimpl
+def canfar_register_create_options(register: Register) -> None:
+    from canfar_core.models import CreateOption
+
+    register("runtime", CreateOption(help="The container runtime to run the image with."))
+
+
+@hookimpl
 def canfar_register_backends(register: Register) -> None:
     register(BACKEND_NAME, create_backend)
 

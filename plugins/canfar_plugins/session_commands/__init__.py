@@ -21,6 +21,7 @@ import click
 from canfar_core import hookimpl
 from canfar_plugins.session_commands.cleanup import delete, prune, renew
 from canfar_plugins.session_commands.completion import complete_context_names, completion
+from canfar_plugins.session_commands.create_options import add_plugin_options
 from canfar_plugins.session_commands.launch import create
 from canfar_plugins.session_commands.platform import feedback, image, images, stats
 from canfar_plugins.session_commands.show import events, info, logs, open_, ps
@@ -51,6 +52,7 @@ def canfar_register_commands(cli: click.Group) -> None:
         if cli.commands.get(command.name or "") is command:  # already added (main() run again)
             continue
         cli.add_command(command)
+    add_plugin_options(create)
     for param in cli.params:
         if param.name == "context_name" and getattr(param, "_custom_shell_complete", 1) is None:
             param._custom_shell_complete = complete_context_names

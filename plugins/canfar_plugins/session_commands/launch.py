@@ -27,6 +27,7 @@ from canfar_plugins.session_commands.common import (
     session_for,
 )
 from canfar_plugins.session_commands.completion import complete_kinds
+from canfar_plugins.session_commands.create_options import given_options
 from canfar_plugins.session_commands.waiting import (
     check_wanted,
     default_wanted,
@@ -136,6 +137,11 @@ class CreateCommand(click.Command):
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return [*super().collect_usage_pieces(ctx), "[--] [CMD [ARGS]...]"]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from canfar_plugins.session_commands.create_options import format_sections
+
+        format_sections(self, ctx, formatter)
 
 
 def parse_env_pairs(pairs: Iterable[str]) -> dict[str, str]:
@@ -292,7 +298,6 @@ def relaunch_hint(spec: SessionSpec, numbers: Sequence[int], name_given: bool) -
 @click.option(
     "-e", "--env", "env_pairs", multiple=True, metavar="K=V", help="Environment variable (repeat)."
 )
-@click.option("--runtime", metavar="NAME", help="Local backend: the container runtime to use.")
 @click.option(
     "-w",
     "--wait",
@@ -335,7 +340,6 @@ def create(
     ram: float | None,
     gpus: int | None,
     env_pairs: tuple[str, ...],
-    runtime: str | None,
     wait: bool,
     retries: int,
     until: str | None,
@@ -413,7 +417,7 @@ def create(
         cores=cores,
         ram=ram,
         gpus=gpus,
-        options={"runtime": runtime} if runtime else {},
+        options=given_options(ctx),
     )
     if dry_run:
         requests = session.preview(spec)

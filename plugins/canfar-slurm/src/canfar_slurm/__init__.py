@@ -33,3 +33,20 @@ def create_backend(context: Context) -> SlurmBackend:
 @hookimpl
 def canfar_register_backends(register: Register) -> None:
     register(BACKEND_NAME, create_backend)
+
+
+#: The Slurm choices ``canfar create`` offers, each also a setting (``plugins.slurm.NAME``).
+CREATE_OPTIONS = {
+    "partition": "The Slurm partition to run in (sbatch --partition).",
+    "time": "The time limit of each replica, as Slurm writes it: 30, 2:00:00, 1-12:00:00.",
+    "account": "The Slurm account to charge (sbatch --account).",
+    "qos": "The Slurm quality of service (sbatch --qos).",
+}
+
+
+@hookimpl
+def canfar_register_create_options(register: Register) -> None:
+    from canfar_core.models import CreateOption
+
+    for name, help_text in CREATE_OPTIONS.items():
+        register(name, CreateOption(help=help_text))

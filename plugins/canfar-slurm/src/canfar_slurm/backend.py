@@ -189,14 +189,14 @@ class SlurmBackend(Backend):
         self.store.finish(token, record)
         job = record.job
         if plan.placement.runtime == script.HOST:
-            from canfar_core.output import warn
+            from canfar_core.output import warn_once
 
             why = (
                 "no apptainer or singularity here"
                 if script.runnable_image(spec.image)
                 else "give the image as docker://... or a .sif file to run in it"
             )
-            warn(
+            warn_once(
                 f"Slurm job {job} runs in the host environment of the cluster's nodes, "
                 f"not in the image {spec.image} ({why})"
             )
@@ -359,7 +359,7 @@ class SlurmBackend(Backend):
         )
         if not damaged:
             return {}
-        from canfar_core.output import warn
+        from canfar_core.output import warn  # never silenced, even by -q: it says what to fix
 
         for job in damaged:
             if job not in self._warned:

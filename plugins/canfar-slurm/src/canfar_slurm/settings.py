@@ -5,7 +5,8 @@ First match wins, key by key:
 1. the request's options (``Session(...).create(..., partition="gpu")``, or a site plugin's
    ``canfar_prepare_session`` setting ``spec.options["partition"]``);
 2. the context's options (``contexts.NAME.options.partition`` in canfar's config);
-3. the user's settings (``canfar config set plugins.slurm.partition gpu``);
+3. the user's settings (``canfar config set plugins.slurm.partition gpu``, or the variable
+   ``CANFAR_SLURM_PARTITION``, which wins over the file);
 4. Slurm's own defaults, including its ``SBATCH_*`` input variables (``SBATCH_PARTITION``,
    ``SBATCH_ACCOUNT``, ``SBATCH_TIMELIMIT``), which sbatch reads itself.
 """
@@ -45,7 +46,8 @@ def state_root() -> Path:
 
 
 def user_settings() -> dict[str, Any]:
-    """``plugins.slurm.*`` from canfar's config file ({} when there are none)."""
+    """``plugins.slurm.*`` from canfar's config file, each overridden by its ``CANFAR_SLURM_*``
+    variable ({} when there are none)."""
     from canfar_core.config import plugin_settings
 
     return plugin_settings("slurm")
