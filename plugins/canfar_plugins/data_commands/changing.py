@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-import sys
 from typing import Any
 
 import click
@@ -134,23 +133,6 @@ def mkdir_command(paths: tuple[str, ...], parents: bool) -> None:
             target.fs.mkdir(target.path, create_parents=False)
 
 
-def ask_yes_no(question: str) -> bool | None:
-    """Ask on stderr and read the answer from standard input: True for y/yes, False for n/no
-    or an empty line, None at the end of the input; any other answer asks again."""
-    while True:
-        click.echo(f"{question} [y/N]: ", nl=False, err=True)
-        line = sys.stdin.readline() if sys.stdin is not None else ""
-        if not line:
-            click.echo(err=True)
-            return None
-        word = line.strip().lower()
-        if word in ("y", "yes"):
-            return True
-        if word in ("", "n", "no"):
-            return False
-        click.echo("Error: answer y or n.", err=True)
-
-
 @click.command(**command_help("rm"))
 @PATH
 @click.option("-r", "--recursive", is_flag=True, help="Remove folders and what they hold.")
@@ -170,6 +152,8 @@ def rm_command(paths: tuple[str, ...], recursive: bool, force: bool) -> None:
         shown = (
             " ".join(t.label for t in targets) if len(targets) <= 10 else f"{len(targets)} paths"
         )
+        from canfar_plugins._support.confirm import ask_yes_no
+
         answer = ask_yes_no(
             f"Remove {printable(shown)}{' and all they hold' if recursive else ''}?"
         )

@@ -185,6 +185,8 @@ def confirm_delete(ids: list[str], force: bool) -> bool:
     if force:
         return True
     shown = " ".join(ids) if len(ids) <= 10 else f"{len(ids)} sessions"
+    from canfar_plugins._support.confirm import ask_yes_no
+
     answer = ask_yes_no(f"Delete {shown}?")
     if answer is None:
         plural = "s" if len(ids) != 1 else ""
@@ -195,23 +197,6 @@ def confirm_delete(ids: list[str], force: bool) -> bool:
     if not answer:
         info("Nothing was deleted.")
     return answer
-
-
-def ask_yes_no(question: str) -> bool | None:
-    """Ask on stderr and read the answer from standard input: True for y/yes, False for n/no
-    or an empty line, None at the end of the input; any other answer asks again."""
-    while True:
-        click.echo(f"{question} [y/N]: ", nl=False, err=True)
-        line = sys.stdin.readline() if sys.stdin is not None else ""
-        if not line:
-            click.echo(err=True)
-            return None
-        word = line.strip().lower()
-        if word in ("y", "yes"):
-            return True
-        if word in ("", "n", "no"):
-            return False
-        click.echo("Error: answer y or n.", err=True)
 
 
 def _one_of(word: str | None, option: object, what: str) -> None:
