@@ -39,6 +39,10 @@ def pipx_canfar(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     environment to run it in (pipx on PATH)."""
     if importlib.util.find_spec("pipx") is None:
         pytest.skip("pipx is not installed in this venv (pip install -e '.[test]')")
+    from importlib.metadata import version
+
+    if tuple(int(part) for part in version("pipx").split(".")[:2]) < (1, 18):
+        pytest.skip("needs pipx 1.18 or newer (Python 3.11 and newer)")
     work = tmp_path_factory.mktemp("pipx")
     wheels = wheelhouse(work / "wheels", "canfar")
     repack(distribution("setuptools"), wheels)  # to build plugins from source, offline

@@ -147,6 +147,8 @@ def translate(exc: BaseException, label: str) -> CanfarError | None:
             f"{label}: the storage service did not answer ({type(exc).__name__})",
             hint="check your network, or try again later",
         )
+    if isinstance(exc, OSError) and exc.strerror:  # a name too long, a loop of links, ...
+        return ValidationError(f"{label}: {exc.strerror.lower()}")
     return None
 
 
