@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.test_layering import imported_modules  # every import, TYPE_CHECKING too
+
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "canfar_core"
 MAX_CORE_LINES = 4000
@@ -101,21 +103,10 @@ def test_the_core_never_imports(library):
     offending = sorted(
         f"{path.relative_to(ROOT)} imports {module}"
         for path in core_files()
-        for module in executed_imports(path) | _type_checking_imports(path)
+        for module in executed_imports(path) | imported_modules(path)
         if module.split(".")[0] == library
     )
     assert not offending
-
-
-def _type_checking_imports(path: Path) -> set[str]:
-    """Imports under ``if TYPE_CHECKING:`` too: a type from the library is as foreign."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
-    return found
 
 
 def test_no_import_circle_among_core_modules():
