@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from canfar_core import validation as checks
 from canfar_core.errors import AuthError, CanfarError, LaunchError, ValidationError
 from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
+from canfar_core.validation import request
 
 if TYPE_CHECKING:
     from canfar_core.sessions import Session
@@ -74,24 +74,6 @@ class ReplicaResult:
             "attempts": [dataclasses.asdict(a) for a in self.attempts],
             "log_tail": self.log_tail,
         }
-
-
-def request(*fields: Any) -> SessionSpec:
-    """:meth:`Session.create`'s arguments as a request (``name`` may be one already)."""
-    name, image, cores, ram, kind, gpu, cmd, args, env, replicas, only, options = fields
-    if isinstance(name, SessionSpec):
-        given = (image, cores, ram, kind, gpu, cmd, args, env, only, *options.values())
-        if replicas != 1 or any(value is not None for value in given):
-            raise ValidationError("give the request's fields in the SessionSpec, not beside it")
-        return name
-    checks.check_types(str, "a string", name=name, image=image, cmd=cmd)
-    if env is not None and not isinstance(env, Mapping):
-        raise ValidationError(f"env must be a mapping of names to values, not {env!r}")
-    spec = SessionSpec(kind=kind or "", image=image or "", name=name or "", cmd=cmd)
-    spec.args, spec.env, spec.replicas = checks.words(args), dict(env or {}), replicas
-    spec.cores, spec.ram, spec.gpus = cores, ram, gpu
-    spec.only_replicas, spec.options = checks.replica_list(only), dict(options)
-    return spec
 
 
 class _Relaunch(Exception):
@@ -210,4 +192,4 @@ def run(
     return list(results.values())
 
 
-__all__ = ["LOG_TAIL_LINES", "Attempt", "ReplicaResult", "request", "run"]
+__all__ = ["LOG_TAIL_LINES", "Attempt", "ReplicaResult", "run"]

@@ -37,7 +37,8 @@ from canfar_core.manager import get_manager
 from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
 from canfar_core.ordering import natural_order
 from canfar_core.public_names import canonical_kind
-from canfar_core.runs import request, run
+from canfar_core.runs import run
+from canfar_core.validation import request
 
 if TYPE_CHECKING:
     from canfar_core.models import Image, PlatformStats, ResourceContext, SessionKind
