@@ -33,6 +33,7 @@ from canfar_core import sessions
 from canfar_core.auth import REGISTRY_LOGIN
 from canfar_core.errors import ValidationError
 from canfar_core.sessions import WaitTimeout
+from canfar_plugins._support.runs import run
 
 
 def registry_login(config: object) -> dict[str, str] | None:
@@ -103,6 +104,8 @@ class Session(sessions.Session):
         login = registry_login(config)
         if login is not None:
             self.context.env_secrets[REGISTRY_LOGIN] = login
+
+    run = run  # a job to its end, retries and all: canfar_plugins._support.runs
 
 
 #: Every public method of :class:`Session` as a coroutine.

@@ -37,7 +37,6 @@ from canfar_core.manager import get_manager
 from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
 from canfar_core.ordering import natural_order
 from canfar_core.public_names import canonical_kind
-from canfar_core.runs import run
 from canfar_core.validation import request
 
 if TYPE_CHECKING:
@@ -217,8 +216,6 @@ class Session:
             for replica, reason in sorted({**launch.failures, **launch.uncertain}.items()):
                 log.warning("create: replica %s of %s failed: %s", replica, spec.name, reason)
             return list(launch.ids)
-
-    run = run  # a job to its end, retries and all: canfar_core.runs
 
     def preview(self, spec: SessionSpec) -> list[dict[str, Any]]:
         """What :meth:`create` would send for ``spec`` (completed in place, as ``create``

@@ -345,12 +345,13 @@ def run_with_retries(
     from canfar_core.output import echo, table
     from canfar_core.sessions import WaitTimeout
     from canfar_plugins._support.machine import emit
+    from canfar_plugins._support.runs import run
 
     progress = WaitProgress()
     gave_up: WaitTimeout | None = None
     try:
-        results = session.run(
-            spec, retries=retries, timeout=timeout, poll=POLL_SECONDS, progress=progress
+        results = run(
+            session, spec, retries=retries, timeout=timeout, poll=POLL_SECONDS, progress=progress
         )
     except WaitTimeout as exc:
         results, gave_up = exc.results, exc  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""A job run to the end: :meth:`Session.run <canfar_core.sessions.Session.run>` launches the
+"""A job run to the end: :meth:`Session.run <canfar.sessions.Session.run>` launches the
 replicas, waits with :meth:`~canfar_core.sessions.Session.wait` and relaunches each replica that
 ends Failed, with the same name, ``REPLICA_ID`` and ``REPLICA_COUNT``. A replica is relaunched
 only once its attempt is final (Failed), never after it Completed, never when its launch's answer
@@ -102,7 +102,7 @@ def run(
 ) -> list[ReplicaResult]:
     """Launch a job as :meth:`create` does (the same arguments), wait until every replica has
     ended, relaunch each that Failed up to ``retries`` times, and return one
-    :class:`~canfar_core.runs.ReplicaResult` per replica, in replica order.
+    :class:`~canfar_plugins._support.runs.ReplicaResult` per replica, in replica order.
 
     A replica is relaunched with its name, ``REPLICA_ID`` and ``REPLICA_COUNT``, once its
     attempt has Failed; never one that completed, nor one whose launch may have happened (its
