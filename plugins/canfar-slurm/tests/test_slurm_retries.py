@@ -11,8 +11,8 @@ pytestmark = pytest.mark.usefixtures("canfar_home")
 
 
 def test_run_resubmits_the_failed_task_only(fake_slurm, tmp_path: Path, monkeypatch) -> None:
+    from canfar.sessions import Session
     from canfar_core.manager import reset_manager
-    from canfar_core.sessions import Session
 
     monkeypatch.chdir(tmp_path)
     reset_manager()
