@@ -50,14 +50,6 @@ class PluginInfo:
 
 
 @dataclass
-class PluginFailure:
-    """A plugin that was not loaded, and why (one line)."""
-
-    name: str
-    error: str
-
-
-@dataclass
 class _Origin:
     distribution: str | None
     version: str | None
@@ -108,7 +100,6 @@ class PluginManager:
         self.pm = pluggy.PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.hook = self.pm.hook
-        self.failures: list[PluginFailure] = []
         #: The plugins found but not loaded (disabled or failed), in the order they were met.
         self.not_loaded: list[PluginInfo] = []
         self._origins: dict[str, _Origin] = {}
@@ -213,7 +204,6 @@ class PluginManager:
         self._registries.clear()
 
     def _fail(self, name: str, message: str, origin: _Origin | None = None) -> None:
-        self.failures.append(PluginFailure(name, message))
         self.not_loaded.append(_info(name, origin, FAILED, message))
         sys.stderr.write(f"canfar: warning: plugin '{name}' was not loaded: {message}\n")
 
@@ -238,6 +228,11 @@ class PluginManager:
                 )
             )
         return infos
+
+    @property
+    def failures(self) -> list[PluginInfo]:
+        """The plugins that failed to load, each with its ``reason`` (one line)."""
+        return [p for p in self.not_loaded if p.status == FAILED]
 
     def statuses(self) -> list[PluginInfo]:
         """Every plugin found: those loaded, then those disabled or failed, with the reason."""
