@@ -425,13 +425,28 @@ class Session:
         """Delete sessions: ``{id: True}`` for each deleted, ``{id: False}`` for each not (the
         reason logged, or with ``errors="raise"`` in
         :class:`~canfar_core.errors.SessionRequestError`'s ``errors``)."""
-        mode = self._errors(errors)
-        return _booleans("destroy", mode, self._call(self.backend.delete, checks.check_ids(ids)))
+        return self._booleans("destroy", self.backend.delete, ids, errors)
 
     def renew(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, bool]:
         """Renew interactive sessions' lifetime; shaped like :meth:`destroy`'s result."""
-        mode = self._errors(errors)
-        return _booleans("renew", mode, self._call(self.backend.renew, checks.check_ids(ids)))
+        return self._booleans("renew", self.backend.renew, ids, errors)
+
+    def _booleans(self, what: str, method: Any, ids: IdOrIds, errors: object) -> dict[str, bool]:
+        """A backend's ``{id: None or reason}`` as ``{id: done}``, failures as ``errors`` says;
+        a call that fails whole fails each id (with ``errors="raise"``, it raises as it is)."""
+        mode, targets = self._errors(errors), checks.check_ids(ids)
+        try:
+            reasons = self._call(method, targets)
+        except (AuthError, ValidationError):
+            raise
+        except CanfarError as exc:
+            if mode == "raise":
+                raise
+            reasons = dict.fromkeys(targets, str(exc))
+        failures = {sid: CanfarError(reason) for sid, reason in reasons.items() if reason}
+        result = {sid: reason is None for sid, reason in reasons.items()}
+        _report(what, mode, result, failures)
+        return result
 
     def destroy_with(
         self,
@@ -544,14 +559,6 @@ def _logged(results: Any, verbose: bool) -> Any:
         for session_id, text in entry.items():
             log.info("Session ID: %s\n%s", session_id, text)
     return None
-
-
-def _booleans(what: str, mode: str, reasons: dict[str, str | None]) -> dict[str, bool]:
-    """A backend's ``{id: None or reason}`` as ``{id: done}``, failures as ``errors`` says."""
-    failures = {sid: CanfarError(reason) for sid, reason in reasons.items() if reason}
-    result = {sid: reason is None for sid, reason in reasons.items()}
-    _report(what, mode, result, failures)
-    return result
 
 
 def _names_of(spec: SessionSpec, replicas: Iterable[int] | None = None) -> dict[int, str]:
