@@ -33,7 +33,7 @@ from canfar_core.errors import (
     Unsupported,
     ValidationError,
 )
-from canfar_core.sessions import WaitTimeout
+from canfar_plugins._support.waits import WaitTimeout
 
 __all__ = [
     "AuthError",

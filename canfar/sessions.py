@@ -31,9 +31,11 @@ from typing import Any
 from canfar._asynchronous import asynchronous
 from canfar_core import sessions
 from canfar_core.auth import REGISTRY_LOGIN
-from canfar_core.errors import ValidationError
-from canfar_core.sessions import WaitTimeout
+from canfar_core.errors import CanfarError, ValidationError
+from canfar_core.sessions import ErrorMode, IdOrIds, StatusOrStatuses, log
+from canfar_core.validation import check_types
 from canfar_plugins._support.runs import run
+from canfar_plugins._support.waits import WaitTimeout, wait
 
 
 def registry_login(config: object) -> dict[str, str] | None:
@@ -106,6 +108,50 @@ class Session(sessions.Session):
             self.context.env_secrets[REGISTRY_LOGIN] = login
 
     run = run  # a job to its end, retries and all: canfar_plugins._support.runs
+    wait = wait  # until each session reaches a status: canfar_plugins._support.waits
+
+    def available(self) -> bool:
+        """Whether the backend says it is available; one that cannot say is ``False``, with the
+        reason logged as a warning."""
+        try:
+            return bool(self._call(self.backend.availability))
+        except CanfarError as exc:
+            log.warning("availability: %s", exc)
+            return False
+
+    def urls(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, str]:
+        """The page of each interactive session, by id: what :meth:`connect` opens. A session
+        with no page (not running, not interactive) fails as in :meth:`info`."""
+        return self._each("connect", ids, self.backend.open_url, errors, dict)
+
+    def connect(self, ids: IdOrIds) -> None:
+        """Open each running session in the web browser; one that is not running (or has no
+        page) is logged as a warning and skipped. Companion: :meth:`urls`."""
+        import webbrowser
+
+        for url in self.urls(ids, errors="ignore").values():
+            webbrowser.open(url)
+
+    def destroy_with(
+        self,
+        prefix: str | None = None,
+        *,
+        kind: str | None = "headless",
+        status: StatusOrStatuses | None = "Completed",
+        errors: ErrorMode | None = None,
+    ) -> dict[str, bool]:
+        """Delete every session whose name matches ``prefix``, of ``kind``, in ``status`` (by
+        default finished headless ones): :meth:`destroy`'s result, ``{}`` when none matched.
+
+        A ``prefix`` holding regular-expression characters (``.^$*+?{}[]\\|()``) is a regular
+        expression searched in the name (``"^fit-[0-9]+$"``); any other is matched at the start
+        of the name. Case is ignored: the platform stores names in lower case.
+        ``fetch(kind, status, name=prefix)`` shows what it would delete.
+        """
+        mode = self._errors(errors)
+        check_types(str, "a string", prefix=prefix)
+        found = [s for s in self.fetch(kind, status, name=prefix) if not s.kept]  # live ones
+        return self.destroy([s.id for s in found], errors=mode) if found else {}  # type: ignore[arg-type]
 
 
 #: Every public method of :class:`Session` as a coroutine.

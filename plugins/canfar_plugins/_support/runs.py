@@ -18,7 +18,7 @@ from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
 from canfar_core.validation import request
 
 if TYPE_CHECKING:
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
 #: Lines of a failed replica's log its result keeps.
 LOG_TAIL_LINES = 20
@@ -108,7 +108,7 @@ def run(
     attempt has Failed; never one that completed, nor one whose launch may have happened (its
     answer lost: ``Unknown``). A launch refused whole raises as :meth:`create` with
     ``errors="raise"`` does. ``progress`` is called with the current session of every replica
-    after each poll. After ``timeout`` seconds, :class:`~canfar_core.sessions.WaitTimeout` is
+    after each poll. After ``timeout`` seconds, :class:`~canfar.errors.WaitTimeout` is
     raised with ``results`` (the replicas as they are) set on it.
     """
     from canfar_core.validation import check_seconds

@@ -38,8 +38,8 @@ from canfar_plugins.session_commands.waiting import (
 )
 
 if TYPE_CHECKING:
+    from canfar.sessions import Session
     from canfar_core.models import SessionInfo, SessionSpec
-    from canfar_core.sessions import Session
 
 
 def split_command_line(
@@ -388,9 +388,9 @@ def create(
     from canfar_core.errors import LaunchError, LaunchInterrupted
     from canfar_core.models import SessionSpec
     from canfar_core.output import echo, info, table
-    from canfar_core.sessions import WaitTimeout
     from canfar_core.validation import check_name
     from canfar_plugins._support.machine import emit
+    from canfar_plugins._support.waits import WaitTimeout
 
     as_json = output is not None
     one_format(as_json, quiet)

@@ -26,8 +26,9 @@ from canfar_plugins.session_commands.common import (
 )
 
 if TYPE_CHECKING:
+    from canfar.sessions import Session
     from canfar_core.models import SessionInfo, SessionSpec
-    from canfar_core.sessions import Progress, Session
+    from canfar_plugins._support.waits import Progress
 
 #: The events of at most this many sessions are looked up to say why they did not get there.
 FAILURES_EXPLAINED = 10
@@ -67,7 +68,7 @@ def reached(state: SessionInfo, wanted: str) -> bool:
 
 def ended_elsewhere(states: Iterable[SessionInfo], wanted: str) -> list[SessionInfo]:
     """The sessions that ended without reaching ``wanted``: they never will."""
-    from canfar_core.sessions import ENDED_STATUSES
+    from canfar_core.models import ENDED_STATUSES
 
     return [s for s in states if not reached(s, wanted) and s.status in ENDED_STATUSES]
 
@@ -280,8 +281,8 @@ def wait(
     a note, exit 0.
     """
     from canfar_core.output import echo, emit_json, table
-    from canfar_core.sessions import WaitTimeout
     from canfar_core.validation import check_ids
+    from canfar_plugins._support.waits import WaitTimeout
 
     one_format(as_json, quiet)
     wanted = check_wanted(wanted)
@@ -343,9 +344,9 @@ def run_with_retries(
     completed, and exit 1 unless every replica finally completed."""
     from canfar_core.models import ACTIVE_STATUSES
     from canfar_core.output import echo, table
-    from canfar_core.sessions import WaitTimeout
     from canfar_plugins._support.machine import emit
     from canfar_plugins._support.runs import run
+    from canfar_plugins._support.waits import WaitTimeout
 
     progress = WaitProgress()
     gave_up: WaitTimeout | None = None
