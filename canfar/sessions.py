@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from canfar._asynchronous import asynchronous
+from canfar._client_settings import client_context, resolve
 from canfar_core import sessions
 from canfar_core.auth import REGISTRY_LOGIN
 from canfar_core.errors import CanfarError, ValidationError
@@ -93,16 +94,10 @@ class Session(sessions.Session):
         errors: sessions.ErrorMode | None = None,
         config: Any = None,
     ) -> None:
-        super().__init__(
-            context=context,
-            backend=backend,
-            url=url,
-            token=token,
-            certificate=certificate,
-            timeout=timeout,
-            concurrency=concurrency,
-            errors=errors,
-        )
+        seconds, limit, mode = resolve(timeout, concurrency, errors)
+        certificate = certificate or os.environ.get("CANFAR_CERTIFICATE", "").strip() or None
+        chosen = client_context(context, backend, url, token, certificate)
+        super().__init__(chosen, timeout=seconds, concurrency=limit, errors=mode)
         login = registry_login(config)
         if login is not None:
             self.context.env_secrets[REGISTRY_LOGIN] = login

@@ -12,7 +12,6 @@ exception a backend lets escape (``requests``, ``ConnectionError``) becomes
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from canfar_core import validation as checks
 from canfar_core.backend import Backend, adapted, translated
-from canfar_core.client_settings import check_errors, client_context, resolve
 from canfar_core.errors import (
     AuthError,
     CanfarError,
@@ -37,6 +35,7 @@ from canfar_core.public_names import canonical_kind
 from canfar_core.validation import request
 
 if TYPE_CHECKING:
+    from canfar_core.contexts import Context
     from canfar_core.models import Image, PlatformStats, ResourceContext, SessionKind
 
 #: One session id, or several.
@@ -52,39 +51,24 @@ T = TypeVar("T")
 
 
 class Session:
-    """Launch and manage sessions on the active backend (or the one given).
+    """Launch and manage sessions on one context's backend: the acts on a backend, one method
+    each, under the CLI and the Python API alike.
 
-    With no argument, the backend, server and credentials come from the active context: the
-    local backend when nobody is logged in, the CANFAR platform after ``canfar auth login``.
-
-    >>> from canfar.sessions import Session
-    >>> session = Session()                      # local unless logged in to CANFAR
-    >>> ids = session.create(image="skaha/astroml:latest", cmd="python", args=["job.py"])
-
-    Args:
-        context: a saved context's name, instead of the active one.
-        backend: a backend's name (``local``, ``canfar``, or one a plugin adds).
-        url: a Skaha service URL, used with ``token`` instead of any saved context.
-        token: a bearer token for ``url`` (or replacing the context's own).
-        certificate: an X.509 proxy certificate file, instead of a token.
-        timeout, concurrency, errors: see the configuration page; they read back as given.
+    It takes the context and the settings resolved: :class:`canfar.sessions.Session`, which
+    users and the commands build, resolves them from its arguments, the environment and the
+    saved contexts.
     """
 
     def __init__(
         self,
+        context: Context,
         *,
-        context: str | None = None,
-        backend: str | None = None,
-        url: str | None = None,
-        token: str | None = None,
-        certificate: str | os.PathLike[str] | None = None,
         timeout: float | None = None,
         concurrency: int | None = None,
-        errors: ErrorMode | None = None,
+        errors: str = "ignore",
     ) -> None:
-        self.timeout, self.concurrency, self.errors = resolve(timeout, concurrency, errors)
-        certificate = certificate or os.environ.get("CANFAR_CERTIFICATE", "").strip() or None
-        self.context = client_context(context, backend, url, token, certificate)
+        self.context, self.timeout, self.concurrency = context, timeout, concurrency
+        self.errors = checks.check_errors(errors)
         for setting in ("timeout", "concurrency"):
             if getattr(self, setting) is not None:
                 self.context.options[setting] = getattr(self, setting)
@@ -128,7 +112,7 @@ class Session:
             yield item
 
     def _errors(self, errors: object) -> str:
-        return self.errors if errors is None else check_errors(errors)
+        return self.errors if errors is None else checks.check_errors(errors)
 
     # -- launching -------------------------------------------------------------------------
 

@@ -243,6 +243,13 @@ def check_types(kind: type | tuple[type, ...], what: str, **values: object) -> N
             raise ValidationError(f"{name} must be {what}, not {value!r}")
 
 
+def check_errors(value: object, source: str = "errors") -> str:
+    """``ignore`` or ``raise`` (in any case); anything else is named, with ``source``."""
+    if isinstance(value, str) and value.strip().lower() in ("ignore", "raise"):
+        return value.strip().lower()
+    raise ValidationError(f"{source} must be 'ignore' or 'raise', not {value!r}")
+
+
 def check_seconds(**values: object) -> None:
     for name, value in values.items():
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
