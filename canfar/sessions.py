@@ -25,8 +25,8 @@ Science Platform after ``canfar auth login``::
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from canfar._asynchronous import asynchronous
 from canfar._client_settings import client_context, resolve
@@ -37,6 +37,8 @@ from canfar_core.sessions import ErrorMode, IdOrIds, StatusOrStatuses, log
 from canfar_core.validation import check_types
 from canfar_plugins._support.runs import run
 from canfar_plugins._support.waits import WaitTimeout, wait
+
+T = TypeVar("T")
 
 
 def registry_login(config: object) -> dict[str, str] | None:
@@ -104,6 +106,19 @@ class Session(sessions.Session):
 
     run = run  # a job to its end, retries and all: canfar_plugins._support.runs
     wait = wait  # until each session reaches a status: canfar_plugins._support.waits
+
+    def for_each(
+        self, ids: IdOrIds, work: Callable[[str], T], *, errors: ErrorMode | None = None
+    ) -> dict[str, T]:
+        """``work(id)`` for every id, ``concurrency`` at a time: the results by id, in the order
+        given; the fan-out of :meth:`info`, :meth:`logs`, :meth:`events` and :meth:`urls`.
+
+        With ``errors="ignore"`` each failure is logged and left out; with ``"raise"``,
+        :class:`~canfar_core.errors.SessionRequestError` once every id was tried (``results``,
+        and ``errors`` by id). Refused credentials and invalid input raise at once; once the
+        server cannot be reached, the ids not yet tried fail with that error.
+        """
+        return self._each(getattr(work, "__name__", "work"), ids, work, errors, dict)
 
     def available(self) -> bool:
         """Whether the backend says it is available; one that cannot say is ``False``, with the

@@ -275,22 +275,11 @@ class Session:
         found = self._call(self.backend.list_matching, kind=kind, statuses=wanted)
         return [s for s in natural_order(found) if matches(s.name)]
 
-    def for_each(
-        self, ids: IdOrIds, work: Callable[[str], T], *, errors: ErrorMode | None = None
-    ) -> dict[str, T]:
-        """``work(id)`` for every id, ``concurrency`` at a time: the results by id, in the order
-        given; the fan-out of :meth:`info`, :meth:`logs`, :meth:`events` and :meth:`urls`.
-
-        With ``errors="ignore"`` each failure is logged and left out; with ``"raise"``,
-        :class:`~canfar_core.errors.SessionRequestError` once every id was tried (``results``,
-        and ``errors`` by id). Refused credentials and invalid input raise at once; once the
-        server cannot be reached, the ids not yet tried fail with that error.
-        """
-        return self._each(getattr(work, "__name__", "work"), ids, work, errors, dict)
-
     def _each(
         self, what: str, ids: IdOrIds, work: Callable[[str], T], errors: object, shape: Any
     ) -> Any:
+        """``work`` on each id, ``concurrency`` at a time, failures as ``errors`` says: the
+        fan-out of :meth:`info`, :meth:`logs`, :meth:`events` and the public ``for_each``."""
         from canfar_core.concurrency import concurrently
 
         mode, limit = self._errors(errors), self.concurrency or self.backend.concurrency
