@@ -4,9 +4,8 @@ Plugins come from the entry-point group ``canfar``; the built-ins are found ther
 registered first so that a third-party plugin is called before them (pluggy calls the most recently
 registered implementation first). Each entry point is loaded on its own: one that fails to import
 or register is reported once on stderr, with its name and the error, and everything else goes on.
-``CANFAR_DISABLE_PLUGINS=a,b`` skips entry points, by entry-point name or distribution name;
-``CANFAR_LOAD_PLUGINS=a,b`` loads only those besides the built-ins (set but empty: the built-ins
-only). Each plugin not loaded is remembered with the reason, for ``canfar plugins``.
+``CANFAR_DISABLE_PLUGINS`` and ``CANFAR_LOAD_PLUGINS`` choose which load (docs/environment.md);
+each plugin not loaded is remembered with the reason, for ``canfar plugins``.
 """
 
 from __future__ import annotations
