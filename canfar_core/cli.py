@@ -205,19 +205,22 @@ def _one_line(exc: BaseException) -> str:
 
 
 def report(exc: BaseException, debug: bool) -> int:
-    """Print an error on one line (a traceback only with --debug); return the exit code."""
+    """Print an error on one line, or under ``-o`` as one object (a traceback only with
+    --debug); return the exit code."""
     if debug:
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    from canfar_core.output import printable
+    from canfar_core import output
 
-    if isinstance(exc, CanfarError):
-        click.echo(f"Error: {printable(str(exc))}", err=True)
-        return exc.exit_code
-    text = printable(_one_line(exc))
-    click.echo(f"Error: unexpected {text} (run with --debug for details)", err=True)
-    return EXIT_ERROR
+    if output.machine_format():
+        output.report_error(exc)
+    elif isinstance(exc, CanfarError):
+        click.echo(f"Error: {output.printable(str(exc))}", err=True)
+    else:
+        text = output.printable(_one_line(exc))
+        click.echo(f"Error: unexpected {text} (run with --debug for details)", err=True)
+    return exc.exit_code if isinstance(exc, CanfarError) else EXIT_ERROR
 
 
 def _debug_requested(args: list[str]) -> bool:
@@ -311,13 +314,6 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         return _exit_code(exc.code)
     except Exception as exc:  # every failure is one line unless --debug
-        if output.machine_format():
-            if debug:
-                import traceback
-
-                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-            output.report_error(exc)
-            return exc.exit_code if isinstance(exc, CanfarError) else EXIT_ERROR
         return report(exc, debug)
     finally:
         output.set_machine_format(None)
