@@ -1,5 +1,5 @@
 """A job run to the end: :meth:`Session.run <canfar.sessions.Session.run>` launches the
-replicas, waits with :meth:`~canfar_core.sessions.Session.wait` and relaunches each replica that
+replicas, waits with :meth:`~canfar.sessions.Session.wait` and relaunches each replica that
 ends Failed, with the same name, ``REPLICA_ID`` and ``REPLICA_COUNT``. A replica is relaunched
 only once its attempt is final (Failed), never after it Completed, never when its launch's answer
 was lost (it may run), and at most ``retries`` times. ``canfar create --wait --retries`` is this.
