@@ -385,12 +385,12 @@ def create(
     replicas that failed, repeat the command with the same --name and --replicas and add
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
     """
+    from canfar.sessions import WaitTimeout
     from canfar_core.errors import LaunchError, LaunchInterrupted
     from canfar_core.models import SessionSpec
     from canfar_core.output import echo, info, table
     from canfar_core.validation import check_name
     from canfar_plugins._support.machine import emit
-    from canfar_plugins._support.waits import WaitTimeout
 
     as_json = output is not None
     one_format(as_json, quiet)

@@ -26,9 +26,8 @@ from canfar_plugins.session_commands.common import (
 )
 
 if TYPE_CHECKING:
-    from canfar.sessions import Session
+    from canfar.sessions import Progress, Session
     from canfar_core.models import SessionInfo, SessionSpec
-    from canfar_plugins._support.waits import Progress
 
 #: The events of at most this many sessions are looked up to say why they did not get there.
 FAILURES_EXPLAINED = 10
@@ -280,9 +279,9 @@ def wait(
     With no ID (`canfar wait $(canfar ps -q)` when nothing runs) there is nothing to wait for:
     a note, exit 0.
     """
+    from canfar.sessions import WaitTimeout
     from canfar_core.output import echo, emit_json, table
     from canfar_core.validation import check_ids
-    from canfar_plugins._support.waits import WaitTimeout
 
     one_format(as_json, quiet)
     wanted = check_wanted(wanted)
@@ -342,11 +341,11 @@ def run_with_retries(
     """``create --wait --retries N``: :meth:`Session.run`, with the progress line; a line per
     replica that needed retries (how each attempt ended), the log tail of each that never
     completed, and exit 1 unless every replica finally completed."""
+    from canfar.sessions import WaitTimeout
     from canfar_core.models import ACTIVE_STATUSES
     from canfar_core.output import echo, table
     from canfar_plugins._support.machine import emit
     from canfar_plugins._support.runs import run
-    from canfar_plugins._support.waits import WaitTimeout
 
     progress = WaitProgress()
     gave_up: WaitTimeout | None = None
