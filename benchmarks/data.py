@@ -44,7 +44,7 @@ TARGETS = {"throughput": 0.8, "memory_mib": 100.0, "ls_seconds": 2.0}
 
 def canfar_command() -> list[str]:
     found = shutil.which("canfar", path=str(Path(sys.executable).parent))
-    return [found] if found else [sys.executable, "-m", "canfar_core.entry"]
+    return [found] if found else [sys.executable, "-m", "canfar._command"]
 
 
 def environment(home: Path, skaha: FakeSkaha) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """The base of the platform client's small reader classes (``Images``, ``Context``,
-``Overview``): a :class:`~canfar_core.sessions.Session` with the same arguments, closed with
+``Overview``): a :class:`~canfar.sessions.Session` with the same arguments, closed with
 the object."""
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ async def alogin(idp: str, force: bool = False) -> bool:
 
 def use(idp: str) -> None:
     """Make the saved login of ``idp`` the one sessions and commands use."""
-    from canfar_core.contexts import set_active
+    from canfar_plugins._support.contexts import set_active
 
     set_active(_known_name(idp))
 

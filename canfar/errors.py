@@ -15,6 +15,7 @@ Every failure the Python API reports is one of these; a network failure is
 
 from __future__ import annotations
 
+from canfar.sessions import WaitTimeout
 from canfar_core.errors import (
     AuthError,
     CanfarError,
@@ -33,7 +34,6 @@ from canfar_core.errors import (
     Unsupported,
     ValidationError,
 )
-from canfar_core.sessions import WaitTimeout
 
 __all__ = [
     "AuthError",

@@ -14,7 +14,8 @@ is imported) saves one, and ``use`` makes it the one ``Session()`` and every com
 
 from __future__ import annotations
 
-from canfar_core.contexts import LOCAL, Context, saved_contexts, set_active
+from canfar_core.contexts import LOCAL, Context, saved_contexts
+from canfar_plugins._support.contexts import set_active
 
 
 def list_servers() -> list[Context]:

@@ -51,7 +51,7 @@ class Operand(NamedTuple):
 def _context(
     token: str | None = None, certificate: str | os.PathLike[str] | None = None
 ) -> Context:
-    from canfar_core.client_settings import client_context
+    from canfar._client_settings import client_context
 
     return client_context(None, None, None, token, certificate)
 

@@ -1,16 +1,9 @@
 """The entry points of one group, found without importing :mod:`importlib.metadata`.
 
-Every ``canfar`` command starts by finding its plugins. ``importlib.metadata`` would do it, but
-importing it costs more than all of canfar's own code (it pulls in ``email``, ``zipfile``,
-``csv``, ``socket``, ...: 23 to 30 ms on a small machine, more than twice a bare interpreter's
-start-up), and it parses every distribution's metadata. Installers leave entry points in a
-plain ``entry_points.txt`` inside each ``*.dist-info`` (or ``*.egg-info``) folder on
-``sys.path``, so reading those few files directly gives the same answer for the cost of a
-directory listing.
-
-Where that is not the whole picture (a ``sys.path`` entry that is a zip file, or an import hook
-that provides distributions of its own) this falls back to :mod:`importlib.metadata`, so the
-answer is always the one the standard library would give.
+Importing it costs more than all of canfar's own code (docs/performance.md says how much), and
+installers leave entry points in a plain ``entry_points.txt`` in each ``*.dist-info`` (or
+``*.egg-info``) folder on ``sys.path``: reading those gives the same answer. Where a ``sys.path``
+entry is a zip file, or an import hook provides distributions, :mod:`importlib.metadata` answers.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ``canfar`` command: a click group that plugins fill through ``canfar_register_commands``.
 
-Only the shell lives here: the entry point with its error handling, ``--debug``,
-``--context`` and ``plugins``. Everything else (``create``, ``ps``, ``auth``, ``version``, the
+Only the shell lives here: the entry point with its error handling, ``--debug`` and
+``--context``. Every command (``create``, ``ps``, ``auth``, ``plugins``, ``version``, the
 logging options, ...) is contributed by plugins, the built-in ones included.
 """
 
@@ -168,57 +168,6 @@ def _context_after_command(ctx: click.Context, param: click.Parameter, value: st
             obj["context"] = value
 
 
-@cli.group(
-    invoke_without_command=True,
-    subcommand_metavar="[COMMAND]",
-    short_help="List, install and remove plugins.",
-)
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Print as JSON: name, version, hooks, builtin, status, reason.",
-)
-@click.pass_context
-def plugins(ctx: click.Context, as_json: bool) -> None:
-    """List the plugins: each loaded one with the hooks it implements, and those disabled
-    (CANFAR_DISABLE_PLUGINS, CANFAR_LOAD_PLUGINS) or failed, with the reason."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from canfar_core.manager import LOADED, get_manager
-    from canfar_core.output import emit_json, table
-
-    found = get_manager().statuses()
-    if as_json:
-        emit_json(
-            [
-                {
-                    "name": p.name,
-                    "version": p.version,
-                    "hooks": p.hooks,
-                    "builtin": p.builtin,
-                    "status": p.status,
-                    "reason": p.reason,
-                }
-                for p in found
-            ]
-        )
-        return
-    table(
-        [
-            (
-                p.name,
-                p.version or "-",
-                "yes" if p.builtin else "no",
-                p.status if p.status == LOADED else f"{p.status}: {p.reason}",
-                ", ".join(p.hooks) or "-",
-            )
-            for p in found
-        ],
-        headers=["NAME", "VERSION", "BUILTIN", "STATUS", "HOOKS"],
-    )
-
-
 def build_cli() -> click.Group:
     """The ``canfar`` group with the commands of every loaded plugin added.
 
@@ -231,8 +180,6 @@ def build_cli() -> click.Group:
     group = cli
     assert isinstance(group, CanfarGroup)
     group.remove_plugin_commands()
-    assert isinstance(plugins, click.Group)
-    plugins.commands.clear()  # its subcommands (install, ...) come from plugins too
     for impl in get_manager().pm.hook.canfar_register_commands.get_hookimpls():
         if impl.hookwrapper or getattr(impl, "wrapper", False):
             continue
@@ -258,19 +205,22 @@ def _one_line(exc: BaseException) -> str:
 
 
 def report(exc: BaseException, debug: bool) -> int:
-    """Print an error on one line (a traceback only with --debug); return the exit code."""
+    """Print an error on one line, or under ``-o`` as one object (a traceback only with
+    --debug); return the exit code."""
     if debug:
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    from canfar_core.output import printable
+    from canfar_core import output
 
-    if isinstance(exc, CanfarError):
-        click.echo(f"Error: {printable(str(exc))}", err=True)
-        return exc.exit_code
-    text = printable(_one_line(exc))
-    click.echo(f"Error: unexpected {text} (run with --debug for details)", err=True)
-    return EXIT_ERROR
+    if output.machine_format():
+        output.report_error(exc)
+    elif isinstance(exc, CanfarError):
+        click.echo(f"Error: {output.printable(str(exc))}", err=True)
+    else:
+        text = output.printable(_one_line(exc))
+        click.echo(f"Error: unexpected {text} (run with --debug for details)", err=True)
+    return exc.exit_code if isinstance(exc, CanfarError) else EXIT_ERROR
 
 
 def _debug_requested(args: list[str]) -> bool:
@@ -364,13 +314,6 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         return _exit_code(exc.code)
     except Exception as exc:  # every failure is one line unless --debug
-        if output.machine_format():
-            if debug:
-                import traceback
-
-                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-            output.report_error(exc)
-            return exc.exit_code if isinstance(exc, CanfarError) else EXIT_ERROR
         return report(exc, debug)
     finally:
         output.set_machine_format(None)

@@ -1,14 +1,9 @@
-"""The configuration and credentials files, where platformdirs puts them.
+"""The configuration and credentials files (mode 0600), where platformdirs puts them.
 
-Both are JSON documents written atomically (a temporary file in the same folder, flushed, then
-renamed over the old one), so an interrupted write leaves the old file whole. Credentials live in a
-file of their own with mode 0600. A file that cannot be read or parsed is an error naming it, and
-is never overwritten.
-
-Every change is a read-modify-write under one lock for the folder (:meth:`JsonFile.update`, an
-``flock`` on the folder itself, so no lock file is left), so commands run at the same time never
-lose each other's contexts, credentials or settings. Readers take no lock: the rename makes each
-read see one whole version.
+Both are JSON, written atomically (a temporary file renamed over the old one), each change a
+read-modify-write under an ``flock`` on the folder (:meth:`JsonFile.update`), as
+docs/configuration.md tells users. Readers take no lock: the rename makes each read see one whole
+version. A file that cannot be read or parsed is an error naming it, and is never overwritten.
 
 A command asks for the configuration in several places (the context, the defaults of a
 launch, ...) but the file is read and parsed once per process: :meth:`JsonFile.read` keeps what

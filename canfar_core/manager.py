@@ -4,9 +4,8 @@ Plugins come from the entry-point group ``canfar``; the built-ins are found ther
 registered first so that a third-party plugin is called before them (pluggy calls the most recently
 registered implementation first). Each entry point is loaded on its own: one that fails to import
 or register is reported once on stderr, with its name and the error, and everything else goes on.
-``CANFAR_DISABLE_PLUGINS=a,b`` skips entry points, by entry-point name or distribution name;
-``CANFAR_LOAD_PLUGINS=a,b`` loads only those besides the built-ins (set but empty: the built-ins
-only). Each plugin not loaded is remembered with the reason, for ``canfar plugins``.
+``CANFAR_DISABLE_PLUGINS`` and ``CANFAR_LOAD_PLUGINS`` choose which load (docs/environment.md);
+each plugin not loaded is remembered with the reason, for ``canfar plugins``.
 """
 
 from __future__ import annotations
@@ -47,14 +46,6 @@ class PluginInfo:
     #: ``loaded``, ``disabled`` or ``failed``; ``reason`` says why when it is not loaded.
     status: str = LOADED
     reason: str | None = None
-
-
-@dataclass
-class PluginFailure:
-    """A plugin that was not loaded, and why (one line)."""
-
-    name: str
-    error: str
 
 
 @dataclass
@@ -108,7 +99,6 @@ class PluginManager:
         self.pm = pluggy.PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.hook = self.pm.hook
-        self.failures: list[PluginFailure] = []
         #: The plugins found but not loaded (disabled or failed), in the order they were met.
         self.not_loaded: list[PluginInfo] = []
         self._origins: dict[str, _Origin] = {}
@@ -213,7 +203,6 @@ class PluginManager:
         self._registries.clear()
 
     def _fail(self, name: str, message: str, origin: _Origin | None = None) -> None:
-        self.failures.append(PluginFailure(name, message))
         self.not_loaded.append(_info(name, origin, FAILED, message))
         sys.stderr.write(f"canfar: warning: plugin '{name}' was not loaded: {message}\n")
 
@@ -238,6 +227,11 @@ class PluginManager:
                 )
             )
         return infos
+
+    @property
+    def failures(self) -> list[PluginInfo]:
+        """The plugins that failed to load, each with its ``reason`` (one line)."""
+        return [p for p in self.not_loaded if p.status == FAILED]
 
     def statuses(self) -> list[PluginInfo]:
         """Every plugin found: those loaded, then those disabled or failed, with the reason."""

@@ -19,6 +19,8 @@ ACTIVE_STATUSES = ("Pending", "Running")
 FINAL_STATUSES = ("Completed", "Failed")
 #: Statuses of a session whose processes may still run (a delete under way has not ended it).
 LIVE_STATUSES = (*ACTIVE_STATUSES, "Terminating")
+#: Statuses after which a session will never be Running again.
+ENDED_STATUSES = (*FINAL_STATUSES, "Terminating")
 
 
 @dataclass(frozen=True)

@@ -12,34 +12,30 @@ exception a backend lets escape (``requests``, ``ConnectionError``) becomes
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from canfar_core import validation as checks
 from canfar_core.backend import Backend, adapted, translated
-from canfar_core.client_settings import check_errors, client_context, resolve
 from canfar_core.errors import (
     AuthError,
     CanfarError,
     ConnectionFailed,
     LaunchError,
     LaunchRequestError,
-    NotFound,
-    ServerError,
     SessionRequestError,
     ValidationError,
 )
 from canfar_core.manager import get_manager
-from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
+from canfar_core.models import SessionInfo, SessionSpec
 from canfar_core.ordering import natural_order
 from canfar_core.public_names import canonical_kind
-from canfar_core.runs import request, run
+from canfar_core.validation import request
 
 if TYPE_CHECKING:
+    from canfar_core.contexts import Context
     from canfar_core.models import Image, PlatformStats, ResourceContext, SessionKind
 
 #: One session id, or several.
@@ -48,63 +44,31 @@ IdOrIds = str | Sequence[str]
 StatusOrStatuses = str | Sequence[str]
 #: ``ignore``: a failed id is logged and left out of the result; ``raise``: SessionRequestError.
 ErrorMode = Literal["ignore", "raise"]
-#: What :meth:`Session.wait` hands its ``progress`` callback on every poll.
-Progress = Callable[[dict[str, SessionInfo]], None]
 #: Where per-session failures are logged (``errors="ignore"``) and verbose logs go.
 log = logging.getLogger("canfar.sessions")
-#: Statuses after which a session will never be Running again.
-ENDED_STATUSES = (*FINAL_STATUSES, "Terminating")
-#: Polls in a row that may fail (a server error, no answer) before :meth:`Session.wait` gives up.
-WAIT_TRANSIENT_FAILURES = 5
 DEFAULTED = ("kind", "image", "cores", "ram", "gpus")  # what defaults.FIELD fills in
 T = TypeVar("T")
 
 
-class WaitTimeout(CanfarError, TimeoutError):
-    """:meth:`Session.wait` gave up before every session reached the wanted status:
-    ``pending`` lists the ids still not there, ``sessions`` the last state of each."""
-
-    def __init__(
-        self, message: str, *, pending: list[str], sessions: dict[str, SessionInfo]
-    ) -> None:
-        super().__init__(message)
-        self.pending, self.sessions = pending, sessions
-
-
 class Session:
-    """Launch and manage sessions on the active backend (or the one given).
+    """Launch and manage sessions on one context's backend: the acts on a backend, one method
+    each, under the CLI and the Python API alike.
 
-    With no argument, the backend, server and credentials come from the active context: the
-    local backend when nobody is logged in, the CANFAR platform after ``canfar auth login``.
-
-    >>> from canfar.sessions import Session
-    >>> session = Session()                      # local unless logged in to CANFAR
-    >>> ids = session.create(image="skaha/astroml:latest", cmd="python", args=["job.py"])
-
-    Args:
-        context: a saved context's name, instead of the active one.
-        backend: a backend's name (``local``, ``canfar``, or one a plugin adds).
-        url: a Skaha service URL, used with ``token`` instead of any saved context.
-        token: a bearer token for ``url`` (or replacing the context's own).
-        certificate: an X.509 proxy certificate file, instead of a token.
-        timeout, concurrency, errors: see the configuration page; they read back as given.
+    It takes the context and the settings resolved: :class:`canfar.sessions.Session`, which
+    users and the commands build, resolves them from its arguments, the environment and the
+    saved contexts.
     """
 
     def __init__(
         self,
+        context: Context,
         *,
-        context: str | None = None,
-        backend: str | None = None,
-        url: str | None = None,
-        token: str | None = None,
-        certificate: str | os.PathLike[str] | None = None,
         timeout: float | None = None,
         concurrency: int | None = None,
-        errors: ErrorMode | None = None,
+        errors: str = "ignore",
     ) -> None:
-        self.timeout, self.concurrency, self.errors = resolve(timeout, concurrency, errors)
-        certificate = certificate or os.environ.get("CANFAR_CERTIFICATE", "").strip() or None
-        self.context = client_context(context, backend, url, token, certificate)
+        self.context, self.timeout, self.concurrency = context, timeout, concurrency
+        self.errors = checks.check_errors(errors)
         for setting in ("timeout", "concurrency"):
             if getattr(self, setting) is not None:
                 self.context.options[setting] = getattr(self, setting)
@@ -148,7 +112,7 @@ class Session:
             yield item
 
     def _errors(self, errors: object) -> str:
-        return self.errors if errors is None else check_errors(errors)
+        return self.errors if errors is None else checks.check_errors(errors)
 
     # -- launching -------------------------------------------------------------------------
 
@@ -216,8 +180,6 @@ class Session:
             for replica, reason in sorted({**launch.failures, **launch.uncertain}.items()):
                 log.warning("create: replica %s of %s failed: %s", replica, spec.name, reason)
             return list(launch.ids)
-
-    run = run  # a job to its end, retries and all: canfar_core.runs
 
     def preview(self, spec: SessionSpec) -> list[dict[str, Any]]:
         """What :meth:`create` would send for ``spec`` (completed in place, as ``create``
@@ -313,22 +275,11 @@ class Session:
         found = self._call(self.backend.list_matching, kind=kind, statuses=wanted)
         return [s for s in natural_order(found) if matches(s.name)]
 
-    def for_each(
-        self, ids: IdOrIds, work: Callable[[str], T], *, errors: ErrorMode | None = None
-    ) -> dict[str, T]:
-        """``work(id)`` for every id, ``concurrency`` at a time: the results by id, in the order
-        given; the fan-out of :meth:`info`, :meth:`logs`, :meth:`events` and :meth:`urls`.
-
-        With ``errors="ignore"`` each failure is logged and left out; with ``"raise"``,
-        :class:`~canfar_core.errors.SessionRequestError` once every id was tried (``results``,
-        and ``errors`` by id). Refused credentials and invalid input raise at once; once the
-        server cannot be reached, the ids not yet tried fail with that error.
-        """
-        return self._each(getattr(work, "__name__", "work"), ids, work, errors, dict)
-
     def _each(
         self, what: str, ids: IdOrIds, work: Callable[[str], T], errors: object, shape: Any
     ) -> Any:
+        """``work`` on each id, ``concurrency`` at a time, failures as ``errors`` says: the
+        fan-out of :meth:`info`, :meth:`logs`, :meth:`events` and the public ``for_each``."""
         from canfar_core.concurrency import concurrently
 
         mode, limit = self._errors(errors), self.concurrency or self.backend.concurrency
@@ -399,126 +350,34 @@ class Session:
         ``.get("memoryGB")``), with typed attributes too (``.cores``, ``.ram``, ``.gpus``)."""
         return self._call(self.backend.resources)
 
-    def available(self) -> bool:
-        """Whether the backend says it is available; one that cannot say is ``False``, with the
-        reason logged as a warning."""
-        try:
-            return bool(self._call(self.backend.availability))
-        except CanfarError as exc:
-            log.warning("availability: %s", exc)
-            return False
-
-    def urls(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, str]:
-        """The page of each interactive session, by id: what :meth:`connect` opens. A session
-        with no page (not running, not interactive) fails as in :meth:`info`."""
-        return self._each("connect", ids, self.backend.open_url, errors, dict)
-
-    def connect(self, ids: IdOrIds) -> None:
-        """Open each running session in the web browser; one that is not running (or has no
-        page) is logged as a warning and skipped. Companion: :meth:`urls`."""
-        import webbrowser
-
-        for url in self.urls(ids, errors="ignore").values():
-            webbrowser.open(url)
-
     # -- ending ------------------------------------------------------------------------------
 
     def destroy(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, bool]:
         """Delete sessions: ``{id: True}`` for each deleted, ``{id: False}`` for each not (the
         reason logged, or with ``errors="raise"`` in
         :class:`~canfar_core.errors.SessionRequestError`'s ``errors``)."""
-        mode = self._errors(errors)
-        return _booleans("destroy", mode, self._call(self.backend.delete, checks.check_ids(ids)))
+        return self._booleans("destroy", self.backend.delete, ids, errors)
 
     def renew(self, ids: IdOrIds, *, errors: ErrorMode | None = None) -> dict[str, bool]:
         """Renew interactive sessions' lifetime; shaped like :meth:`destroy`'s result."""
-        mode = self._errors(errors)
-        return _booleans("renew", mode, self._call(self.backend.renew, checks.check_ids(ids)))
+        return self._booleans("renew", self.backend.renew, ids, errors)
 
-    def destroy_with(
-        self,
-        prefix: str | None = None,
-        *,
-        kind: str | None = "headless",
-        status: StatusOrStatuses | None = "Completed",
-        errors: ErrorMode | None = None,
-    ) -> dict[str, bool]:
-        """Delete every session whose name matches ``prefix``, of ``kind``, in ``status`` (by
-        default finished headless ones): :meth:`destroy`'s result, ``{}`` when none matched.
-
-        A ``prefix`` holding regular-expression characters (``.^$*+?{}[]\\|()``) is a regular
-        expression searched in the name (``"^fit-[0-9]+$"``); any other is matched at the start
-        of the name. Case is ignored: the platform stores names in lower case.
-        ``fetch(kind, status, name=prefix)`` shows what it would delete.
-        """
-        mode = self._errors(errors)
-        checks.check_types(str, "a string", prefix=prefix)
-        found = [s for s in self.fetch(kind, status, name=prefix) if not s.kept]  # live ones
-        return self.destroy([s.id for s in found], errors=mode) if found else {}  # type: ignore[arg-type]
-
-    # -- waiting -----------------------------------------------------------------------------
-
-    def wait(
-        self,
-        ids: IdOrIds,
-        status: StatusOrStatuses = ("Running", *FINAL_STATUSES),
-        timeout: float | None = None,
-        poll: float = 2.0,
-        progress: Progress | None = None,
-    ) -> dict[str, SessionInfo]:
-        """Block until every session has reached one of ``status`` (by default: Running or
-        ended), or ``timeout`` seconds pass; the last state of each, by id.
-
-        A session that ends (Completed, Failed, Terminating) counts as arrived whatever
-        ``status`` asks for: it will never change again, so check the statuses returned.
-        ``progress`` is called with every state after each poll. Raises :class:`WaitTimeout`
-        (a :class:`TimeoutError`) naming the sessions not there, and
-        :class:`~canfar_core.errors.NotFound` when one disappears. A poll that fails with a
-        server error or no answer is tried again; :data:`WAIT_TRANSIENT_FAILURES` in a row end
-        the wait with that error.
-        """
-        checks.check_seconds(timeout=timeout, poll=poll)
-        wanted = set(checks.statuses(status) or [])
-        if not wanted:
-            raise ValidationError("wait needs at least one status to wait for")
-        targets = checks.check_ids(ids)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        current: dict[str, SessionInfo] = {}
-        misses = 0
-        while True:
-            try:
-                current, misses = self._states(targets), 0
-            except ServerError:  # a 5xx or no answer: the sessions are still there
-                misses += 1
-                if misses >= WAIT_TRANSIENT_FAILURES:
-                    raise
-            else:
-                if progress is not None:
-                    progress(current)
-                if not _pending(current, wanted):
-                    return current
-            if deadline is not None and time.monotonic() >= deadline:
-                pending = _pending(current, wanted) or targets
-                raise WaitTimeout(
-                    f"{len(pending)} session(s) still not {'/'.join(sorted(wanted))} after "
-                    f"{timeout or 0:g}s: " + ", ".join(pending),
-                    pending=pending,
-                    sessions=current,
-                )
-            left = poll if deadline is None else deadline - time.monotonic()
-            time.sleep(max(0.0, min(poll, left)))
-
-    def _states(self, targets: list[str]) -> dict[str, SessionInfo]:
-        """The current state of every target: one listing for many, ``info`` for the rest."""
-        seen: dict[str, SessionInfo] = {}
-        if len(targets) > 2:
-            seen = {s.id: s for s in self._call(self.backend.list) if s.id in set(targets)}
-        for session_id in targets:
-            try:
-                seen[session_id] = seen.get(session_id) or self._call(self.backend.info, session_id)
-            except NotFound:
-                raise NotFound(f"session {session_id} no longer exists") from None
-        return {session_id: seen[session_id] for session_id in targets}
+    def _booleans(self, what: str, method: Any, ids: IdOrIds, errors: object) -> dict[str, bool]:
+        """A backend's ``{id: None or reason}`` as ``{id: done}``, failures as ``errors`` says;
+        a call that fails whole fails each id (with ``errors="raise"``, it raises as it is)."""
+        mode, targets = self._errors(errors), checks.check_ids(ids)
+        try:
+            reasons = self._call(method, targets)
+        except (AuthError, ValidationError):
+            raise
+        except CanfarError as exc:
+            if mode == "raise":
+                raise
+            reasons = dict.fromkeys(targets, str(exc))
+        failures = {sid: CanfarError(reason) for sid, reason in reasons.items() if reason}
+        result = {sid: reason is None for sid, reason in reasons.items()}
+        _report(what, mode, result, failures)
+        return result
 
 
 def _report(what: str, mode: str, results: object, failures: Mapping[Any, CanfarError]) -> None:
@@ -548,27 +407,10 @@ def _logged(results: Any, verbose: bool) -> Any:
     return None
 
 
-def _booleans(what: str, mode: str, reasons: dict[str, str | None]) -> dict[str, bool]:
-    """A backend's ``{id: None or reason}`` as ``{id: done}``, failures as ``errors`` says."""
-    failures = {sid: CanfarError(reason) for sid, reason in reasons.items() if reason}
-    result = {sid: reason is None for sid, reason in reasons.items()}
-    _report(what, mode, result, failures)
-    return result
-
-
 def _names_of(spec: SessionSpec, replicas: Iterable[int] | None = None) -> dict[int, str]:
     """The session name of each replica number (every replica's by default)."""
     chosen = spec.replica_numbers() if replicas is None else replicas
     return {k: spec.replica_name(k) for k in sorted(set(chosen))}
 
 
-def _pending(current: dict[str, SessionInfo], wanted: set[str]) -> list[str]:
-    """Ids not yet in a wanted status, nor ended (an ended session will never change)."""
-    return [
-        sid
-        for sid, info in current.items()
-        if info.status not in wanted and info.status not in ENDED_STATUSES
-    ]
-
-
-__all__ = ["ENDED_STATUSES", "Session", "WaitTimeout"]
+__all__ = ["Session"]

@@ -243,6 +243,13 @@ def check_types(kind: type | tuple[type, ...], what: str, **values: object) -> N
             raise ValidationError(f"{name} must be {what}, not {value!r}")
 
 
+def check_errors(value: object, source: str = "errors") -> str:
+    """``ignore`` or ``raise`` (in any case); anything else is named, with ``source``."""
+    if isinstance(value, str) and value.strip().lower() in ("ignore", "raise"):
+        return value.strip().lower()
+    raise ValidationError(f"{source} must be 'ignore' or 'raise', not {value!r}")
+
+
 def check_seconds(**values: object) -> None:
     for name, value in values.items():
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -287,3 +294,21 @@ def check_options(
 
     for name in sorted(set(options) - set(used)):
         warn_once(f"the option '{name}' is not used by the {backend} backend; it is ignored")
+
+
+def request(*fields: Any) -> SessionSpec:
+    """:meth:`Session.create`'s arguments as a request (``name`` may be one already)."""
+    name, image, cores, ram, kind, gpu, cmd, args, env, replicas, only, options = fields
+    if isinstance(name, SessionSpec):
+        given = (image, cores, ram, kind, gpu, cmd, args, env, only, *options.values())
+        if replicas != 1 or any(value is not None for value in given):
+            raise ValidationError("give the request's fields in the SessionSpec, not beside it")
+        return name
+    check_types(str, "a string", name=name, image=image, cmd=cmd)
+    if env is not None and not isinstance(env, Mapping):
+        raise ValidationError(f"env must be a mapping of names to values, not {env!r}")
+    spec = SessionSpec(kind=kind or "", image=image or "", name=name or "", cmd=cmd)
+    spec.args, spec.env, spec.replicas = words(args), dict(env or {}), replicas
+    spec.cores, spec.ram, spec.gpus = cores, ram, gpu
+    spec.only_replicas, spec.options = replica_list(only), dict(options)
+    return spec

@@ -49,11 +49,14 @@ hook must be asked.
 
 from __future__ import annotations
 
-from canfar_core import distribution as _distribution
+import os
+
+from canfar_core.distribution import HOOK, REPLICA_COUNT, REPLICA_ID, check_position, parse_int
+from canfar_core.errors import PluginError, ValidationError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Mapping
     from typing import TypeVar
 
     T = TypeVar("T")
@@ -77,7 +80,7 @@ def position(
 
     Handy for naming outputs: ``f"catalogue-{position()[0]:03d}.fits"``.
     """
-    return _distribution.resolve_position(replica, _count(total, count))
+    return _resolve(replica, _count(total, count))
 
 
 def chunk(
@@ -97,7 +100,7 @@ def chunk(
     """
     from canfar_plugins._support import shares
 
-    replica_, count_ = _distribution.resolve_position(replica, _count(total, count))
+    replica_, count_ = _resolve(replica, _count(total, count))
     return shares.chunk(items, replica_, count_)
 
 
@@ -116,7 +119,7 @@ def stripe(
     """
     from canfar_plugins._support import shares
 
-    replica_, count_ = _distribution.resolve_position(replica, _count(total, count))
+    replica_, count_ = _resolve(replica, _count(total, count))
     return shares.stripe(items, replica_, count_)
 
 
@@ -136,7 +139,7 @@ def split(
     from canfar_core.manager import get_manager
 
     run = get_manager().registry("strategies").get(strategy)
-    replica_, count_ = _distribution.resolve_position(replica, _count(total, count))
+    replica_, count_ = _resolve(replica, _count(total, count))
     share: Iterator[T] = iter(run(items, replica_, count_))
     return share
 
@@ -146,3 +149,88 @@ def strategies() -> list[str]:
     from canfar_core.manager import get_manager
 
     return get_manager().registry("strategies").names()
+
+
+def _ask_plugins(environ: Mapping[str, str]) -> tuple[int, int | None] | None:
+    """The first answer of the ``canfar_replica_position`` hook (loads the plugins that may
+    answer it: the built-in engines and those the user installed, not the rest)."""
+    from canfar_core.manager import position_manager
+
+    answer: tuple[int, int | None] | None = position_manager().hook.canfar_replica_position(
+        environ=environ
+    )
+    return answer
+
+
+def _given_or_set(
+    value: object, argument: str, environ: Mapping[str, str], variable: str
+) -> tuple[int | None, str]:
+    """The argument if given, else the environment variable (an empty one counts as unset),
+    with how the user knows it for messages: ``count=4``, ``REPLICA_COUNT=4``."""
+    if value is not None:
+        found = parse_int(argument, value)
+        return found, f"{argument}={found}"
+    raw = environ.get(variable)
+    if raw is None or not raw.strip():
+        return None, f"{variable}=None"
+    found = parse_int(variable, raw)
+    return found, f"{variable}={found}"
+
+
+def _resolve(replica: object = None, count: object = None) -> tuple[int, int]:
+    """This process's ``(replica, count)``, validated; ``replica`` is 1-based.
+
+    Each of the two values comes from the first source that has it: the argument, then
+    ``REPLICA_ID`` / ``REPLICA_COUNT`` in the environment, then the
+    ``canfar_replica_position`` hook, asked only when the replica is still unknown. With no
+    source at all, the process is replica 1 of 1. Knowing only one of the two is an error (for
+    example ``REPLICA_ID`` without ``REPLICA_COUNT``, or an engine that gives an index but no
+    count): guessing there would make one replica process everything.
+
+    The plugin manager is loaded only when the hook is needed. Raises
+    :class:`ValidationError` (a ``ValueError``) naming the argument or variable and its value.
+    """
+    env = os.environ
+
+    found_count, count_said = _given_or_set(count, "count", env, REPLICA_COUNT)
+    if found_count is not None:
+        check_position(1, found_count, "", count_said)
+    found_replica, replica_said = _given_or_set(replica, "replica", env, REPLICA_ID)
+
+    if found_replica is None:
+        answer = _ask_plugins(env)
+        if answer is not None:
+            found_replica, hook_count = _check_answer(answer)
+            source = getattr(answer, "source", None)
+            replica_said = (
+                f"{source} (replica {found_replica})"
+                if isinstance(source, str) and source
+                else f"replica {found_replica} (from the {HOOK} hook)"
+            )
+            if found_count is None and hook_count is not None:
+                found_count = hook_count
+                count_said = f"count {found_count} (from the {HOOK} hook)"
+
+    if found_replica is None:
+        if found_count is None or found_count == 1:
+            return 1, 1
+        raise ValidationError(
+            f"{count_said} is set but this replica's number is unknown: "
+            f"set {REPLICA_ID} (1-based) or pass replica="
+        )
+    if found_count is None:
+        raise ValidationError(
+            f"{replica_said} is set but the replica count is unknown: "
+            f"set {REPLICA_COUNT} or pass count="
+        )
+    check_position(found_replica, found_count, replica_said, count_said)
+    return found_replica, found_count
+
+
+def _check_answer(answer: object) -> tuple[int, int | None]:
+    """A hook answer as ``(replica, count or None)``; anything else is the plugin's bug."""
+    if isinstance(answer, (tuple, list)) and len(answer) == 2:
+        replica = parse_int(f"{HOOK} replica", answer[0])
+        count = None if answer[1] is None else parse_int(f"{HOOK} count", answer[1])
+        return replica, count
+    raise PluginError(f"{HOOK} returned {answer!r}; a plugin must return (replica, count) or None")

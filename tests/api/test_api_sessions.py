@@ -104,6 +104,23 @@ def test_destroy_one_id_as_a_string(world):
     assert Session().destroy(sid) == {sid: True}
 
 
+@pytest.mark.parametrize("method", ["destroy", "renew"])
+def test_a_call_failing_whole_is_false_for_each_id_under_ignore(world, monkeypatch, caplog, method):
+    ids = Session().create(name="x", image=IMAGE, cmd="true", replicas=2)
+    session = Session()
+    name = "delete" if method == "destroy" else method
+
+    def down(session_ids):
+        raise Unsupported(f"{name} is out of order")
+
+    monkeypatch.setattr(session.backend, name, down)
+    assert getattr(session, method)(ids, errors="ignore") == dict.fromkeys(ids, False)
+    logged = [r.getMessage() for r in caplog.records if "out of order" in r.getMessage()]
+    assert len(logged) == 2
+    with pytest.raises(Unsupported, match="out of order"):
+        getattr(session, method)(ids, errors="raise")
+
+
 def test_destroy_refuses_ids_that_are_not_ids_before_sending(world):
     for bad in ("../context", "a b", ""):
         with pytest.raises(ValidationError):

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from canfar.sessions import Session
 from canfar_core.models import FINAL_STATUSES
-from canfar_core.sessions import Session
 from tests.fakeskaha.fixtures import fake_skaha, skaha_context
 
 __all__ = ["fake_skaha", "skaha_context"]

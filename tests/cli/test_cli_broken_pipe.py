@@ -15,7 +15,7 @@ from canfar_core import hookimpl
 
 COMMAND = [sys.executable, "-m", "canfar_core.cli"]
 #: The console script's own entry, which answers --help and --version without click.
-CONSOLE_SCRIPT = [sys.executable, "-c", "from canfar_core.entry import run; run()"]
+CONSOLE_SCRIPT = [sys.executable, "-c", "from canfar._command import run; run()"]
 
 
 def run_into_closed_pipe(

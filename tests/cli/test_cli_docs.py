@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import canfar.errors
+from canfar.sessions import Session
 from canfar_core.models import PLATFORM_KEYS, Image, PlatformStats
-from canfar_core.sessions import Session
 from canfar_plugins.session_commands import COMMANDS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -209,8 +209,8 @@ def local(canfar_home, tmp_path, monkeypatch):
 
 
 def test_saving_the_logs_of_every_session_from_ps(local, run):
+    from canfar.sessions import Session
     from canfar_core.models import FINAL_STATUSES
-    from canfar_core.sessions import Session
 
     script = 'printf "replica %s of %s\\t\\316\\273\\n" "$REPLICA_ID" "$REPLICA_COUNT"'
     created = run(
@@ -232,8 +232,8 @@ def test_saving_the_logs_of_every_session_from_ps(local, run):
 
 def test_the_shell_idiom_with_the_installed_command(local, run):
     """``canfar logs -o DIR $(canfar ps -q --all)`` in a real shell."""
+    from canfar.sessions import Session
     from canfar_core.models import FINAL_STATUSES
-    from canfar_core.sessions import Session
     from tests.local.conftest import canfar_command
 
     ids = run(

@@ -155,7 +155,7 @@ def test_watch_redraws_every_n_seconds_however_long_listing_takes(world, run, mo
     """A listing that takes 0.5 s does not stretch a 2 s period to 2.5 s."""
     import time as time_module
 
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
     clock = [100.0]
     redraws: list[float] = []

@@ -150,13 +150,13 @@ def test_a_command_name_taken_twice_is_one_warning_naming_both_plugins(capsys, c
     assert "'second-plugin'" in line
 
 
-def test_a_plugin_may_not_replace_a_core_command(capsys, canfar_plugin):
+def test_a_plugin_may_not_replace_a_builtin_command(capsys, canfar_plugin):
     canfar_plugin(Commands(command("plugins", lambda: click.echo("fake"))), name="imposter")
     code, out, err = run(capsys, "plugins")
     assert code == 0
     assert out.startswith("NAME ")
     assert "'imposter'" in err
-    assert "canfar core" in err
+    assert "'plugin_commands'" in err
 
 
 def test_a_plugin_failing_to_add_commands_leaves_a_working_cli(capsys, canfar_plugin):

@@ -145,7 +145,7 @@ def test_local_always_exists_and_round_trips_to_config(canfar_home):
 
 
 def test_a_token_alone_is_not_an_error_for_a_backend_chosen_for_the_call(canfar_home, monkeypatch):
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
     monkeypatch.setenv("CANFAR_TOKEN", "tok")
     assert Session(backend="local").context.backend == "local"

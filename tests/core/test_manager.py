@@ -119,7 +119,7 @@ def test_a_plugin_whose_import_raises_is_one_warning_and_the_rest_loads(make_dis
     assert "good" in names
     assert "bad" not in names
     assert builtin_entry_points() <= names
-    assert [(f.name, f.error) for f in manager.failures] == [("bad", "RuntimeError: no gpu here")]
+    assert [(f.name, f.reason) for f in manager.failures] == [("bad", "RuntimeError: no gpu here")]
 
 
 def test_a_plugin_calling_sys_exit_on_import_does_not_end_canfar(make_dist, capsys):

@@ -73,7 +73,7 @@ def test_arguments_that_are_not_utf8_are_a_usage_error(run, canfar_home, args):
 
 def test_a_replica_command_word_that_is_not_utf8_is_passed_on_byte_for_byte(run, tmp_path):
     """After ``--`` the words are the replica's own: a file name in another encoding is fine."""
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
     folder = tmp_path / "out"
     folder.mkdir()
@@ -126,7 +126,7 @@ def test_a_command_word_that_is_not_utf8_is_refused_for_the_platform(run, fake):
 
 
 def test_the_python_api_refuses_an_image_that_is_not_utf8(canfar_home):
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
     with pytest.raises(ValidationError, match="is not UTF-8 text"):
         Session(backend="local").create(image=f"img/{NOT_UTF8}:1", cmd="true")

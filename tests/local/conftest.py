@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from canfar.sessions import Session
 from canfar_core.models import FINAL_STATUSES
-from canfar_core.sessions import Session
 
 
 def _kill_everything(root: Path) -> None:

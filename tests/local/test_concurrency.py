@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 
-from canfar_core.sessions import Session
+from canfar.sessions import Session
 from tests.local.conftest import wait_final
 
 
@@ -38,7 +38,7 @@ def test_two_threads_creating_at_once_both_land_in_the_listing(session):
 
 def test_two_processes_creating_and_listing_at_once_lose_nothing(session):
     script = (
-        "import sys\nfrom canfar_core.sessions import Session\n"
+        "import sys\nfrom canfar.sessions import Session\n"
         "api = Session(backend='local')\n"
         "for n in range(4):\n"
         "    ids = api.create(name=f'{sys.argv[1]}{n}', image='img/x:1', cmd='true', replicas=3)\n"

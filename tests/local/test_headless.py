@@ -172,7 +172,7 @@ def test_replicas_outlive_the_process_that_launched_them(session, state_root, tm
         "echo done; exit 4"
     )
     launcher = (
-        "from canfar_core.sessions import Session\n"
+        "from canfar.sessions import Session\n"
         "print(Session(backend='local').create(image='img/x:1', cmd='sh', "
         f"args=['-c', {script!r}])[0])\n"
     )

@@ -86,7 +86,7 @@ def test_an_interrupted_launch_is_failed_not_pending_forever(session, state_root
 
 def test_the_database_survives_a_new_backend_and_a_new_process(session, state_root):
     """State is on disk: a fresh Session (as a new canfar command) sees the same sessions."""
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
     ids = session.create(image="img/x:1", cmd="true", replicas=2)
     wait_final(session, ids)

@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from canfar_core.sessions import Session
+from canfar.sessions import Session
 from tests.fakeskaha import FakeSkaha
 
 IMAGE = "images.canfar.net/skaha/astroml:latest"

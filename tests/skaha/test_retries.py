@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from canfar_core.sessions import Session
+from canfar.sessions import Session
 from tests.fakeskaha import FakeSkaha
 
 

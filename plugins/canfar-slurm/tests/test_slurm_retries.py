@@ -11,8 +11,8 @@ pytestmark = pytest.mark.usefixtures("canfar_home")
 
 
 def test_run_resubmits_the_failed_task_only(fake_slurm, tmp_path: Path, monkeypatch) -> None:
+    from canfar.sessions import Session
     from canfar_core.manager import reset_manager
-    from canfar_core.sessions import Session
 
     monkeypatch.chdir(tmp_path)
     reset_manager()
@@ -40,7 +40,7 @@ def test_run_resubmits_the_failed_task_only(fake_slurm, tmp_path: Path, monkeypa
 
 def test_a_mistyped_slurm_option_is_named_before_anything_is_submitted(fake_slurm) -> None:
     from canfar_core.manager import reset_manager
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
     reset_manager()
     with Session(backend="slurm") as session, pytest.raises(TypeError) as raised:

@@ -8,14 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from canfar_core import config
-from canfar_core.contexts import (
-    LOCAL,
-    Context,
-    save_context,
-    saved_contexts,
-    saved_entries,
-    set_active,
-)
+from canfar_core.contexts import LOCAL, Context, save_context, saved_contexts
+from canfar_plugins._support.contexts import saved_entries, set_active
 
 __all__ = [
     "active_name",

@@ -1,7 +1,7 @@
 """Built-in plugin: the session commands (create, wait, ps, info, events, logs, open, delete,
 prune, renew, stats, images, completion).
 
-Every command is a thin layer over :class:`canfar_core.sessions.Session`, the same code path as
+Every command is a thin layer over :class:`canfar.sessions.Session`, the same code path as
 the Python API. Output rules: data on stdout (a table, ``--json`` or bare ids with ``-q``),
 messages and errors on stderr (one ``Error:`` line per session that failed); exit 0 on success,
 1 on a runtime failure, 2 on bad input, 130 when interrupted.

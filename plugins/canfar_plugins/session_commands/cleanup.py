@@ -26,7 +26,7 @@ from canfar_plugins.session_commands.common import (
 from canfar_plugins.session_commands.completion import complete_kinds
 
 if TYPE_CHECKING:
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
 #: Deleting at least this many sessions on a terminal shows a progress bar.
 PROGRESS_THRESHOLD = 10

@@ -13,8 +13,8 @@ from canfar_core.errors import EXIT_ERROR, EXIT_INTERRUPTED
 from canfar_plugins.session_commands.completion import complete_backends, complete_session_ids
 
 if TYPE_CHECKING:
+    from canfar.sessions import Session
     from canfar_core.models import SessionInfo
-    from canfar_core.sessions import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +49,7 @@ class Seconds(click.ParamType):
 
 def session_for(ctx: click.Context, backend: str | None = None) -> Session:
     """The Session a command uses: the group's ``--context``, the command's ``--backend``."""
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
     obj = ctx.find_object(dict) or {}
     return Session(context=obj.get("context"), backend=backend)

@@ -56,7 +56,7 @@ def complete_session_ids(
 
     def listing() -> None:
         try:
-            from canfar_core.sessions import Session
+            from canfar.sessions import Session
 
             found.extend(Session(context=context_name, backend=backend).fetch())
         except Exception:  # completion never prints errors into the user's shell

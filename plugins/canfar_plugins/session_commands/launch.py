@@ -38,8 +38,8 @@ from canfar_plugins.session_commands.waiting import (
 )
 
 if TYPE_CHECKING:
+    from canfar.sessions import Session
     from canfar_core.models import SessionInfo, SessionSpec
-    from canfar_core.sessions import Session
 
 
 def split_command_line(
@@ -385,10 +385,10 @@ def create(
     replicas that failed, repeat the command with the same --name and --replicas and add
     --only-replicas 3,7: they get the same REPLICA_ID, REPLICA_COUNT and names as before.
     """
+    from canfar.sessions import WaitTimeout
     from canfar_core.errors import LaunchError, LaunchInterrupted
     from canfar_core.models import SessionSpec
     from canfar_core.output import echo, info, table
-    from canfar_core.sessions import WaitTimeout
     from canfar_core.validation import check_name
     from canfar_plugins._support.machine import emit
 

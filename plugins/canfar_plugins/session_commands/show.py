@@ -37,8 +37,8 @@ from canfar_plugins.session_commands.common import (
 from canfar_plugins.session_commands.completion import complete_kinds
 
 if TYPE_CHECKING:
+    from canfar.sessions import Session
     from canfar_core.models import SessionInfo
-    from canfar_core.sessions import Session
 
 T = TypeVar("T")
 

@@ -26,8 +26,8 @@ from canfar_plugins.session_commands.common import (
 )
 
 if TYPE_CHECKING:
+    from canfar.sessions import Progress, Session
     from canfar_core.models import SessionInfo, SessionSpec
-    from canfar_core.sessions import Progress, Session
 
 #: The events of at most this many sessions are looked up to say why they did not get there.
 FAILURES_EXPLAINED = 10
@@ -67,7 +67,7 @@ def reached(state: SessionInfo, wanted: str) -> bool:
 
 def ended_elsewhere(states: Iterable[SessionInfo], wanted: str) -> list[SessionInfo]:
     """The sessions that ended without reaching ``wanted``: they never will."""
-    from canfar_core.sessions import ENDED_STATUSES
+    from canfar_core.models import ENDED_STATUSES
 
     return [s for s in states if not reached(s, wanted) and s.status in ENDED_STATUSES]
 
@@ -279,8 +279,8 @@ def wait(
     With no ID (`canfar wait $(canfar ps -q)` when nothing runs) there is nothing to wait for:
     a note, exit 0.
     """
+    from canfar.sessions import WaitTimeout
     from canfar_core.output import echo, emit_json, table
-    from canfar_core.sessions import WaitTimeout
     from canfar_core.validation import check_ids
 
     one_format(as_json, quiet)
@@ -341,16 +341,17 @@ def run_with_retries(
     """``create --wait --retries N``: :meth:`Session.run`, with the progress line; a line per
     replica that needed retries (how each attempt ended), the log tail of each that never
     completed, and exit 1 unless every replica finally completed."""
+    from canfar.sessions import WaitTimeout
     from canfar_core.models import ACTIVE_STATUSES
     from canfar_core.output import echo, table
-    from canfar_core.sessions import WaitTimeout
     from canfar_plugins._support.machine import emit
+    from canfar_plugins._support.runs import run
 
     progress = WaitProgress()
     gave_up: WaitTimeout | None = None
     try:
-        results = session.run(
-            spec, retries=retries, timeout=timeout, poll=POLL_SECONDS, progress=progress
+        results = run(
+            session, spec, retries=retries, timeout=timeout, poll=POLL_SECONDS, progress=progress
         )
     except WaitTimeout as exc:
         results, gave_up = exc.results, exc  # type: ignore[attr-defined]

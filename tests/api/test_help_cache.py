@@ -10,7 +10,9 @@ import textwrap
 
 import pytest
 
-from canfar_core import __version__, entry, help_cache
+from canfar import _command as entry
+from canfar import _help_cache as help_cache
+from canfar_core import __version__
 from canfar_core.cli import main
 
 
@@ -97,7 +99,7 @@ def test_a_cached_help_imports_neither_click_nor_plugins(canfar_home):
     script = textwrap.dedent(
         """
         import sys
-        from canfar_core import entry, help_cache
+        from canfar import _command as entry, _help_cache as help_cache
         help_cache._is_editable = lambda folder: False
         sys.argv = ["canfar", "--help"]
         try:

@@ -1,7 +1,7 @@
 """The ``canfar`` console script.
 
 ``canfar --version`` and ``canfar --help`` are answered here without importing click or any
-plugin (the help from :mod:`canfar_core.help_cache`); everything else goes to
+plugin (the help from :mod:`canfar._help_cache`); everything else goes to
 :func:`canfar_core.cli.main`.
 """
 
@@ -34,7 +34,7 @@ def run() -> None:
 
         _print_and_exit(f"canfar {__version__}\n")
     if argv in HELP_FLAGS:
-        from canfar_core import help_cache
+        from canfar import _help_cache as help_cache
 
         cache_key = help_cache.key()
         text = help_cache.read(cache_key) if cache_key else None
@@ -47,3 +47,7 @@ def run() -> None:
     from canfar_core.cli import main
 
     sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m canfar._command
+    run()

@@ -1,5 +1,5 @@
-"""A job run to the end: :meth:`Session.run <canfar_core.sessions.Session.run>` launches the
-replicas, waits with :meth:`~canfar_core.sessions.Session.wait` and relaunches each replica that
+"""A job run to the end: :meth:`Session.run <canfar.sessions.Session.run>` launches the
+replicas, waits with :meth:`~canfar.sessions.Session.wait` and relaunches each replica that
 ends Failed, with the same name, ``REPLICA_ID`` and ``REPLICA_COUNT``. A replica is relaunched
 only once its attempt is final (Failed), never after it Completed, never when its launch's answer
 was lost (it may run), and at most ``retries`` times. ``canfar create --wait --retries`` is this.
@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from canfar_core import validation as checks
 from canfar_core.errors import AuthError, CanfarError, LaunchError, ValidationError
 from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
+from canfar_core.validation import request
 
 if TYPE_CHECKING:
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
 #: Lines of a failed replica's log its result keeps.
 LOG_TAIL_LINES = 20
@@ -76,24 +76,6 @@ class ReplicaResult:
         }
 
 
-def request(*fields: Any) -> SessionSpec:
-    """:meth:`Session.create`'s arguments as a request (``name`` may be one already)."""
-    name, image, cores, ram, kind, gpu, cmd, args, env, replicas, only, options = fields
-    if isinstance(name, SessionSpec):
-        given = (image, cores, ram, kind, gpu, cmd, args, env, only, *options.values())
-        if replicas != 1 or any(value is not None for value in given):
-            raise ValidationError("give the request's fields in the SessionSpec, not beside it")
-        return name
-    checks.check_types(str, "a string", name=name, image=image, cmd=cmd)
-    if env is not None and not isinstance(env, Mapping):
-        raise ValidationError(f"env must be a mapping of names to values, not {env!r}")
-    spec = SessionSpec(kind=kind or "", image=image or "", name=name or "", cmd=cmd)
-    spec.args, spec.env, spec.replicas = checks.words(args), dict(env or {}), replicas
-    spec.cores, spec.ram, spec.gpus = cores, ram, gpu
-    spec.only_replicas, spec.options = checks.replica_list(only), dict(options)
-    return spec
-
-
 class _Relaunch(Exception):
     """From the wait's progress callback: a replica failed and is to be launched again now."""
 
@@ -120,13 +102,13 @@ def run(
 ) -> list[ReplicaResult]:
     """Launch a job as :meth:`create` does (the same arguments), wait until every replica has
     ended, relaunch each that Failed up to ``retries`` times, and return one
-    :class:`~canfar_core.runs.ReplicaResult` per replica, in replica order.
+    :class:`~canfar_plugins._support.runs.ReplicaResult` per replica, in replica order.
 
     A replica is relaunched with its name, ``REPLICA_ID`` and ``REPLICA_COUNT``, once its
     attempt has Failed; never one that completed, nor one whose launch may have happened (its
     answer lost: ``Unknown``). A launch refused whole raises as :meth:`create` with
     ``errors="raise"`` does. ``progress`` is called with the current session of every replica
-    after each poll. After ``timeout`` seconds, :class:`~canfar_core.sessions.WaitTimeout` is
+    after each poll. After ``timeout`` seconds, :class:`~canfar.errors.WaitTimeout` is
     raised with ``results`` (the replicas as they are) set on it.
     """
     from canfar_core.validation import check_seconds
@@ -210,4 +192,4 @@ def run(
     return list(results.values())
 
 
-__all__ = ["LOG_TAIL_LINES", "Attempt", "ReplicaResult", "request", "run"]
+__all__ = ["LOG_TAIL_LINES", "Attempt", "ReplicaResult", "run"]

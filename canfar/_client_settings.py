@@ -1,4 +1,4 @@
-"""The settings of one client (a :class:`~canfar_core.sessions.Session`), checked in one place.
+"""The settings of one client (a :class:`~canfar.sessions.Session`), checked in one place.
 
 Each comes from the argument, else its environment variable, else its default; a value out of
 its documented range is a :class:`ValidationError` naming where it came from.
@@ -25,7 +25,7 @@ from typing import Any
 
 from canfar_core.contexts import Context, active_context, adhoc_context, get_context
 from canfar_core.errors import ValidationError
-from canfar_core.validation import check_types
+from canfar_core.validation import check_errors, check_types
 
 #: Each setting: its environment variable, how it is checked, its default.
 RANGES = {"timeout": (1.0, 300.0), "concurrency": (1, 128)}
@@ -37,9 +37,7 @@ def check_setting(name: str, value: object, source: str | None = None) -> Any:
     else the variable it came from)."""
     source = source or name
     if name == "errors":
-        if isinstance(value, str) and value.strip().lower() in ("ignore", "raise"):
-            return value.strip().lower()
-        raise ValidationError(f"{source} must be 'ignore' or 'raise', not {value!r}")
+        return check_errors(value, source)
     number = None
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         with contextlib.suppress(ValueError):
@@ -54,11 +52,6 @@ def check_setting(name: str, value: object, source: str | None = None) -> Any:
             f"{source} must be a whole number from {low} to {high}, not {value!r}"
         )
     return number if name == "timeout" else int(number)
-
-
-def check_errors(value: object) -> str:
-    """``ignore`` or ``raise``."""
-    return str(check_setting("errors", value))
 
 
 def resolve(
