@@ -186,3 +186,41 @@ def test_a_setting_lets_ps_keep_the_logs_of_sessions_it_sees_finish(run, fake):
     assert kept_logs[0] == ""  # two per listing, as set: the third was not read
     assert set(kept_logs[1:]) < {"log 0\n", "log 1\n", "log 2\n"}
     assert len(set(kept_logs[1:])) == 2
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from canfar_core.models import SessionInfo
+from canfar_plugins._support.journal import Journal
+
+root, tag, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+journal = Journal("canfar", "ctx", root=root)  # one command's journal, read once, kept open
+scratch = f"scratch-{tag}"
+for k in range(count):
+    journal.keep([SessionInfo(f"{tag}-{k}", "job", "headless", "img", "Completed", "canfar")])
+    # a big record kept and deleted: its lines are garbage the next write rewrites away
+    big = SessionInfo(scratch, "big", "headless", "img", "Failed", "canfar")
+    big.extra = {"x": "y" * 20_000}
+    journal.keep([big])
+    journal.forget(scratch)
+"""
+
+
+def test_two_commands_writing_the_journal_at_once_lose_no_record(tmp_path):
+    """Each write rewrites the journal now and then (dropping deleted copies); a rewrite made
+    from what one command read earlier must not drop what the other appended since."""
+    import subprocess
+    import sys
+
+    from canfar_plugins._support.journal import Journal
+
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    root = tmp_path / "journal"
+    writers = [
+        subprocess.Popen([sys.executable, str(script), str(root), tag, "40"]) for tag in ("a", "b")
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    kept = sorted(s.id for s in Journal("canfar", "ctx", root=root).kept())
+    assert kept == sorted(f"{tag}-{k}" for tag in ("a", "b") for k in range(40))

@@ -6,7 +6,9 @@ One folder per backend and context under the state folder (``journal/BACKEND/CON
 line each (a later line replaces an earlier one; ``{"forget": ID}`` removes it), and
 ``logs/ID.log`` its log where a command read it. Files are 0600: a log may hold secrets. The
 journal is bounded by age and size (``canfar config set plugins.journal.max_days N``,
-``plugins.journal.max_mb N``), the oldest copies dropped first.
+``plugins.journal.max_mb N``), the oldest copies dropped first. Every write holds the folder's
+lock (the one the config files use), and a rewrite reads the file again under it, so two
+commands at once never lose each other's records.
 """
 
 from __future__ import annotations
@@ -94,8 +96,9 @@ class Journal:
             records[session.id] = (now, fields)
             lines.append(json.dumps({"t": now, "s": fields}, default=str))
         if lines:
-            self._append(lines)
-            self.bound()
+            with self._locked():
+                self._append(lines)
+                self.bound()
         return new
 
     @staticmethod
@@ -134,9 +137,10 @@ class Journal:
         if session_id not in self:
             return False
         self._load().pop(session_id)
-        self._append([json.dumps({"forget": session_id})])
-        with contextlib.suppress(FileNotFoundError):
-            (self.folder / "logs" / f"{_safe(session_id)}.log").unlink()
+        with self._locked():
+            self._append([json.dumps({"forget": session_id})])
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / "logs" / f"{_safe(session_id)}.log").unlink()
         return True
 
     def bound(self, max_days: float | None = None, max_mb: float | None = None) -> None:
@@ -148,7 +152,13 @@ class Journal:
             mine = plugin_settings("journal")
             max_days = _number(mine.get("max_days"), MAX_DAYS) if max_days is None else max_days
             max_mb = _number(mine.get("max_mb"), MAX_MB) if max_mb is None else max_mb
-        records = self._load()
+        with self._locked():
+            self._records = None  # another command may have written since it was read
+            self._rewrite(self._load(), max_days, max_mb)
+
+    def _rewrite(
+        self, records: dict[str, tuple[float, dict[str, Any]]], max_days: float, max_mb: float
+    ) -> None:
         oldest = time.time() - max_days * 86_400
         sizes = {
             sid: self._log_size(sid) + len(json.dumps(fields, default=str))
@@ -181,6 +191,11 @@ class Journal:
             return (self.folder / "logs" / f"{_safe(session_id)}.log").stat().st_size
         except OSError:
             return 0
+
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        from canfar_core.config import folder_lock
+
+        return folder_lock(self._private(self.folder))
 
     def _append(self, lines: list[str]) -> None:
         path = self._private(self.folder) / "records.jsonl"
