@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from canfar_core import validation as checks
-from canfar_core.errors import AuthError, CanfarError, LaunchError, ValidationError
+from canfar_core.errors import AuthError, CanfarError, LaunchError, NotFound, ValidationError
 from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
 
 if TYPE_CHECKING:
@@ -23,13 +23,18 @@ if TYPE_CHECKING:
 #: Lines of a failed replica's log its result keeps.
 LOG_TAIL_LINES = 20
 ENDED = (*FINAL_STATUSES, "Terminating")
+#: The status of an attempt whose session no longer exists though its end was never seen.
+VANISHED = "Vanished"
+GONE = "no longer exists: deleted elsewhere, or forgotten by the platform before its end was seen"
 
 
 @dataclass
 class Attempt:
     """One launch of a replica: its session id, and how it ended (``Completed``, ``Failed``,
     ``Terminating``; ``Refused``: not launched, ``reason`` says why; ``Unknown``: the launch's
-    answer was lost, so it may run and is never relaunched; ``Pending``/``Running``: not over)."""
+    answer was lost, so it may run and is never relaunched; ``Vanished``: its session no longer
+    exists and no copy was kept, so how it ended is not known and it is never relaunched;
+    ``Pending``/``Running``: not over)."""
 
     id: str | None
     status: str
@@ -125,7 +130,9 @@ def run(
     A replica is relaunched with its name, ``REPLICA_ID`` and ``REPLICA_COUNT``, once its
     attempt has Failed; never one that completed, nor one whose launch may have happened (its
     answer lost: ``Unknown``). A launch refused whole raises as :meth:`create` with
-    ``errors="raise"`` does. ``progress`` is called with the current session of every replica
+    ``errors="raise"`` does. A replica whose session no longer exists, its end unseen and no
+    copy kept (deleted elsewhere, forgotten by the platform), ends ``Vanished``, not relaunched.
+    ``progress`` is called with the current session of every replica
     after each poll. After ``timeout`` seconds, :class:`~canfar_core.sessions.WaitTimeout` is
     raised with ``results`` (the replicas as they are) set on it.
     """
@@ -185,6 +192,18 @@ def run(
         if any(state.status == "Failed" and again(running[sid]) for sid, state in states.items()):
             raise _Relaunch
 
+    def vanished() -> None:
+        for session_id, k in running.items():
+            try:
+                self._call(self.backend.info, session_id)  # a kept copy answers for a forgotten one
+            except NotFound:
+                attempt = results[k].attempts[-1]
+                attempt.status, attempt.reason = VANISHED, GONE
+                if k in latest:
+                    latest[k] = dataclasses.replace(latest[k], status=VANISHED)
+            except CanfarError:  # not known to be gone: the next poll sees
+                pass
+
     todo = list(results)
     while todo or running:
         while todo:
@@ -197,11 +216,13 @@ def run(
             self.wait(list(running), FINAL_STATUSES, timeout=left, poll=poll, progress=seen)
         except _Relaunch:
             pass
+        except NotFound:  # one session is gone: which, and the others waited for still
+            vanished()
         except TimeoutError as exc:
             exc.results = list(results.values())  # type: ignore[attr-defined]
             raise
         for session_id, k in list(running.items()):
-            if results[k].status in ENDED:
+            if results[k].status in (*ENDED, VANISHED):
                 del running[session_id]
                 if again(k):
                     todo.append(k)
@@ -210,4 +231,4 @@ def run(
     return list(results.values())
 
 
-__all__ = ["LOG_TAIL_LINES", "Attempt", "ReplicaResult", "request", "run"]
+__all__ = ["LOG_TAIL_LINES", "VANISHED", "Attempt", "ReplicaResult", "request", "run"]

@@ -167,3 +167,41 @@ def test_a_replica_whose_launch_may_have_happened_is_never_launched_again(fake):
     assert "may have been created" in str(result.attempts[0].reason)
     assert len(launches(fake)) == 1
     assert [s.name for s in fake.live_sessions()] == ["maybe"]
+
+
+def test_run_reports_a_replica_deleted_elsewhere_meanwhile_and_waits_for_the_others(fake):
+    fake.run_seconds = 0.5
+    deleted = []
+
+    def delete_replica_2(states):  # another command deletes it while the job runs
+        if not deleted and len(states) == 2:
+            second = sorted(states.values(), key=lambda s: s.name)[1]
+            with Session() as other:
+                other.destroy(second.id)
+            deleted.append(second.id)
+
+    with Session() as session:
+        results = session.run(
+            name="fit", image="images.canfar.net/skaha/astroml:latest", cmd="true",
+            replicas=2, retries=2, poll=0.05, timeout=30, progress=delete_replica_2,
+        )  # fmt: skip
+    assert [(r.name, r.status, r.ok) for r in results] == [
+        ("fit-1", "Completed", True),
+        ("fit-2", "Vanished", False),
+    ]
+    assert results[1].id == deleted[0]
+    assert "no longer exists" in str(results[1].attempts[0].reason)
+    assert len(launches(fake)) == 2  # a vanished replica is not launched again
+
+
+def test_run_reports_a_replica_the_platform_forgot_before_its_end_was_seen(fake):
+    fake.run_seconds = 0.05
+    fake.headless_ttl = 0.05  # ended and gone between two polls
+    with Session() as session:
+        (result,) = session.run(
+            name="gone", image="images.canfar.net/skaha/astroml:latest", cmd="true",
+            retries=1, poll=1.0, timeout=30,
+        )  # fmt: skip
+    assert (result.status, result.ok, len(result.attempts)) == ("Vanished", False, 1)
+    assert "forgotten by the platform" in str(result.attempts[0].reason)
+    assert len(launches(fake)) == 1
