@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +145,23 @@ def run(
         name, image, cores, ram, kind, gpu, cmd, args, env, replicas, only_replicas, options
     )
     self._prepare(spec)
+    return follow(self, spec, retries=retries, timeout=timeout, poll=poll, progress=progress)
+
+
+def follow(
+    self: Session,
+    spec: SessionSpec,
+    ids: Sequence[str] | None = None,
+    *,
+    until: Collection[str] = FINAL_STATUSES,
+    retries: int = 0,
+    timeout: float | None = None,
+    poll: float = 2.0,
+    progress: Callable[[dict[str, SessionInfo]], None] | None = None,
+) -> list[ReplicaResult]:
+    """:func:`run` for a prepared ``spec``: launch it, or take ``ids`` (the sessions a launch
+    of it already started, in replica order: ``canfar create --wait``), and wait until each
+    replica has reached one of ``until`` or ended, relaunching as :func:`run` does."""
     results = {k: ReplicaResult(k, spec.replica_name(k)) for k in spec.replica_numbers()}
     running: dict[str, int] = {}  # session id -> replica number
     latest: dict[int, SessionInfo] = {}
@@ -205,6 +222,11 @@ def run(
                 pass
 
     todo = list(results)
+    if ids is not None:  # launched already
+        for k, session_id in zip(todo, ids, strict=True):
+            running[session_id] = k
+            results[k].attempts.append(Attempt(session_id, "Pending"))
+        todo = []
     while todo or running:
         while todo:
             launch(todo)
@@ -213,7 +235,7 @@ def run(
             break
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            self.wait(list(running), FINAL_STATUSES, timeout=left, poll=poll, progress=seen)
+            self.wait(list(running), tuple(until), timeout=left, poll=poll, progress=seen)
         except _Relaunch:
             pass
         except NotFound:  # one session is gone: which, and the others waited for still
@@ -222,7 +244,7 @@ def run(
             exc.results = list(results.values())  # type: ignore[attr-defined]
             raise
         for session_id, k in list(running.items()):
-            if results[k].status in (*ENDED, VANISHED):
+            if results[k].status in (*ENDED, VANISHED, *until):
                 del running[session_id]
                 if again(k):
                     todo.append(k)
@@ -231,4 +253,4 @@ def run(
     return list(results.values())
 
 
-__all__ = ["LOG_TAIL_LINES", "VANISHED", "Attempt", "ReplicaResult", "request", "run"]
+__all__ = ["LOG_TAIL_LINES", "VANISHED", "Attempt", "ReplicaResult", "follow", "request", "run"]

@@ -205,3 +205,35 @@ def test_run_reports_a_replica_the_platform_forgot_before_its_end_was_seen(fake)
     assert (result.status, result.ok, len(result.attempts)) == ("Vanished", False, 1)
     assert "forgotten by the platform" in str(result.attempts[0].reason)
     assert len(launches(fake)) == 1
+
+
+def test_create_wait_reports_a_session_deleted_meanwhile_and_waits_for_the_others(run, fake):
+    """create --wait is Session.run's machinery without retries: a session that vanishes is
+    one replica's outcome, not the end of the wait."""
+    import threading
+    import time
+
+    fake.run_seconds = 1.5
+
+    def delete_fit_2_once_launched():  # as another command would
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            named = {s.name: s for s in list(fake.sessions.values())}
+            if "fit-2" in named:
+                named["fit-2"].deleted = True
+                return
+            time.sleep(0.01)
+
+    deleter = threading.Thread(target=delete_fit_2_once_launched)
+    deleter.start()
+    result = run(
+        "create", "headless", "skaha/astroml", "--name", "fit", "-r", "2", "--wait", "--", "true"
+    )  # fmt: skip
+    deleter.join()
+    assert result.code == 1
+    rows = [line.split() for line in result.out.splitlines()[2:]]
+    assert [row[1:] for row in rows] == [["fit-1", "Completed"], ["fit-2", "Vanished"]]
+    gone = rows[1][0]
+    assert f"Error: {gone} (fit-2) ended Vanished: no longer exists" in result.err
+    assert result.err.strip().endswith("Error: 1 of 2 sessions failed")
+    assert len(launches(fake)) == 2
