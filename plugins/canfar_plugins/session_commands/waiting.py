@@ -271,6 +271,8 @@ PENDING_REASONS = (
     ("queue", "queued"),
     ("quota", "queued: over quota"),
     ("failedscheduling", "no node can take it yet"),
+    ("pending: resources", "waiting for free resources on the cluster"),  # Slurm's reasons
+    ("pending: priority", "queued behind jobs of higher priority"),
 )
 #: The events of at most this many pending sessions are read by ``info``.
 PENDING_EXPLAINED = 10
