@@ -25,7 +25,7 @@ LOG_TAIL_LINES = 20
 ENDED = (*FINAL_STATUSES, "Terminating")
 #: The status of an attempt whose session no longer exists though its end was never seen.
 VANISHED = "Vanished"
-GONE = "no longer exists: deleted elsewhere, or forgotten by the platform before its end was seen"
+GONE = "no longer exists: deleted elsewhere, or forgotten by the server before its end was seen"
 
 
 @dataclass
@@ -132,9 +132,9 @@ def run(
     answer lost: ``Unknown``). A launch refused whole raises as :meth:`create` with
     ``errors="raise"`` does. A replica whose session no longer exists, its end unseen and no
     copy kept (deleted elsewhere, forgotten by the platform), ends ``Vanished``, not relaunched.
-    ``progress`` is called with the current session of every replica
-    after each poll. After ``timeout`` seconds, :class:`~canfar_core.sessions.WaitTimeout` is
-    raised with ``results`` (the replicas as they are) set on it.
+    ``progress`` is called with the current session of every replica after each poll. After
+    ``timeout`` seconds, :class:`~canfar_core.sessions.WaitTimeout` is raised with ``results``
+    (the replicas as they are) set on it.
     """
     from canfar_core.validation import check_seconds
 

@@ -203,7 +203,7 @@ def test_run_reports_a_replica_the_platform_forgot_before_its_end_was_seen(fake)
             retries=1, poll=1.0, timeout=30,
         )  # fmt: skip
     assert (result.status, result.ok, len(result.attempts)) == ("Vanished", False, 1)
-    assert "forgotten by the platform" in str(result.attempts[0].reason)
+    assert "forgotten by the server" in str(result.attempts[0].reason)
     assert len(launches(fake)) == 1
 
 

@@ -199,7 +199,7 @@ def ps_table(session: Session, sessions: list[SessionInfo], why: bool) -> None:
     if len(pending) > PENDING_EXPLAINED:
         info(
             f"Why: the events of the first {PENDING_EXPLAINED} of {len(pending)} Pending "
-            f"sessions were read; canfar info ID says for another."
+            f"sessions were read; canfar info ID says why another waits."
         )
 
 
