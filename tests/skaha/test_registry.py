@@ -38,6 +38,10 @@ def leaked(text: str) -> bool:
     return encoded() in text or any(piece in text for piece in pieces)
 
 
+def logged_in_url(fake: FakeSkaha) -> str:
+    return fake.url.rstrip("/")
+
+
 @pytest.fixture
 def logged_in(run, fake_skaha: FakeSkaha) -> FakeSkaha:
     result = run(
@@ -90,15 +94,27 @@ def test_the_fake_wants_a_well_formed_login_for_a_private_image(
 
 def test_set_keeps_the_secret_in_the_private_credentials_file_only(run, with_login):
     stored = config.credentials_file()
-    assert stored.read()["fake"]["registry"] == {"username": USER, "secret": SECRET}
+    assert stored.read()["fake"]["registry"] == {
+        "username": USER,
+        "secret": SECRET,
+        "server": logged_in_url(with_login),
+    }
     assert stored.read()["fake"]["token"] == with_login.token  # the login is untouched
     assert stored.path.stat().st_mode & 0o777 == 0o600
     assert not leaked(config.config_file().path.read_text())
     shown = run("auth", "registry", "show")
     assert shown.code == 0
-    assert shown.out.split() == ["context", "fake", "username", USER, "secret", "stored"]
+    assert shown.out.split() == [
+        *("context", "fake", "username", USER, "secret", "stored"),
+        *("server", logged_in_url(with_login)),
+    ]
     as_json = json.loads(run("auth", "registry", "show", "--json").out)
-    assert as_json == {"context": "fake", "username": USER, "secret_stored": True}
+    assert as_json == {
+        "context": "fake",
+        "username": USER,
+        "secret_stored": True,
+        "server": logged_in_url(with_login),
+    }
     for result in (shown, run("config", "show"), run("auth", "status"), run("auth", "list")):
         assert not leaked(result.out + result.err)
 
@@ -108,7 +124,12 @@ def test_clear_forgets_it_and_launches_go_without(run, with_login):
     assert cleared.code == 0
     assert "removed" in cleared.err
     assert "registry" not in config.credentials_file().read()["fake"]
-    assert run("auth", "registry", "show", "--json").out.count("null") == 1
+    assert json.loads(run("auth", "registry", "show", "--json").out) == {
+        "context": "fake",
+        "username": None,
+        "secret_stored": False,
+        "server": None,
+    }
     assert "No registry login" in run("auth", "registry", "show").err
     again = run("auth", "registry", "clear")
     assert (again.code, "No registry login was saved" in again.err) == (0, True)
@@ -280,3 +301,34 @@ def test_a_login_to_another_server_under_the_same_name_drops_it_and_says_so(run,
         assert not leaked(moved.out + moved.err + launched.out + launched.err)
     finally:
         other.stop()
+
+
+def test_a_context_pointed_at_another_server_keeps_the_login_from_it(run, with_login):
+    """`config set contexts.NAME.url` moves a context without a login: the registry login saved
+    for the first server is not handed to the second; the user is told once, and a launch back
+    on the first server sends it again."""
+    other = FakeSkaha(tokens={with_login.token: USER}).start()
+    try:
+        moved = run("config", "set", "contexts.fake.url", other.url)
+        assert moved.code == 0, moved.err
+        launched = run("create", "headless", PRIVATE, "--replicas", "2", "--", "true")
+        assert launched.code == 1  # the other server asks for a login it was not given
+        assert "No authentication provided" in launched.err
+        posts = other.requests_to("POST", r"/v1/session$")
+        assert len(posts) == 2
+        assert [post.header(HEADER) for post in posts] == [None, None]
+        said = [line for line in launched.err.splitlines() if "registry login of" in line]
+        assert len(said) == 1, launched.err
+        assert logged_in_url(with_login) in said[0]
+        assert "not sent" in said[0]
+        assert not leaked(launched.out + launched.err)
+    finally:
+        other.stop()
+    back = run("config", "set", "contexts.fake.url", with_login.url)
+    assert back.code == 0, back.err
+    with_login.clear_requests()
+    again = run("create", "headless", PRIVATE, "--", "true")
+    assert again.code == 0, again.err
+    [post] = with_login.requests_to("POST", r"/v1/session$")
+    assert base64.b64decode(post.header(HEADER)).decode() == f"{USER}:{SECRET}"
+    assert "registry login" not in again.err

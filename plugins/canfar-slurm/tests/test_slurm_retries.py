@@ -36,3 +36,15 @@ def test_run_resubmits_the_failed_task_only(fake_slurm, tmp_path: Path, monkeypa
     assert [a.status for a in results[1].attempts] == ["Failed", "Completed"]
     assert sorted(fake_slurm.read()["jobs"]) == ["700", "701"]
     assert list(fake_slurm.read()["jobs"]["701"]["tasks"]) == ["2"]
+
+
+def test_a_mistyped_slurm_option_is_named_before_anything_is_submitted(fake_slurm) -> None:
+    from canfar_core.manager import reset_manager
+    from canfar_core.sessions import Session
+
+    reset_manager()
+    with Session(backend="slurm") as session, pytest.raises(TypeError) as raised:
+        session.create(name="fit", image="img/x:1", cmd="true", partiton="gpu")
+    assert "'partiton'" in str(raised.value)
+    assert "partition" in str(raised.value).split("'partiton'")[1]  # the right names are listed
+    assert fake_slurm.read()["jobs"] == {}

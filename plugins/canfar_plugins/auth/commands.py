@@ -832,8 +832,16 @@ def registry_show(as_json: bool) -> None:
     login = registry_login(context) or {}
     username = login.get("username") if isinstance(login.get("username"), str) else None
     stored = bool(login.get("secret"))
+    server = login.get("server") if isinstance(login.get("server"), str) else None
     if as_json:
-        emit_json({"context": context.name, "username": username, "secret_stored": stored})
+        emit_json(
+            {
+                "context": context.name,
+                "username": username,
+                "secret_stored": stored,
+                "server": server,
+            }
+        )
         return
     if username is None and not stored:
         _stderr(
@@ -844,6 +852,8 @@ def registry_show(as_json: bool) -> None:
     echo(f"{'context':<9} {context.name}")
     echo(f"{'username':<9} {username or 'none'}")
     echo(f"{'secret':<9} {'stored' if stored else 'none'}")
+    if server:
+        echo(f"{'server':<9} {hide_url_passwords(server)}")
 
 
 @registry.command("clear")

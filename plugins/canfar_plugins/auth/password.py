@@ -280,9 +280,14 @@ def _read_password(from_stdin: bool) -> str:
         if not line:
             raise ValidationError("no password on standard input; nothing was saved")
         return line
-    import click
+    import getpass
 
-    answer = str(click.prompt("Password", hide_input=True, err=True))
+    # getpass turns echo off before it writes the prompt, so nothing typed once the prompt shows
+    # is echoed or flushed away (some click versions write the prompt before hiding input).
+    try:
+        answer = getpass.getpass("Password: ")
+    except EOFError:
+        answer = ""
     if not answer:
         raise ValidationError("no password given; nothing was saved")
     return answer

@@ -130,7 +130,11 @@ def save_registry_login(context: Context, username: str, secret: str) -> None:
     with config.credentials_file().update() as data:
         stored = data.get(context.name)
         entry = dict(stored) if isinstance(stored, dict) else {}
+        # bound to the server it is for: a context later pointed elsewhere (`config set
+        # contexts.NAME.url`, an imported login) does not hand it to another server
         entry[REGISTRY_LOGIN] = {"username": username, "secret": secret}
+        if _server(context.url):
+            entry[REGISTRY_LOGIN]["server"] = _server(context.url)
         data[context.name] = entry
 
 

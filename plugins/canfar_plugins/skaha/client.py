@@ -467,6 +467,18 @@ class SkahaBackend(Backend):
         value = wire.registry_auth(login)
         if value is None or not isinstance(login, dict):
             return {}
+        saved_for = login.get("server")
+        here = (self.context.url or "").strip().rstrip("/")
+        if isinstance(saved_for, str) and saved_for.rstrip("/") != here:
+            from canfar_core.errors import hide_url_passwords
+            from canfar_core.output import warn_once
+
+            warn_once(
+                f"the registry login of context '{self.context.name}' was saved for "
+                f"{hide_url_passwords(saved_for)}, not {hide_url_passwords(here)}: it is not "
+                "sent (set it again: canfar auth registry set USERNAME)"
+            )
+            return {}
         self.http.secrets.update({value, str(login["secret"])})
         return {wire.REGISTRY_HEADER: value}
 

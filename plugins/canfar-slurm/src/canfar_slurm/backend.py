@@ -86,6 +86,9 @@ class SlurmBackend(Backend):
     """Runs headless sessions as Slurm job arrays through Slurm's own commands."""
 
     name = "slurm"
+    #: ``Session.create(partition=...)`` and the others a launch reads; any other name is a
+    #: mistake named at once (or, when a plugin added it, a warning that it is ignored here).
+    option_names = (*settings.KEYS, "workdir")
 
     def __init__(self, context: Context, root: Any = None) -> None:
         super().__init__(context)
