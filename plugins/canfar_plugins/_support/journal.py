@@ -45,12 +45,16 @@ class Journal:
             root = state_dir() / "journal"
         self.folder = root / _safe(backend) / _safe(context)
         self._records: dict[str, tuple[float, dict[str, Any]]] | None = None
+        #: The file as last read or written here (inode, size, mtime): another command's write
+        #: changes it, and the next rewrite reads the file again.
+        self._stamp: tuple[int, int, int] | None = None
 
     # -- reading -------------------------------------------------------------------------
 
     def _load(self) -> dict[str, tuple[float, dict[str, Any]]]:
         if self._records is None:
             records: dict[str, tuple[float, dict[str, Any]]] = {}
+            self._stamp = self._stat()  # before reading: a write meanwhile shows as a change
             path = self.folder / "records.jsonl"
             with contextlib.suppress(FileNotFoundError), open(path, encoding="utf-8") as lines:
                 for line in lines:
@@ -153,7 +157,8 @@ class Journal:
             max_days = _number(mine.get("max_days"), MAX_DAYS) if max_days is None else max_days
             max_mb = _number(mine.get("max_mb"), MAX_MB) if max_mb is None else max_mb
         with self._locked():
-            self._records = None  # another command may have written since it was read
+            if self._stat() != self._stamp:  # another command wrote since it was read here
+                self._records = None
             self._rewrite(self._load(), max_days, max_mb)
 
     def _rewrite(
@@ -185,6 +190,7 @@ class Journal:
         from canfar_core.config import atomic_write
 
         atomic_write(self.folder / "records.jsonl", text, 0o600)
+        self._stamp = self._stat()
 
     def _log_size(self, session_id: str) -> int:
         try:
@@ -197,11 +203,22 @@ class Journal:
 
         return folder_lock(self._private(self.folder))
 
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            found = (self.folder / "records.jsonl").stat()
+        except FileNotFoundError:
+            return None
+        return found.st_ino, found.st_size, found.st_mtime_ns
+
     def _append(self, lines: list[str]) -> None:
+        """Under the lock: ``lines`` added to the file (what was read here stays current only
+        if the file had not changed since)."""
+        current = self._records is not None and self._stat() == self._stamp
         path = self._private(self.folder) / "records.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with open(fd, "a", encoding="utf-8") as out:
             out.write("".join(line + "\n" for line in lines))
+        self._stamp = self._stat() if current else (-1, -1, -1)
 
     @staticmethod
     def _private(folder: Path) -> Path:
