@@ -42,7 +42,7 @@ def main() -> int:
     for variable in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         os.environ[variable] = os.path.join(home, variable.lower())
     os.environ["CANFAR_BACKEND"] = "local"
-    from canfar_core.sessions import Session
+    from canfar.sessions import Session
 
     session = Session(backend="local")
     api: list[float] = []

@@ -44,3 +44,26 @@ def test_a_replica_that_always_fails_keeps_its_log_tail_and_the_exit_code_says_s
     assert [a["exit_code"] for a in result["attempts"]] == [7, 7]
     assert result["log_tail"] == "one\ntwo"
     assert "Error: replica 1 (bad) ended Failed after 2 attempts: exit code 7" in done.stderr
+
+
+def test_a_replica_deleted_by_another_command_while_run_waits_is_reported_vanished(
+    session, workdir
+):
+    deleted = []
+
+    def delete_replica_2(states):  # `canfar delete` in another terminal
+        if not deleted and len(states) == 2:
+            second = sorted(states.values(), key=lambda s: s.name)[1]
+            assert canfar("delete", "--force", second.id).returncode == 0
+            deleted.append(second.id)
+
+    results = session.run(
+        name="slow", image="img/x:1", cmd="sh", args=["-c", "sleep 1"], replicas=2, retries=1,
+        runtime="host", poll=0.1, timeout=60, progress=delete_replica_2,
+    )  # fmt: skip
+    assert [(r.name, r.status, r.ok) for r in results] == [
+        ("slow-1", "Completed", True),
+        ("slow-2", "Vanished", False),
+    ]
+    assert [r.id for r in results][1] == deleted[0]
+    assert len(results[1].attempts) == 1  # not launched again

@@ -186,3 +186,82 @@ def test_a_setting_lets_ps_keep_the_logs_of_sessions_it_sees_finish(run, fake):
     assert kept_logs[0] == ""  # two per listing, as set: the third was not read
     assert set(kept_logs[1:]) < {"log 0\n", "log 1\n", "log 2\n"}
     assert len(set(kept_logs[1:])) == 2
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from canfar_core.models import SessionInfo
+from canfar_plugins._support.journal import Journal
+
+root, tag, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+journal = Journal("canfar", "ctx", root=root)  # one command's journal, read once, kept open
+scratch = f"scratch-{tag}"
+for k in range(count):
+    journal.keep([SessionInfo(f"{tag}-{k}", "job", "headless", "img", "Completed", "canfar")])
+    # a big record kept and deleted: its lines are garbage the next write rewrites away
+    big = SessionInfo(scratch, "big", "headless", "img", "Failed", "canfar")
+    big.extra = {"x": "y" * 20_000}
+    journal.keep([big])
+    journal.forget(scratch)
+"""
+
+
+def test_two_commands_writing_the_journal_at_once_lose_no_record(tmp_path):
+    """Each write rewrites the journal now and then (dropping deleted copies); a rewrite made
+    from what one command read earlier must not drop what the other appended since."""
+    import subprocess
+    import sys
+
+    from canfar_plugins._support.journal import Journal
+
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    root = tmp_path / "journal"
+    writers = [
+        subprocess.Popen([sys.executable, str(script), str(root), tag, "40"]) for tag in ("a", "b")
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    kept = sorted(s.id for s in Journal("canfar", "ctx", root=root).kept())
+    assert kept == sorted(f"{tag}-{k}" for tag in ("a", "b") for k in range(40))
+
+
+def test_ps_why_says_why_pending_sessions_wait_reading_a_bounded_number_of_events(run, fake):
+    from canfar_plugins.session_commands.waiting import PENDING_EXPLAINED
+
+    fake.pending_reason = "0/3 nodes are available: 3 Insufficient cpu."
+    running = fake.add_session(name="busy", status="Running")
+    pending = [fake.add_session(name=f"big-{k}", status="Pending") for k in range(2)]
+
+    def events_read() -> int:
+        return sum(r.param("view") == "events" for r in fake.requests_to("GET"))
+
+    plain = run("ps")
+    assert plain.code == 0, plain.err
+    assert "WAITING" not in plain.out
+    assert "waiting" not in json.loads(run("ps", "--json").out)[0]
+    assert events_read() == 0  # ps reads no events unless asked
+
+    shown = run("ps", "--why")
+    assert shown.code == 0, shown.err
+    header, _, *lines = shown.out.splitlines()
+    assert header.split()[-1] == "WAITING"
+    rows = {line.split()[0]: line for line in lines}
+    for sid in pending:
+        assert "not enough free CPU cores on the platform" in rows[sid]
+        assert "3 Insufficient cpu." in rows[sid]
+    assert rows[running].rstrip().endswith("-")
+    assert events_read() == 2  # one per Pending session, none for the Running one
+
+    records = {r["id"]: r for r in json.loads(run("ps", "--why", "--json").out)}
+    assert records[pending[0]]["waiting"].startswith("not enough free CPU cores")
+    assert records[running]["waiting"] is None
+
+    more = [fake.add_session(name=f"more-{k}", status="Pending") for k in range(PENDING_EXPLAINED)]
+    before = events_read()
+    many = run("ps", "--why")
+    assert many.code == 0, many.err
+    assert events_read() - before == PENDING_EXPLAINED  # bounded, however many wait
+    total = len(pending) + len(more)
+    assert f"the first {PENDING_EXPLAINED} of {total} Pending sessions" in many.err
+    assert run("ps", "--why", "-q").code == 2

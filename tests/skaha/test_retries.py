@@ -167,3 +167,73 @@ def test_a_replica_whose_launch_may_have_happened_is_never_launched_again(fake):
     assert "may have been created" in str(result.attempts[0].reason)
     assert len(launches(fake)) == 1
     assert [s.name for s in fake.live_sessions()] == ["maybe"]
+
+
+def test_run_reports_a_replica_deleted_elsewhere_meanwhile_and_waits_for_the_others(fake):
+    fake.run_seconds = 0.5
+    deleted = []
+
+    def delete_replica_2(states):  # another command deletes it while the job runs
+        if not deleted and len(states) == 2:
+            second = sorted(states.values(), key=lambda s: s.name)[1]
+            with Session() as other:
+                other.destroy(second.id)
+            deleted.append(second.id)
+
+    with Session() as session:
+        results = session.run(
+            name="fit", image="images.canfar.net/skaha/astroml:latest", cmd="true",
+            replicas=2, retries=2, poll=0.05, timeout=30, progress=delete_replica_2,
+        )  # fmt: skip
+    assert [(r.name, r.status, r.ok) for r in results] == [
+        ("fit-1", "Completed", True),
+        ("fit-2", "Vanished", False),
+    ]
+    assert results[1].id == deleted[0]
+    assert "no longer exists" in str(results[1].attempts[0].reason)
+    assert len(launches(fake)) == 2  # a vanished replica is not launched again
+
+
+def test_run_reports_a_replica_the_platform_forgot_before_its_end_was_seen(fake):
+    fake.run_seconds = 0.05
+    fake.headless_ttl = 0.05  # ended and gone between two polls
+    with Session() as session:
+        (result,) = session.run(
+            name="gone", image="images.canfar.net/skaha/astroml:latest", cmd="true",
+            retries=1, poll=1.0, timeout=30,
+        )  # fmt: skip
+    assert (result.status, result.ok, len(result.attempts)) == ("Vanished", False, 1)
+    assert "forgotten by the server" in str(result.attempts[0].reason)
+    assert len(launches(fake)) == 1
+
+
+def test_create_wait_reports_a_session_deleted_meanwhile_and_waits_for_the_others(run, fake):
+    """create --wait is Session.run's machinery without retries: a session that vanishes is
+    one replica's outcome, not the end of the wait."""
+    import threading
+    import time
+
+    fake.run_seconds = 1.5
+
+    def delete_fit_2_once_launched():  # as another command would
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            named = {s.name: s for s in list(fake.sessions.values())}
+            if "fit-2" in named:
+                named["fit-2"].deleted = True
+                return
+            time.sleep(0.01)
+
+    deleter = threading.Thread(target=delete_fit_2_once_launched)
+    deleter.start()
+    result = run(
+        "create", "headless", "skaha/astroml", "--name", "fit", "-r", "2", "--wait", "--", "true"
+    )  # fmt: skip
+    deleter.join()
+    assert result.code == 1
+    rows = [line.split() for line in result.out.splitlines()[2:]]
+    assert [row[1:] for row in rows] == [["fit-1", "Completed"], ["fit-2", "Vanished"]]
+    gone = rows[1][0]
+    assert f"Error: {gone} (fit-2) ended Vanished: no longer exists" in result.err
+    assert result.err.strip().endswith("Error: 1 of 2 sessions failed")
+    assert len(launches(fake)) == 2

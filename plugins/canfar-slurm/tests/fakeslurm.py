@@ -60,7 +60,9 @@ elif command == "squeue":
         sys.exit(0)
     for job in (option("jobs") or "").split(","):
         for task, word in state["jobs"].get(job, {}).get("tasks", {}).items():
-            print(f"{job}_{task}|{word}|2026-01-05T10:00:00|2026-01-05T10:00:01|N/A|node1|debug|None")
+            word, _, reason = word.partition(":")  # "PENDING:Resources": a state and its reason
+            print(f"{job}_{task}|{word}|2026-01-05T10:00:00|2026-01-05T10:00:01|N/A|node1|debug|"
+                  f"{reason or 'None'}")
 elif command == "scancel":
     state["scancel"].append(args)
     unknown = []
@@ -72,7 +74,7 @@ elif command == "scancel":
             unknown.append(target)
             continue
         for t in chosen:
-            if tasks[t] in ("RUNNING", "PENDING"):
+            if tasks[t].partition(":")[0] in ("RUNNING", "PENDING"):
                 tasks[t] = "CANCELLED"
     save()
     for target in unknown:
@@ -105,6 +107,7 @@ class FakeSlurm:
         self.path.write_text(json.dumps(state))
 
     def set_task(self, job: str, task: int, word: str) -> None:
+        """Put a task in state ``word`` (``PENDING:Resources`` gives Slurm's reason too)."""
         state = self.read()
         state["jobs"][job]["tasks"][str(task)] = word
         self.path.write_text(json.dumps(state))

@@ -255,3 +255,15 @@ def test_a_bad_time_given_on_the_command_line_is_refused_before_sbatch(canfar, f
     assert made.code == 2
     assert "time" in made.err
     assert fake_slurm.read()["jobs"] == {}
+
+
+def test_ps_why_gives_slurms_reason_for_a_pending_task(canfar, fake_slurm) -> None:
+    first = launch(canfar)
+    second = launch(canfar)
+    fake_slurm.set_task(first.split("_")[0], 1, "PENDING:Resources")
+    fake_slurm.set_task(second.split("_")[0], 1, "PENDING:Priority")
+    shown = canfar("ps", "--why", "--json")
+    assert shown.code == 0, shown.err
+    waiting = {s["id"]: s["waiting"] for s in json.loads(shown.out)}
+    assert waiting[first].startswith("waiting for free resources on the cluster")
+    assert waiting[second].startswith("queued behind jobs of higher priority")

@@ -6,7 +6,9 @@ One folder per backend and context under the state folder (``journal/BACKEND/CON
 line each (a later line replaces an earlier one; ``{"forget": ID}`` removes it), and
 ``logs/ID.log`` its log where a command read it. Files are 0600: a log may hold secrets. The
 journal is bounded by age and size (``canfar config set plugins.journal.max_days N``,
-``plugins.journal.max_mb N``), the oldest copies dropped first.
+``plugins.journal.max_mb N``), the oldest copies dropped first. Every write holds the folder's
+lock (the one the config files use), and a rewrite reads the file again under it, so two
+commands at once never lose each other's records.
 """
 
 from __future__ import annotations
@@ -43,12 +45,16 @@ class Journal:
             root = state_dir() / "journal"
         self.folder = root / _safe(backend) / _safe(context)
         self._records: dict[str, tuple[float, dict[str, Any]]] | None = None
+        #: The file as last read or written here (inode, size, mtime): another command's write
+        #: changes it, and the next rewrite reads the file again.
+        self._stamp: tuple[int, int, int] | None = None
 
     # -- reading -------------------------------------------------------------------------
 
     def _load(self) -> dict[str, tuple[float, dict[str, Any]]]:
         if self._records is None:
             records: dict[str, tuple[float, dict[str, Any]]] = {}
+            self._stamp = self._stat()  # before reading: a write meanwhile shows as a change
             path = self.folder / "records.jsonl"
             with contextlib.suppress(FileNotFoundError), open(path, encoding="utf-8") as lines:
                 for line in lines:
@@ -94,8 +100,9 @@ class Journal:
             records[session.id] = (now, fields)
             lines.append(json.dumps({"t": now, "s": fields}, default=str))
         if lines:
-            self._append(lines)
-            self.bound()
+            with self._locked():
+                self._append(lines)
+                self.bound()
         return new
 
     @staticmethod
@@ -134,9 +141,10 @@ class Journal:
         if session_id not in self:
             return False
         self._load().pop(session_id)
-        self._append([json.dumps({"forget": session_id})])
-        with contextlib.suppress(FileNotFoundError):
-            (self.folder / "logs" / f"{_safe(session_id)}.log").unlink()
+        with self._locked():
+            self._append([json.dumps({"forget": session_id})])
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / "logs" / f"{_safe(session_id)}.log").unlink()
         return True
 
     def bound(self, max_days: float | None = None, max_mb: float | None = None) -> None:
@@ -148,7 +156,14 @@ class Journal:
             mine = plugin_settings("journal")
             max_days = _number(mine.get("max_days"), MAX_DAYS) if max_days is None else max_days
             max_mb = _number(mine.get("max_mb"), MAX_MB) if max_mb is None else max_mb
-        records = self._load()
+        with self._locked():
+            if self._stat() != self._stamp:  # another command wrote since it was read here
+                self._records = None
+            self._rewrite(self._load(), max_days, max_mb)
+
+    def _rewrite(
+        self, records: dict[str, tuple[float, dict[str, Any]]], max_days: float, max_mb: float
+    ) -> None:
         oldest = time.time() - max_days * 86_400
         sizes = {
             sid: self._log_size(sid) + len(json.dumps(fields, default=str))
@@ -175,6 +190,7 @@ class Journal:
         from canfar_core.config import atomic_write
 
         atomic_write(self.folder / "records.jsonl", text, 0o600)
+        self._stamp = self._stat()
 
     def _log_size(self, session_id: str) -> int:
         try:
@@ -182,11 +198,27 @@ class Journal:
         except OSError:
             return 0
 
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        from canfar_core.config import folder_lock
+
+        return folder_lock(self._private(self.folder))
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            found = (self.folder / "records.jsonl").stat()
+        except FileNotFoundError:
+            return None
+        return found.st_ino, found.st_size, found.st_mtime_ns
+
     def _append(self, lines: list[str]) -> None:
+        """Under the lock: ``lines`` added to the file (what was read here stays current only
+        if the file had not changed since)."""
+        current = self._records is not None and self._stat() == self._stamp
         path = self._private(self.folder) / "records.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with open(fd, "a", encoding="utf-8") as out:
             out.write("".join(line + "\n" for line in lines))
+        self._stamp = self._stat() if current else (-1, -1, -1)
 
     @staticmethod
     def _private(folder: Path) -> Path:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from canfar_core.errors import AuthError, CanfarError, LaunchError, ValidationError
+from canfar_core.errors import AuthError, CanfarError, LaunchError, NotFound, ValidationError
 from canfar_core.models import FINAL_STATUSES, SessionInfo, SessionSpec
 from canfar_core.validation import request
 
@@ -23,13 +23,18 @@ if TYPE_CHECKING:
 #: Lines of a failed replica's log its result keeps.
 LOG_TAIL_LINES = 20
 ENDED = (*FINAL_STATUSES, "Terminating")
+#: The status of an attempt whose session no longer exists though its end was never seen.
+VANISHED = "Vanished"
+GONE = "no longer exists: deleted elsewhere, or forgotten by the server before its end was seen"
 
 
 @dataclass
 class Attempt:
     """One launch of a replica: its session id, and how it ended (``Completed``, ``Failed``,
     ``Terminating``; ``Refused``: not launched, ``reason`` says why; ``Unknown``: the launch's
-    answer was lost, so it may run and is never relaunched; ``Pending``/``Running``: not over)."""
+    answer was lost, so it may run and is never relaunched; ``Vanished``: its session no longer
+    exists and no copy was kept, so how it ended is not known and it is never relaunched;
+    ``Pending``/``Running``: not over)."""
 
     id: str | None
     status: str
@@ -107,9 +112,11 @@ def run(
     A replica is relaunched with its name, ``REPLICA_ID`` and ``REPLICA_COUNT``, once its
     attempt has Failed; never one that completed, nor one whose launch may have happened (its
     answer lost: ``Unknown``). A launch refused whole raises as :meth:`create` with
-    ``errors="raise"`` does. ``progress`` is called with the current session of every replica
-    after each poll. After ``timeout`` seconds, :class:`~canfar.errors.WaitTimeout` is
-    raised with ``results`` (the replicas as they are) set on it.
+    ``errors="raise"`` does. A replica whose session no longer exists, its end unseen and no
+    copy kept (deleted elsewhere, forgotten by the platform), ends ``Vanished``, not relaunched.
+    ``progress`` is called with the current session of every replica after each poll. After
+    ``timeout`` seconds, :class:`~canfar.errors.WaitTimeout` is raised with ``results``
+    (the replicas as they are) set on it.
     """
     from canfar_core.validation import check_seconds
 
@@ -120,6 +127,23 @@ def run(
         name, image, cores, ram, kind, gpu, cmd, args, env, replicas, only_replicas, options
     )
     self._prepare(spec)
+    return follow(self, spec, retries=retries, timeout=timeout, poll=poll, progress=progress)
+
+
+def follow(
+    self: Session,
+    spec: SessionSpec,
+    ids: Sequence[str] | None = None,
+    *,
+    until: Collection[str] = FINAL_STATUSES,
+    retries: int = 0,
+    timeout: float | None = None,
+    poll: float = 2.0,
+    progress: Callable[[dict[str, SessionInfo]], None] | None = None,
+) -> list[ReplicaResult]:
+    """:func:`run` for a prepared ``spec``: launch it, or take ``ids`` (the sessions a launch
+    of it already started, in replica order: ``canfar create --wait``), and wait until each
+    replica has reached one of ``until`` or ended, relaunching as :func:`run` does."""
     results = {k: ReplicaResult(k, spec.replica_name(k)) for k in spec.replica_numbers()}
     running: dict[str, int] = {}  # session id -> replica number
     latest: dict[int, SessionInfo] = {}
@@ -167,7 +191,24 @@ def run(
         if any(state.status == "Failed" and again(running[sid]) for sid, state in states.items()):
             raise _Relaunch
 
+    def vanished() -> None:
+        for session_id, k in running.items():
+            try:
+                self._call(self.backend.info, session_id)  # a kept copy answers for a forgotten one
+            except NotFound:
+                attempt = results[k].attempts[-1]
+                attempt.status, attempt.reason = VANISHED, GONE
+                if k in latest:
+                    latest[k] = dataclasses.replace(latest[k], status=VANISHED)
+            except CanfarError:  # not known to be gone: the next poll sees
+                pass
+
     todo = list(results)
+    if ids is not None:  # launched already
+        for k, session_id in zip(todo, ids, strict=True):
+            running[session_id] = k
+            results[k].attempts.append(Attempt(session_id, "Pending"))
+        todo = []
     while todo or running:
         while todo:
             launch(todo)
@@ -176,14 +217,16 @@ def run(
             break
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            self.wait(list(running), FINAL_STATUSES, timeout=left, poll=poll, progress=seen)
+            self.wait(list(running), tuple(until), timeout=left, poll=poll, progress=seen)
         except _Relaunch:
             pass
+        except NotFound:  # one session is gone: which, and the others waited for still
+            vanished()
         except TimeoutError as exc:
             exc.results = list(results.values())  # type: ignore[attr-defined]
             raise
         for session_id, k in list(running.items()):
-            if results[k].status in ENDED:
+            if results[k].status in (*ENDED, VANISHED, *until):
                 del running[session_id]
                 if again(k):
                     todo.append(k)
@@ -192,4 +235,4 @@ def run(
     return list(results.values())
 
 
-__all__ = ["LOG_TAIL_LINES", "Attempt", "ReplicaResult", "run"]
+__all__ = ["LOG_TAIL_LINES", "VANISHED", "Attempt", "ReplicaResult", "follow", "run"]

@@ -471,7 +471,7 @@ def create(
                 echo(entry["id"])
             printed = True
         try:
-            states = wait_for(ctx, session, ids, timeout, wanted)
+            states = wait_for(ctx, session, ids, timeout, wanted, spec)
         except WaitTimeout as exc:  # still print the ids and the states last seen
             states, gave_up = exc.sessions, exc
         except CanfarError as exc:  # the sessions run on: their ids are printed all the same

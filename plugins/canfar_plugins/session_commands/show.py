@@ -35,6 +35,7 @@ from canfar_plugins.session_commands.common import (
     write_raw,
 )
 from canfar_plugins.session_commands.completion import complete_kinds
+from canfar_plugins.session_commands.waiting import PENDING_EXPLAINED
 
 if TYPE_CHECKING:
     from canfar.sessions import Session
@@ -84,6 +85,13 @@ INFO_WIDTH = 16
     metavar="[SECONDS]",
     help="Redraw every SECONDS (2 by default) until Ctrl-C.",
 )
+@click.option(
+    "--why",
+    is_flag=True,
+    help="Say why each Pending session waits (queued, not enough CPU or memory, the image "
+    f"being pulled), read from its events: one request per Pending session shown, for the "
+    f"first {PENDING_EXPLAINED} at most.",
+)
 @backend_option
 @output_option
 @quiet_option
@@ -94,25 +102,30 @@ def ps(
     kind: str | None,
     status: str | None,
     watch: float | None,
+    why: bool,
     backend: str | None,
     output: str | None,
     quiet: bool,
 ) -> None:
     """List your sessions: pending and running ones unless --all or --status.
 
-    -o json|yaml (or --json) prints the session records as the platform sends them.
+    -o json|yaml (or --json) prints the session records as the platform sends them; with
+    --why, each has a "waiting" key too (why it is Pending, or null).
 
     \b
       canfar ps -q | xargs canfar delete -f   # ids only, no header
+      canfar ps --why                          # why Pending sessions do not start
     """
     from canfar_core.models import ACTIVE_STATUSES, LIVE_STATUSES
-    from canfar_core.output import echo, info, printable, table
+    from canfar_core.output import echo, info, printable
     from canfar_plugins._support.machine import emit
 
     as_json = output is not None
     one_format(as_json, quiet)
     if watch is not None and (as_json or quiet):
         raise click.UsageError("--watch cannot be combined with --json or --quiet")
+    if why and quiet:
+        raise click.UsageError("--why cannot be combined with --quiet (it prints ids only)")
     session = session_for(ctx, backend)
 
     # Filtered by the backend: finished sessions that are not shown cost nothing.
@@ -130,17 +143,25 @@ def ps(
             f"No pending or running sessions on {session.context.name} (--all shows finished ones)."
         )
 
+    def show(sessions: list[SessionInfo]) -> None:
+        if sessions:
+            ps_table(session, sessions, why)
+        else:
+            info(empty_note())
+
     if watch is None:
         sessions = current()
         if as_json:
-            emit(platform_dicts(sessions), output)
+            records = platform_dicts(sessions)
+            if why:
+                waiting = _why_pending(session, sessions)
+                records = [{**record, "waiting": waiting.get(record["id"])} for record in records]
+            emit(records, output)
         elif quiet:
             for s in sessions:
                 echo(printable(s.id))
-        elif sessions:
-            table(ps_rows(sessions), headers=PS_HEADERS)
         else:
-            info(empty_note())
+            show(sessions)
         return
 
     last: list[SessionInfo] = []
@@ -152,10 +173,7 @@ def ps(
                 click.clear()
             stamp = time.strftime("%H:%M:%S")
             info(f"Every {watch:g}s on {session.context.name}, {stamp} (Ctrl-C to stop)")
-            if last:
-                table(ps_rows(last), headers=PS_HEADERS)
-            else:
-                info(empty_note())
+            show(last)
             if not sys.stdout.isatty():
                 echo()
             sys.stdout.flush()
@@ -164,6 +182,25 @@ def ps(
     except KeyboardInterrupt:
         active = [s for s in last if s.status in ACTIVE_STATUSES]
         interrupted(ctx, f"Stopped watching; {len(active)} session(s) still pending or running.")
+
+
+def ps_table(session: Session, sessions: list[SessionInfo], why: bool) -> None:
+    """The ``ps`` table; with ``why``, a WAITING column read from the Pending ones' events."""
+    from canfar_core.output import info, table
+
+    if not why:
+        table(ps_rows(sessions), headers=PS_HEADERS)
+        return
+    waiting = _why_pending(session, sessions)
+    reasons = [waiting.get(s.id, "-") for s in sessions]
+    rows = [(*row, reason) for row, reason in zip(ps_rows(sessions), reasons, strict=True)]
+    table(rows, headers=(*PS_HEADERS, "WAITING"))
+    pending = [s.id for s in sessions if s.status == "Pending"]
+    if len(pending) > PENDING_EXPLAINED:
+        info(
+            f"Why: the events of the first {PENDING_EXPLAINED} of {len(pending)} Pending "
+            f"sessions were read; canfar info ID says why another waits."
+        )
 
 
 def next_refresh(previous: float, period: float, now: float) -> float:
@@ -228,7 +265,7 @@ def info(ctx: click.Context, ids: tuple[str, ...], backend: str | None, as_json:
 
 def _why_pending(session: Session, found: list[SessionInfo]) -> dict[str, str]:
     """Why each pending session waits, from its events (at most PENDING_EXPLAINED read)."""
-    from canfar_plugins.session_commands.waiting import PENDING_EXPLAINED, pending_reason
+    from canfar_plugins.session_commands.waiting import pending_reason
 
     pending = [s.id for s in found if s.status == "Pending"][:PENDING_EXPLAINED]
     texts = (session.events(pending, errors="ignore") or []) if pending else []

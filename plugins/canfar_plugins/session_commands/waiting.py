@@ -28,6 +28,7 @@ from canfar_plugins.session_commands.common import (
 if TYPE_CHECKING:
     from canfar.sessions import Progress, Session
     from canfar_core.models import SessionInfo, SessionSpec
+    from canfar_plugins._support.runs import ReplicaResult
 
 #: The events of at most this many sessions are looked up to say why they did not get there.
 FAILURES_EXPLAINED = 10
@@ -68,8 +69,10 @@ def reached(state: SessionInfo, wanted: str) -> bool:
 def ended_elsewhere(states: Iterable[SessionInfo], wanted: str) -> list[SessionInfo]:
     """The sessions that ended without reaching ``wanted``: they never will."""
     from canfar_core.models import ENDED_STATUSES
+    from canfar_plugins._support.runs import VANISHED
 
-    return [s for s in states if not reached(s, wanted) and s.status in ENDED_STATUSES]
+    ended = (*ENDED_STATUSES, VANISHED)
+    return [s for s in states if not reached(s, wanted) and s.status in ended]
 
 
 class WaitProgress:
@@ -131,13 +134,18 @@ def wait_for(
     ids: list[str],
     timeout: float | None,
     wanted: str,
+    spec: SessionSpec | None = None,
 ) -> dict[str, SessionInfo]:
     """The sessions' states once each reached ``wanted`` or ended, with a progress line
-    meanwhile; Ctrl-C names the sessions that keep going, and exits 130."""
+    meanwhile; Ctrl-C names the sessions that keep going, and exits 130. With ``spec`` (the
+    launch that started them: ``create --wait``), followed by :meth:`Session.run`'s machinery:
+    a session that vanishes meanwhile is reported ``Vanished``, the others waited for still."""
     from canfar_core.models import ACTIVE_STATUSES
 
     progress = WaitProgress()
     try:
+        if spec is not None:
+            return followed(session, spec, ids, timeout, wanted, progress)
         return session.wait(
             ids,
             status=wanted,
@@ -160,6 +168,55 @@ def wait_for(
         raise  # not reached: interrupted() exits
     finally:
         progress.done()
+
+
+def followed(
+    session: Session,
+    spec: SessionSpec,
+    ids: list[str],
+    timeout: float | None,
+    wanted: str,
+    progress: WaitProgress,
+) -> dict[str, SessionInfo]:
+    """The launched replicas run to ``wanted`` (no retries), as ``create --wait --retries`` and
+    ``Session.run`` run them; each one's last state, a vanished one's status ``Vanished``."""
+    from canfar_plugins._support.runs import follow
+    from canfar.sessions import WaitTimeout
+
+    try:
+        results = follow(
+            session, spec, ids, until=(wanted,), timeout=timeout, poll=POLL_SECONDS,
+            progress=progress,
+        )  # fmt: skip
+    except WaitTimeout as exc:
+        exc.sessions = last_states(spec, exc.results, progress.current)  # type: ignore[attr-defined]
+        raise
+    return last_states(spec, results, progress.current)
+
+
+def last_states(
+    spec: SessionSpec, results: list[ReplicaResult], seen: dict[str, SessionInfo]
+) -> dict[str, SessionInfo]:
+    """Each replica's session as last seen, by id; one that vanished marked so, with why."""
+    import dataclasses
+
+    from canfar_core.models import SessionInfo
+    from canfar_plugins._support.runs import VANISHED
+
+    states = {}
+    for result in results:
+        if result.id is None:
+            continue
+        last = seen.get(result.id)
+        if result.status == VANISHED:
+            last = last or SessionInfo(
+                result.id, result.name, spec.kind, spec.image, VANISHED, spec.backend
+            )
+            why = {**last.extra, "reason": result.attempts[-1].reason}
+            last = dataclasses.replace(last, status=VANISHED, extra=why)
+        if last is not None:
+            states[result.id] = last
+    return states
 
 
 def keeping_logs(session: Session, progress: Progress) -> Progress:
@@ -214,6 +271,8 @@ PENDING_REASONS = (
     ("queue", "queued"),
     ("quota", "queued: over quota"),
     ("failedscheduling", "no node can take it yet"),
+    ("pending: resources", "waiting for free resources on the cluster"),  # Slurm's reasons
+    ("pending: priority", "queued behind jobs of higher priority"),
 )
 #: The events of at most this many pending sessions are read by ``info``.
 PENDING_EXPLAINED = 10
@@ -232,8 +291,11 @@ def pending_reason(events: str) -> str | None:
 
 def report_not_reached(session: Session, states: list[SessionInfo], wanted: str) -> None:
     """One ``Error:`` line per session that ended without reaching ``wanted``, with why."""
+    from canfar_plugins._support.runs import VANISHED
+
     for number, state in enumerate(states):
-        why = why_failed(session, state, look=number < FAILURES_EXPLAINED)
+        look = number < FAILURES_EXPLAINED and state.status != VANISHED  # no events left
+        why = why_failed(session, state, look=look)
         verb = "failed" if state.status == "Failed" else f"ended {state.status}"
         if wanted == "Failed":
             verb = f"ended {state.status}, not Failed"
