@@ -815,8 +815,8 @@ def _worker_launch(replicas: int, concurrency: str) -> None:
 
     limit = None if concurrency == "default" else int(concurrency)
     if importlib.util.find_spec("canfar_core") is not None:
-        from canfar_core.errors import LaunchError
         from canfar.sessions import Session
+        from canfar_core.errors import LaunchError
 
         with Session(concurrency=limit) as session:
             start = time.perf_counter()

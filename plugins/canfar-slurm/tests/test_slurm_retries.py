@@ -39,8 +39,8 @@ def test_run_resubmits_the_failed_task_only(fake_slurm, tmp_path: Path, monkeypa
 
 
 def test_a_mistyped_slurm_option_is_named_before_anything_is_submitted(fake_slurm) -> None:
-    from canfar_core.manager import reset_manager
     from canfar.sessions import Session
+    from canfar_core.manager import reset_manager
 
     reset_manager()
     with Session(backend="slurm") as session, pytest.raises(TypeError) as raised:

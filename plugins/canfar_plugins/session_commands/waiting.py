@@ -180,8 +180,8 @@ def followed(
 ) -> dict[str, SessionInfo]:
     """The launched replicas run to ``wanted`` (no retries), as ``create --wait --retries`` and
     ``Session.run`` run them; each one's last state, a vanished one's status ``Vanished``."""
-    from canfar_plugins._support.runs import follow
     from canfar.sessions import WaitTimeout
+    from canfar_plugins._support.runs import follow
 
     try:
         results = follow(
