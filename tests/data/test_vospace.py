@@ -143,3 +143,13 @@ def test_a_file_opened_from_python_reads_like_a_file(vospace):
     assert len(ranged) == 3  # the first read, then one per seek
     with storage.filesystem("arc").open("/home/jdoe/lines.txt", "r") as text:
         assert text.readlines()[-1] == "line 019999\n"
+
+
+def test_an_upload_whose_published_checksum_differs_is_refused_and_removed(vospace, run, tmp_path):
+    (tmp_path / "up.bin").write_bytes(b"x" * 5_000_000)  # checksummed by a read of its own
+    vospace.wrong_md5 = True
+    result = run("data", "cp", str(tmp_path / "up.bin"), "arc:/up.bin")
+    assert result.code == 1
+    assert "checksum mismatch" in result.err
+    assert "/up.bin" not in vospace.nodes
+    assert "/up.bin.part" not in vospace.nodes

@@ -543,7 +543,7 @@ class _Download(io.BufferedIOBase):
 class _Upload(io.RawIOBase):
     """A file written as one streamed PUT to a pre-authorised URL, from a bounded queue."""
 
-    QUEUED = 2
+    QUEUED = 1
 
     def __init__(self, url: str, path: str) -> None:
         self.path = path
