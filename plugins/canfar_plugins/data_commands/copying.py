@@ -158,13 +158,13 @@ def copy_file(job: Job, progress: Callable[[int], None], cancel: threading.Event
                 if parent and parent != job.dst.path:
                     job.dst.fs.makedirs(parent, exist_ok=True)
                 out = files.enter_context(job.dst.fs.open(part, "wb"))
-            with _WriteBehind(out, job.dst.label) as writer:
-                for block in _read_ahead(stream, job.src.label, cancel):
-                    writer.put(block)
-                    if aside is None:
-                        digest.update(block)  # while the writer writes the same block
-                    written += len(block)
-                    progress(len(block))
+            for block in _read_ahead(stream, job.src.label, cancel):
+                with reported(job.dst.label):
+                    out.write(block)
+                if aside is None:
+                    digest.update(block)
+                written += len(block)
+                progress(len(block))
         _verify(job, part, written, aside.result() if aside else digest.hexdigest())
         with reported(job.dst.label):
             job.dst.fs.mv(part, job.dst.path)
@@ -248,47 +248,6 @@ def _read_ahead(stream: Any, label: str, cancel: threading.Event) -> Iterator[by
         with contextlib.suppress(queue.Empty):
             blocks.get_nowait()  # a reader waiting to put its block can see the stop
         reader.join(timeout=1.0)  # a read stuck on the network ends with its own timeout
-
-
-class _WriteBehind:
-    """Writes blocks to ``out`` in a thread of its own, one block behind the caller, so that
-    checksumming a block (MD5 runs at about the speed of a disk or a fast network) overlaps
-    with writing it instead of adding to it."""
-
-    def __init__(self, out: Any, label: str) -> None:
-        self.out, self.label = out, label
-        self.blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._write, daemon=True, name="canfar-write")
-
-    def __enter__(self) -> _WriteBehind:
-        self.thread.start()
-        return self
-
-    def _write(self) -> None:
-        try:
-            while (block := self.blocks.get()) is not None:
-                if self.error is None:  # after a failure, only drain, so no put waits forever
-                    with reported(self.label):
-                        self.out.write(block)
-        except BaseException as exc:
-            self.error = exc
-            while self.blocks.get() is not None:
-                pass
-
-    def put(self, block: bytes) -> None:
-        """Hand ``block`` over; raises the writer's error once it has one."""
-        if self.error is not None:
-            raise self.error
-        self.blocks.put(block)
-
-    def __exit__(self, kind: object, *exc: object) -> None:
-        if kind is not None and self.error is None:
-            self.error = Cancelled()  # the caller failed: write nothing more
-        self.blocks.put(None)
-        self.thread.join()
-        if kind is None and self.error is not None:
-            raise self.error
 
 
 def _verify(job: Job, part: str, written: int, checksum: str) -> None:
