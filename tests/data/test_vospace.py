@@ -146,7 +146,7 @@ def test_a_file_opened_from_python_reads_like_a_file(vospace):
 
 
 def test_an_upload_whose_published_checksum_differs_is_refused_and_removed(vospace, run, tmp_path):
-    (tmp_path / "up.bin").write_bytes(b"x" * 5_000_000)  # checksummed by a read of its own
+    (tmp_path / "up.bin").write_bytes(b"x" * 5_000_000)  # several blocks
     vospace.wrong_md5 = True
     result = run("data", "cp", str(tmp_path / "up.bin"), "arc:/up.bin")
     assert result.code == 1

@@ -146,9 +146,6 @@ def copy_file(job: Job, progress: Callable[[int], None], cancel: threading.Event
     part = job.dst.path + PART
     digest = hashlib.md5(usedforsecurity=False)
     written = 0
-    # A file on this machine is checksummed by a second read of its own, so that sending it is
-    # not held to the pace of MD5: the storage checks what arrived while this check finishes.
-    aside = _Checksum(job.src) if job.src.operand.identifier == "local" else None
     try:
         with contextlib.ExitStack() as files:
             with reported(job.src.label):
@@ -161,54 +158,15 @@ def copy_file(job: Job, progress: Callable[[int], None], cancel: threading.Event
             for block in _read_ahead(stream, job.src.label, cancel):
                 with reported(job.dst.label):
                     out.write(block)
-                if aside is None:
-                    digest.update(block)
+                digest.update(block)
                 written += len(block)
                 progress(len(block))
-        _verify(job, part, written, aside.result() if aside else digest.hexdigest())
+        _verify(job, part, written, digest.hexdigest())
         with reported(job.dst.label):
             job.dst.fs.mv(part, job.dst.path)
     except BaseException:
-        if aside is not None:
-            aside.stop.set()
         _remove_quietly(job.dst, part)
         raise
-
-
-class _Checksum:
-    """The MD5 of a file on this machine, read a second time by a thread of its own.
-
-    A file that changes during the copy then fails the check (the copy is run again), as it
-    does when the checksum is taken of the bytes sent.
-    """
-
-    def __init__(self, source: Target) -> None:
-        self.source = source
-        self.stop = threading.Event()
-        self.value: str | None = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True, name="canfar-md5")
-        self.thread.start()
-
-    def _run(self) -> None:
-        digest = hashlib.md5(usedforsecurity=False)
-        try:
-            with reported(self.source.label), self.source.fs.open(self.source.path, "rb") as f:
-                while not self.stop.is_set() and (block := f.read(CHUNK)):
-                    digest.update(block)
-            if not self.stop.is_set():
-                self.value = digest.hexdigest()
-        except BaseException as exc:
-            self.error = exc
-
-    def result(self) -> str:
-        """The checksum, once the whole file is read; raises what the reading raised."""
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        if self.value is None:
-            raise Cancelled
-        return self.value
 
 
 def _read_ahead(stream: Any, label: str, cancel: threading.Event) -> Iterator[bytes]:
