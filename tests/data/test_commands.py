@@ -34,6 +34,50 @@ def test_ls_json_and_long(run, place, tmp_path):
     assert " 5 " in f" {long} "
 
 
+@pytest.mark.parametrize("command", ["ls", "stat"])
+def test_output_json_and_yaml_are_the_json_flags_document(run, place, tmp_path, command):
+    import yaml
+
+    put(run, place, "a.fits", "12345", tmp_path)
+    operand = place() if command == "ls" else place("a.fits")
+    flag = run("data", command, "--json", operand)
+    as_json = run("data", command, "-o", "json", operand)
+    as_yaml = run("data", command, "--output", "yaml", operand)
+    assert (flag.code, as_json.code, as_yaml.code) == (0, 0, 0), as_yaml.err
+    assert as_json.out == flag.out
+    records = json.loads(as_json.out)
+    assert [(r["name"], r["type"], r["size"]) for r in records] == [("a.fits", "file", 5)]
+    assert yaml.safe_load(as_yaml.out) == records
+
+
+@pytest.mark.parametrize("command", ["ls", "stat"])
+def test_an_unknown_output_format_is_a_usage_error(run, place, tmp_path, command):
+    put(run, place, "a.fits", "1", tmp_path)
+    result = run("data", command, "-o", "xml", place("a.fits"))
+    assert result.code == 2
+    assert result.out == ""
+    (error,) = [line for line in result.err.splitlines() if line.startswith("Error:")]
+    assert "'xml' is not one of 'json', 'yaml'" in error
+    assert "Traceback" not in result.err
+
+
+def test_a_failure_under_output_is_one_error_object(run, place):
+    result = run("data", "stat", "-o", "yaml", place("missing.fits"))
+    assert result.code == 1
+    assert result.out == ""
+    import yaml
+
+    record = yaml.safe_load(result.err)
+    assert record["code"] == "not_found"
+    assert "missing.fits" in record["message"]
+
+
+def test_ls_output_with_no_path_lists_the_identifiers(run, canfar_home):
+    import yaml
+
+    assert "local" in yaml.safe_load(run("data", "ls", "-o", "yaml").out)
+
+
 def test_stat_du_find_tree(run, place, tmp_path):
     put(run, place, "d/e/one.fits", "1", tmp_path)
     put(run, place, "d/two.csv", "22", tmp_path)

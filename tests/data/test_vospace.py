@@ -123,3 +123,33 @@ def test_a_service_that_is_down(arc, run):
     assert result.code == 1
     assert result.err.startswith("Error: arc:/home/jdoe: ")
     assert "HTTP 503" in result.err
+
+
+def test_a_file_opened_from_python_reads_like_a_file(vospace):
+    """Reads of any size return what they ask for, lines split, a seek starts a ranged read."""
+    lines = b"".join(b"line %06d\n" % n for n in range(20_000))  # 240 kB: past the read-ahead
+    vospace.put_file("/home/jdoe/lines.txt", lines)
+    with storage.filesystem("arc").open("/home/jdoe/lines.txt", "rb") as f:
+        assert f.read(5) == b"line "
+        assert f.readline() == b"000000\n"
+        assert f.read(70_000) == lines[12 : 12 + 70_000]  # crosses the bytes read ahead
+        f.seek(len(lines) - 12)
+        assert f.tell() == len(lines) - 12
+        assert f.read() == lines[-12:]
+        assert f.read(10) == b""
+        f.seek(12 * 1000)
+        assert [f.readline() for _ in range(2)] == [b"line 001000\n", b"line 001001\n"]
+    ranged = [p for m, p in vospace.requests if m == "GET" and p.startswith("/arc/preauth/")]
+    assert len(ranged) == 3  # the first read, then one per seek
+    with storage.filesystem("arc").open("/home/jdoe/lines.txt", "r") as text:
+        assert text.readlines()[-1] == "line 019999\n"
+
+
+def test_an_upload_whose_published_checksum_differs_is_refused_and_removed(vospace, run, tmp_path):
+    (tmp_path / "up.bin").write_bytes(b"x" * 5_000_000)  # several blocks
+    vospace.wrong_md5 = True
+    result = run("data", "cp", str(tmp_path / "up.bin"), "arc:/up.bin")
+    assert result.code == 1
+    assert "checksum mismatch" in result.err
+    assert "/up.bin" not in vospace.nodes
+    assert "/up.bin.part" not in vospace.nodes

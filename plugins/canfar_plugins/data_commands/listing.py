@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from canfar_core.errors import CanfarError, NotFound
-from canfar_core.output import echo, emit_json, printable, table
+from canfar_core.output import echo, printable, table
+from canfar_plugins._support.machine import emit, output_option
 from canfar_plugins.data_commands.common import PATH, command_help, details_of
 from canfar_plugins.data_commands.targets import Resolver, Target, is_dir, relative, reported
 
@@ -53,20 +54,23 @@ def _listing(target: Target) -> list[dict[str, Any]]:
 @click.command(**command_help("ls"))
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.option("-l", "long", is_flag=True, help="Show type, size and time too.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects.")
-def ls_command(paths: tuple[str, ...], long: bool, as_json: bool) -> None:
-    """List folders (and files). With no PATH, list the storage identifiers."""
+@output_option
+def ls_command(paths: tuple[str, ...], long: bool, output: str | None) -> None:
+    """List folders (and files). With no PATH, list the storage identifiers.
+
+    -o json|yaml (or --json) prints a list of objects: name, path, type, size, modified.
+    """
     resolve = Resolver()
     if not paths:
-        if as_json:
-            emit_json(resolve.known)
+        if output:
+            emit(resolve.known, output)
         else:
             for name in resolve.known:
                 echo(f"{name}:")
         return
     listings = [(target, _listing(target)) for target in map(resolve, paths)]
-    if as_json:
-        emit_json([r for _, records in listings for r in records])
+    if output:
+        emit([r for _, records in listings for r in records], output)
         return
     for n, (target, records) in enumerate(listings):
         if len(listings) > 1:
@@ -84,9 +88,12 @@ def ls_command(paths: tuple[str, ...], long: bool, as_json: bool) -> None:
 
 @click.command(**command_help("stat"))
 @PATH
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects.")
-def stat_command(paths: tuple[str, ...], as_json: bool) -> None:
-    """Show the type, size, time and published checksum of each PATH."""
+@output_option
+def stat_command(paths: tuple[str, ...], output: str | None) -> None:
+    """Show the type, size, time and published checksum of each PATH.
+
+    -o json|yaml (or --json) prints a list of objects, one per PATH, with ``md5`` too.
+    """
     from canfar_plugins.data_commands.copying import published_checksum
 
     resolve = Resolver()
@@ -96,8 +103,8 @@ def stat_command(paths: tuple[str, ...], as_json: bool) -> None:
         record = _record(details, target.label)
         record["md5"] = published_checksum(details)
         found.append(record)
-    if as_json:
-        emit_json(found)
+    if output:
+        emit(found, output)
         return
     for n, record in enumerate(found):
         if n:

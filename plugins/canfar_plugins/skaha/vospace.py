@@ -422,7 +422,7 @@ class VOSpaceFileSystem(AbstractFileSystem):
             if details["type"] == "directory":
                 raise IsADirectoryError(path)
             url = self._endpoint(path, "pullFromVoSpace", HTTPS_GET)
-            return io.BufferedReader(_Download(url, int(details["size"])), 1024 * 1024)
+            return _Download(url, int(details["size"]))
         if "w" in mode:
             url = self._endpoint(path, "pushToVoSpace", HTTPS_PUT)
             self.invalidate_cache(path)
@@ -439,14 +439,23 @@ def _quota(exc: RequestRefused) -> QuotaExceeded | None:
     return None
 
 
-class _Download(io.RawIOBase):
-    """A file read from a pre-authorised URL as one streamed GET; a seek starts a ranged one."""
+class _Download(io.BufferedIOBase):
+    """A file read from a pre-authorised URL as one streamed GET; a seek starts a ranged one.
+
+    A large read hands over the bytes the HTTP layer read, as they are: wrapping the stream in
+    ``io.BufferedReader`` instead copies every block once more into freshly allocated memory,
+    which tripled the processor time of a download.
+    """
+
+    #: Bytes read ahead for small reads (``readline``, a header of a few kilobytes).
+    AHEAD = 64 * 1024
 
     def __init__(self, url: str, size: int) -> None:
         self.url, self.size, self.position = url, size, 0
         self.client = _plain(url)
         self._response: requests.Response | None = None
         self._stream: Any = None
+        self._ahead = b""  # bytes already read from the network, starting at ``position``
 
     def readable(self) -> bool:
         return True
@@ -469,36 +478,72 @@ class _Download(io.RawIOBase):
         if self._response is not None:
             self._response.close()
         self._response = self._stream = None
+        self._ahead = b""
 
-    def readinto(self, buffer: Any) -> int:
+    def _fetch(self, count: int) -> bytes:
+        """Up to ``count`` bytes from the network, after those already read ahead."""
         import requests
 
-        if self.position >= self.size:
-            return 0
+        offset = self.position + len(self._ahead)
+        if offset >= self.size:
+            return b""
         if self._stream is None:
-            headers = {"Range": f"bytes={self.position}-"} if self.position else None
+            # identity: the bytes as stored, so sizes, offsets and checksums are the file's
+            headers = {"Accept-Encoding": "identity"}
+            if offset:
+                headers["Range"] = f"bytes={offset}-"
             self._response = self.client.request("GET", "", headers=headers, stream=True)
             self._stream = self._response.raw
         try:
-            count = self._stream.readinto(buffer)  # straight into the caller's buffer
+            data = self._stream.read(min(count, self.size - offset))
         except Exception as exc:  # urllib3's errors: the connection was cut mid-file
             wrapped = requests.ConnectionError(exc)
             raise self.client._transport_failure(wrapped, "GET", True, "")[0] from None
-        if not count:
-            raise ConnectionError(f"the download stopped at byte {self.position} of {self.size}")
-        self.position += count
-        return int(count)
+        if not data:
+            raise ConnectionError(f"the download stopped at byte {offset} of {self.size}")
+        return bytes(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = self.size - self.position if size is None or size < 0 else size
+        pieces: list[bytes] = []
+        while wanted > 0:
+            if self._ahead:
+                piece, self._ahead = self._ahead[:wanted], self._ahead[wanted:]
+            else:
+                piece = self._fetch(wanted)
+            if not piece:
+                break
+            pieces.append(piece)
+            self.position += len(piece)
+            wanted -= len(piece)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def read1(self, size: int = -1) -> bytes:
+        if not self._ahead:
+            self.peek()
+        return self.read(min(size, len(self._ahead)) if size >= 0 else len(self._ahead))
+
+    def peek(self, size: int = 0) -> bytes:
+        if not self._ahead:
+            self._ahead = self._fetch(self.AHEAD)
+        return self._ahead
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(memoryview(buffer)))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
-        self._drop()
-        self.client.close()
+        if not self.closed:
+            self._drop()
+            self.client.close()
         super().close()
 
 
 class _Upload(io.RawIOBase):
     """A file written as one streamed PUT to a pre-authorised URL, from a bounded queue."""
 
-    QUEUED = 4
+    QUEUED = 1
 
     def __init__(self, url: str, path: str) -> None:
         self.path = path
