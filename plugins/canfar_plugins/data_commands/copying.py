@@ -155,10 +155,9 @@ def copy_file(job: Job, progress: Callable[[int], None], cancel: threading.Event
                 if parent and parent != job.dst.path:
                     job.dst.fs.makedirs(parent, exist_ok=True)
                 out = files.enter_context(job.dst.fs.open(part, "wb"))
-            for block in _read_ahead(stream, job.src.label, cancel):
+            for block in _read_ahead(stream, job.src.label, cancel, digest):
                 with reported(job.dst.label):
                     out.write(block)
-                digest.update(block)
                 written += len(block)
                 progress(len(block))
         _verify(job, part, written, digest.hexdigest())
@@ -169,9 +168,9 @@ def copy_file(job: Job, progress: Callable[[int], None], cancel: threading.Event
         raise
 
 
-def _read_ahead(stream: Any, label: str, cancel: threading.Event) -> Iterator[bytes]:
-    """The blocks of ``stream``, read by a thread of their own one block ahead of the writer,
-    so that reading from one storage and writing to the other overlap."""
+def _read_ahead(stream: Any, label: str, cancel: threading.Event, digest: Any) -> Iterator[bytes]:
+    """The blocks of ``stream``, read and added to ``digest`` by a thread of their own one
+    block ahead of the writer, so that reading and checksumming overlap with writing."""
     blocks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -180,6 +179,7 @@ def _read_ahead(stream: Any, label: str, cancel: threading.Event) -> Iterator[by
             while not stop.is_set():
                 with reported(label):
                     block = stream.read(CHUNK)
+                digest.update(block)  # releases the GIL: overlaps with the writer's write
                 blocks.put(block)
                 if not block:
                     return
