@@ -27,7 +27,8 @@ ENDED_STATUSES = (*FINAL_STATUSES, "Terminating")
 class CreateOption:
     """An option a plugin adds to ``canfar create`` (``canfar_register_create_options``):
     ``--NAME`` with ``help``, its value of ``type`` (``str``, ``int``, ``float`` or ``bool``,
-    a flag) in ``spec.options[NAME]`` when given; ``default`` is shown in the help."""
+    a flag) in ``spec.options[NAME]``: the value given, else ``default`` when it is not
+    ``None`` (shown in the help)."""
 
     help: str
     type: type = str

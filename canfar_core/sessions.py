@@ -193,6 +193,8 @@ class Session:
 
         used, registered = self.backend.option_names, get_manager().registry("create_options")
         checks.check_options(spec.options, self.context.backend, used, list(registered))
+        defaults = {n: registered.get(n).default for n in registered if n not in spec.options}
+        spec.options.update({name: value for name, value in defaults.items() if value is not None})
         saved = config_file().read()  # every default is read: a broken one is named
         for key, value in [(k, saved_setting(saved, f"defaults.{k}")) for k in DEFAULTED]:
             if getattr(spec, key) in (None, ""):
@@ -200,7 +202,8 @@ class Session:
         spec.kind = spec.kind.lower() if isinstance(spec.kind, str) else spec.kind or "headless"
         spec.image, spec.backend = spec.image or "", self.context.backend
         get_manager().hook.canfar_prepare_session(spec=spec)  # may fill in a site's image
-        checks.check_options(spec.options, spec.backend, used, [], prepared=True)
+        given = {k: v for k, v in spec.options.items() if k not in defaults or v != defaults[k]}
+        checks.check_options(given, spec.backend, used, [], prepared=True)
         if not spec.image:
             raise ValidationError(
                 "an image is required (for example skaha/astroml:latest), or a default one: "

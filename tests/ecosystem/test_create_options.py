@@ -73,9 +73,10 @@ def test_the_value_is_in_spec_options_at_prepare_session_and_at_the_backend(site
     assert Recorder.launched == [{"project": "rrg-1", "nodes": 4, "exclusive": True}]
 
 
-def test_an_option_left_out_is_not_sent(site):
+def test_an_option_left_out_gets_its_default_and_one_without_is_not_sent(site):
     assert create() == 0
-    assert Recorder.launched == [{}]
+    assert Site.seen == [{"nodes": 1}]  # the default the help shows
+    assert Recorder.launched == [{"nodes": 1}]
 
 
 def test_a_value_of_the_wrong_type_is_a_usage_error(site, capsys):
@@ -85,8 +86,8 @@ def test_a_value_of_the_wrong_type_is_a_usage_error(site, capsys):
 
 def test_python_gives_the_same_options(site):
     Session(backend="recorder").create(image="img", cmd="true", options={"project": "rrg-2"})
-    assert Site.seen == [{"project": "rrg-2"}]
-    assert Recorder.launched == [{"project": "rrg-2"}]
+    assert Site.seen == [{"project": "rrg-2", "nodes": 1}]
+    assert Recorder.launched == [{"project": "rrg-2", "nodes": 1}]
 
 
 def test_an_option_the_backend_does_not_use_is_a_warning(site, capsys):
@@ -94,6 +95,7 @@ def test_an_option_the_backend_does_not_use_is_a_warning(site, capsys):
     assert main([*command, "--", "true"]) == 0
     err = capsys.readouterr().err
     assert err.count("Warning: the option 'project' is not used by the local backend") == 1
+    assert "'nodes'" not in err  # a default nobody asked for is not the user's mistake
 
 
 def test_an_unknown_keyword_is_still_a_type_error(site):
@@ -122,6 +124,6 @@ def test_a_name_taken_is_reported_once_naming_both_and_skipped(site, canfar_plug
         "canfar: warning: plugin 'taken' could not add the create option 'name': "
         "canfar's create has --name already"
     ) in err
-    assert Site.seen == [{"project": "rrg-3"}]  # the first owner's option works
+    assert Site.seen == [{"project": "rrg-3", "nodes": 1}]  # the first owner's option works
     assert main(["create", "--help"]) == 0
     assert "--budget BUDGET" in capsys.readouterr().out

@@ -2,7 +2,8 @@
 
 Each becomes ``--NAME`` (underscores as dashes) in a help section named after its plugin. A
 value the user gives is kept in ``ctx.meta`` and reaches the request as ``spec.options[NAME]``;
-one left out is not sent, so the backend's default applies. A name ``create`` already has is
+one left out gets the option's ``default`` (set by the Session for Python callers too), or
+is not sent when it has none, so the backend's own default applies. A name ``create`` already has is
 reported once, naming both, and skipped.
 """
 
