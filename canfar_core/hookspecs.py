@@ -121,12 +121,13 @@ def canfar_register_create_options(register: Register) -> None:
 
     Call ``register(name, option)`` with a ``canfar_core.models.CreateOption``: its ``help``,
     ``type`` (str, int, float or bool) and ``default`` (None: no default). The value the user
-    gives (else the default) is in ``spec.options[name]`` when ``canfar_prepare_session`` runs and when the backend creates the
-    sessions; from Python it is ``Session.create(..., options={name: value})``. A plugin that
-    uses its option itself (in ``canfar_prepare_session``) pops it from ``spec.options``: an
-    option the user gave, left there, that the chosen backend does not use is a warning. A name canfar's
-    ``create`` or another plugin already has is reported and skipped. Declare options cheaply:
-    this runs at start-up.
+    gives (else the default) is in ``spec.options[name]`` when ``canfar_prepare_session`` runs
+    and when the backend creates the sessions; from Python it is
+    ``Session.create(..., options={name: value})``. A plugin that uses its option itself (in
+    ``canfar_prepare_session``) pops it from ``spec.options``: an option the user gave, left
+    there, that the chosen backend does not use is a warning. A name canfar's ``create`` or
+    another plugin already has is reported and skipped. Declare options cheaply: this runs at
+    start-up.
 
     Example::
 
