@@ -74,7 +74,17 @@ def to_markdown(text: str) -> str:
 
 
 class RestructuredTextRoles(griffe.Extension):
-    """Rewrite every docstring once the object tree is complete."""
+    """Rewrite every docstring once the object tree is complete; show a method a class takes
+    from elsewhere (``run = run``, a function imported into the module) as that function."""
+
+    def on_class_members(self, *, cls: griffe.Class, **kwargs: Any) -> None:
+        for name, member in list(cls.members.items()):
+            value = getattr(member, "value", None)
+            if not member.is_attribute or str(value) != name:
+                continue
+            target = cls.module.imports.get(name)
+            if target:
+                cls.set_member(name, griffe.Alias(name, target, parent=cls))
 
     def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
