@@ -15,7 +15,7 @@ Classes:
 
 ``BackendContract``
     The backend contract as tests, for a backend package to subclass with a ``backend``
-    fixture (see :mod:`canfar_core.testing_backend`).
+    fixture (see :mod:`canfar_core.testing.backend`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from canfar_core.testing_backend import BackendContract
+from canfar_core.testing.backend import BackendContract
 
 __all__ = ["BackendContract", "canfar_home", "canfar_plugin"]
 
