@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canfar_core.errors import CanfarError, NotFound, ValidationError
-from canfar_plugins.data_commands.targets import Target, is_dir, relative, reported, translate
+from canfar_plugins.data_commands.targets import (
+    Target,
+    folder_entries,
+    is_dir,
+    reported,
+    translate,
+)
 
 #: Bytes read and written at a time: memory stays near ``CHUNK`` per file in flight.
 CHUNK = 4 * 1024 * 1024
@@ -98,15 +104,8 @@ def plan(sources: list[Target], dest: Target, recursive: bool) -> Plan:
 
 
 def _plan_folder(src: Target, details: dict[str, Any], target: Target, result: Plan) -> None:
-    root = str(details["name"])
     result.folders.append(target)
-    with reported(src.label):
-        entries = src.fs.find(src.path, withdirs=True, detail=True)
-    for name in sorted(entries):
-        entry = entries[name]
-        inside = relative(str(entry["name"]), root)
-        if inside == ".":
-            continue
+    for inside, entry in folder_entries(src, details):
         here = target.child(inside)
         there = src.child(inside)
         if is_dir(entry):

@@ -14,7 +14,13 @@ from canfar_core.errors import CanfarError, NotFound
 from canfar_core.output import echo, printable, table
 from canfar_plugins._support.machine import emit, output_option
 from canfar_plugins.data_commands.common import PATH, command_help, details_of
-from canfar_plugins.data_commands.targets import Resolver, Target, is_dir, relative, reported
+from canfar_plugins.data_commands.targets import (
+    Resolver,
+    Target,
+    folder_entries,
+    is_dir,
+    reported,
+)
 
 
 def _modified(details: dict[str, Any]) -> str | None:
@@ -136,14 +142,7 @@ def _walk(target: Target, kind: str | None, name: str | None) -> Iterator[str]:
     if not is_dir(details):
         yield target.label
         return
-    root = str(details["name"])
-    with reported(target.label):
-        entries = target.fs.find(target.path, withdirs=True, detail=True)
-    for key in sorted(entries):
-        entry = entries[key]
-        inside = relative(str(entry["name"]), root)
-        if inside == ".":
-            continue
+    for inside, entry in folder_entries(target, details):
         if kind and (kind == "d") != is_dir(entry):
             continue
         if name and not fnmatch.fnmatchcase(posixpath.basename(inside), name):
@@ -173,15 +172,10 @@ def tree_command(path: str, depth: int | None) -> None:
     echo(printable(target.label))
     if not is_dir(details):
         return
-    root = str(details["name"])
-    with reported(target.label):
-        entries = target.fs.find(target.path, withdirs=True, detail=True, maxdepth=depth)
     children: dict[str, list[tuple[str, bool]]] = {}
-    for entry in entries.values():
-        inside = relative(str(entry["name"]), root)
-        if inside != ".":
-            parent, name = posixpath.split(inside)
-            children.setdefault(parent, []).append((name, is_dir(entry)))
+    for inside, entry in folder_entries(target, details, maxdepth=depth):
+        parent, name = posixpath.split(inside)
+        children.setdefault(parent, []).append((name, is_dir(entry)))
     counts = [0, 0]
 
     def draw(folder: str, prefix: str) -> None:

@@ -174,15 +174,23 @@ def reported(label: str) -> Iterator[None]:
         raise error from exc
 
 
-def info(target: Target) -> dict[str, Any]:
-    """fsspec's details of ``target``, with the path as this command's user wrote it."""
-    with reported(target.label):
-        return dict(target.fs.info(target.path))
-
-
 def relative(name: str, root: str) -> str:
     """``name`` (a path fsspec listed under ``root``) relative to ``root``; ``.`` for itself."""
     return posixpath.relpath(name.rstrip("/") or "/", root.rstrip("/") or "/")
+
+
+def folder_entries(
+    target: Target, details: dict[str, Any], maxdepth: int | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Everything under the folder ``target`` (``details``: its own), by path:
+    ``(path inside the folder, fsspec's details)``; a failure to list it is one line."""
+    root = str(details["name"])
+    with reported(target.label):
+        entries = target.fs.find(target.path, withdirs=True, detail=True, maxdepth=maxdepth)
+    for key in sorted(entries):
+        inside = relative(str(entries[key]["name"]), root)
+        if inside != ".":
+            yield inside, entries[key]
 
 
 def is_dir(details: dict[str, Any]) -> bool:
