@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.namespaces import FILL, NAMESPACE, needs_namespace
 from tests.faults.replicas import tagged
 
 
@@ -143,23 +144,10 @@ def test_ps_shows_the_truth_while_another_program_holds_the_database(
 # Real file systems: a small tmpfs filled to the last byte, and a read-only bind mount, each in a
 # mount namespace of its own (``unshare``: as root there, without being root here).
 
-NAMESPACE = ["unshare", "--user", "--map-root-user", "--mount"]
-
-
-def _namespaces_work() -> bool:
-    try:
-        done = subprocess.run([*NAMESPACE, "true"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-needs_namespace = pytest.mark.skipif(
-    not _namespaces_work(), reason="needs unshare with user and mount namespaces"
-)
-
 #: Run in the namespace: mount what the test asks for, run canfar commands, print what each did.
-IN_NAMESPACE = """
+IN_NAMESPACE = (
+    FILL
+    + """
 import json, os, subprocess, sys
 state = os.environ["XDG_STATE_HOME"]
 canfar = json.loads(sys.argv[1])
@@ -170,20 +158,6 @@ def run(name, *args):
     results[name] = {"code": done.returncode, "out": done.stdout, "err": done.stderr}
     return done
 
-def fill():
-    with open(os.path.join(state, "filler"), "wb") as handle:
-        for size in (1 << 16, 4096, 512, 1):
-            try:
-                while True:
-                    handle.write(b"\\0" * size)
-                    handle.flush()
-            except OSError:
-                pass
-        try:
-            handle.close()
-        except OSError:
-            pass
-
 mode = sys.argv[2]
 os.makedirs(state, exist_ok=True)
 if mode == "full":
@@ -192,7 +166,7 @@ made = run("create", "create", "headless", "img/x:1", "-q", "--env", sys.argv[3]
            "sh", "-c", "echo hello; sleep 300")
 session_id = made.stdout.strip()
 if mode == "full":
-    fill()
+    fill(state)
     results["free"] = os.statvfs(state).f_bavail
 else:
     subprocess.run(["mount", "--bind", state, state], check=True)
@@ -205,6 +179,7 @@ run("delete", "delete", "--force", session_id)
 run("ps_after", "ps", "--all", "-q")
 print(json.dumps({"id": session_id, **results}))
 """
+)
 
 
 def _in_namespace(mode: str, tag: str) -> dict:

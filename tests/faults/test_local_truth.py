@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.namespaces import FILL, NAMESPACE, needs_namespace
 from tests.faults.replicas import tagged, tagged_sessions
 from tests.local.conftest import canfar_command, linux_only, wait_for
 
@@ -145,20 +146,11 @@ def test_a_replica_whose_exit_code_was_not_recorded_is_not_given_an_invented_cau
     assert "killed" not in reason
 
 
-NAMESPACE = ["unshare", "--user", "--map-root-user", "--mount"]
-
-
-def _namespaces_work() -> bool:
-    try:
-        done = subprocess.run([*NAMESPACE, "true"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
 #: In a mount namespace of its own: the state folder on a 16 MB tmpfs, a replica that waits for
 #: a file, the disk filled to the last byte, then the file made: the replica exits 0.
-ON_A_FULL_DISK = """
+ON_A_FULL_DISK = (
+    FILL
+    + """
 import json, os, subprocess, sys, time
 state = os.environ["XDG_STATE_HOME"]
 canfar = json.loads(sys.argv[1])
@@ -169,18 +161,7 @@ made = subprocess.run([*canfar, "create", "headless", "img/x:1", "-q", "--env", 
                        "sh", "-c", f"while [ ! -e {go} ]; do sleep 0.05; done; exit 0"],
                       capture_output=True, text=True, timeout=60)
 session_id = made.stdout.strip()
-with open(os.path.join(state, "filler"), "wb") as handle:
-    for size in (1 << 16, 4096, 512, 1):
-        try:
-            while True:
-                handle.write(b"\\0" * size)
-                handle.flush()
-        except OSError:
-            pass
-    try:
-        handle.close()
-    except OSError:
-        pass
+fill(state)
 free = os.statvfs(state).f_bavail
 open(go, "w").close()
 deadline = time.monotonic() + 20
@@ -194,10 +175,11 @@ while time.monotonic() < deadline:
 print(json.dumps({"id": session_id, "free": free, "made": made.stderr, "info": entry,
                   "err": shown.stderr}))
 """
+)
 
 
 @linux_only
-@pytest.mark.skipif(not _namespaces_work(), reason="needs unshare with user and mount namespaces")
+@needs_namespace
 def test_a_replica_that_exits_0_on_a_full_disk_is_completed(tag, tmp_path: Path):
     done = subprocess.run(
         [
