@@ -4,7 +4,10 @@ here)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
+from typing import Any
 
 import pytest
 
@@ -42,3 +45,19 @@ def fill(folder):
         except OSError:
             pass
 """
+
+
+def run_script(script: str, *args: str) -> Any:
+    """Run the Python ``script`` in a namespace of its own with canfar's command line as its
+    first argument, then ``args``; what it printed, read as JSON."""
+    from tests.local.conftest import canfar_command
+
+    done = subprocess.run(
+        [*NAMESPACE, sys.executable, "-c", script, json.dumps(canfar_command()), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -6,13 +6,12 @@ replicas are real processes.
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.faults.namespaces import FILL, NAMESPACE, needs_namespace
+from tests.faults.namespaces import FILL, needs_namespace, run_script
 from tests.faults.replicas import tagged
 
 
@@ -183,28 +182,7 @@ print(json.dumps({"id": session_id, **results}))
 
 
 def _in_namespace(mode: str, tag: str) -> dict:
-    import json
-    import sys
-
-    from tests.local.conftest import canfar_command
-
-    done = subprocess.run(
-        [
-            *NAMESPACE,
-            sys.executable,
-            "-c",
-            IN_NAMESPACE,
-            json.dumps(canfar_command()),
-            mode,
-            f"CANFAR_TEST_TAG={tag}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_script(IN_NAMESPACE, mode, f"CANFAR_TEST_TAG={tag}")
 
 
 @needs_namespace

@@ -11,14 +11,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.faults.namespaces import FILL, NAMESPACE, needs_namespace
+from tests.faults.namespaces import FILL, needs_namespace, run_script
 from tests.faults.replicas import tagged, tagged_sessions
 from tests.local.conftest import canfar_command, linux_only, wait_for
 
@@ -181,23 +180,7 @@ print(json.dumps({"id": session_id, "free": free, "made": made.stderr, "info": e
 @linux_only
 @needs_namespace
 def test_a_replica_that_exits_0_on_a_full_disk_is_completed(tag, tmp_path: Path):
-    done = subprocess.run(
-        [
-            *NAMESPACE,
-            sys.executable,
-            "-c",
-            ON_A_FULL_DISK,
-            json.dumps(canfar_command()),
-            str(tmp_path / "go"),
-            f"CANFAR_TEST_TAG={tag}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
+    seen = run_script(ON_A_FULL_DISK, str(tmp_path / "go"), f"CANFAR_TEST_TAG={tag}")
     assert seen["free"] == 0
     shown = seen["info"]
     assert (shown.get("status"), shown.get("exitCode")) == ("Completed", 0), seen
